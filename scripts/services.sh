@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Local PostgreSQL 15, Redis 7 and ClickHouse (chDB sidecar) on 127.0.0.1, data under .phantom/.
+#   scripts/services.sh start|stop|status [postgres|redis|clickhouse]...
+# A part whose connection string is already configured (ConnectionStrings__PostgreSql, __Redis,
+# __ClickHouse) is external: it is never started, stopped or written into .phantom/env.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+# ---- PostgreSQL -------------------------------------------------------------------------------
+# initdb and postgres refuse to run as root, so the private cluster belongs to the 'postgres' user
+# that Debian's package creates. That user must reach the data folder; when the checkout sits under
+# a folder it cannot enter (e.g. /root), the data goes to /var/lib/phantom and .phantom links to it.
+pg_root() {
+  local root="$PHANTOM_HOME/postgres"
+  if [[ ! -e "$root" ]]; then
+    mkdir -p "$root" && chown postgres:postgres "$root"
+    if ! runuser -u postgres -- test -w "$root"; then
+      rmdir "$root"
+      local elsewhere
+      elsewhere="/var/lib/phantom/$(printf '%s' "$PHANTOM_HOME" | sha1sum | cut -c1-12)/postgres"
+      mkdir -p "$elsewhere" && chown postgres:postgres "$elsewhere"
+      ln -s "$elsewhere" "$root"
+    fi
+  fi
+  printf '%s' "$root"
+}
+
+pg_as_postgres() { runuser -u postgres -- "$@"; }
+pg_psql() { pg_as_postgres "$PG_BIN/psql" -h "$(pg_root)/socket" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+pg_running() { pg_as_postgres "$PG_BIN/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; }
+
+postgres_start() {
+  local root; root="$(pg_root)"
+  if [[ ! -s "$root/data/PG_VERSION" ]]; then
+    log "postgres: creating a private cluster in $root/data"
+    local pwfile="$root/initdb.pw"
+    secret postgres-superuser.password > "$pwfile"
+    chown postgres:postgres "$pwfile"; chmod 600 "$pwfile"
+    pg_as_postgres "$PG_BIN/initdb" -D "$root/data" -U postgres -E UTF8 --locale=C.UTF-8 \
+      --auth-local=trust --auth-host=scram-sha-256 --pwfile="$pwfile" >"$LOG_DIR/initdb.log"
+    rm -f "$pwfile"
+  fi
+  install -d -o postgres -g postgres -m 700 "$root/socket"
+  if ! pg_running; then
+    log "postgres: starting on 127.0.0.1:$PG_PORT"
+    pg_as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 \
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $root/socket -c max_connections=400" start >/dev/null
+  fi
+  wait_until 60 "postgres" "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
+  postgres_provision
+}
+
+# The owner role runs migrations and owns the schema. (Issue 3 adds the application role that owns nothing.)
+postgres_provision() {
+  local owner_password; owner_password="$(secret postgres-owner.password)"
+  pg_psql -d postgres <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_owner') THEN
+    CREATE ROLE phantom_owner LOGIN CREATEDB;
+  END IF;
+END \$\$;
+ALTER ROLE phantom_owner PASSWORD '$owner_password';
+SELECT 'CREATE DATABASE phantom OWNER phantom_owner' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'phantom')
+\gexec
+SQL
+}
+
+postgres_stop() {
+  pg_running || return 0
+  log "postgres: stopping"
+  pg_as_postgres "$PG_BIN/pg_ctl" -D "$(pg_root)/data" -m fast -w stop >/dev/null
+}
+
+postgres_status() { pg_running && "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" >/dev/null; }
+
+postgres_connection_string() {
+  printf 'Host=127.0.0.1;Port=%s;Database=phantom;Username=phantom_owner;Password=%s' "$PG_PORT" "$(secret postgres-owner.password)"
+}
+
+# ---- Redis ------------------------------------------------------------------------------------
+redis_status() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+redis_start() {
+  redis_status && return 0
+  log "redis: starting on 127.0.0.1:$REDIS_PORT"
+  mkdir -p "$PHANTOM_HOME/redis"
+  # Redis is a cache here (PostgreSQL is the system of record), so it keeps nothing on disk.
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --dir "$PHANTOM_HOME/redis" --pidfile "$RUN_DIR/redis.pid" --logfile "$LOG_DIR/redis.log"
+  wait_until 30 "redis" redis_status
+}
+
+redis_stop() {
+  redis_status || return 0
+  log "redis: stopping"
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  wait_until 30 "redis shutdown" bash -c "! redis-cli -h 127.0.0.1 -p $REDIS_PORT ping"
+}
+
+redis_connection_string() { printf '127.0.0.1:%s' "$REDIS_PORT"; }
+
+# ---- ClickHouse (chDB sidecar) -----------------------------------------------------------------
+clickhouse_status() { curl -sf "http://127.0.0.1:$CLICKHOUSE_PORT/ping" >/dev/null 2>&1; }
+
+clickhouse_start() {
+  clickhouse_status && return 0
+  [[ -s "$TOOLS_DIR/chdb/libchdb.so" && -s "$SIDECAR_DLL" ]] || fail "clickhouse: run scripts/setup.sh first"
+  log "clickhouse: starting chDB sidecar on 127.0.0.1:$CLICKHOUSE_PORT"
+  mkdir -p "$PHANTOM_HOME/clickhouse"
+  # Its own session: a Ctrl-C meant for a foreground script must not reach the server.
+  setsid nohup dotnet "$SIDECAR_DLL" --lib "$TOOLS_DIR/chdb/libchdb.so" --data "$PHANTOM_HOME/clickhouse" \
+    --port "$CLICKHOUSE_PORT" >"$LOG_DIR/clickhouse.log" 2>&1 &
+  echo $! >"$RUN_DIR/clickhouse.pid"
+  wait_until 60 "clickhouse" clickhouse_status
+}
+
+clickhouse_stop() {
+  local pidfile="$RUN_DIR/clickhouse.pid"
+  [[ -s "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "clickhouse: stopping"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 20))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+clickhouse_connection_string() { printf 'Host=127.0.0.1;Port=%s;Protocol=http;Database=phantom;Username=default' "$CLICKHOUSE_PORT"; }
+
+# ---- Commands ---------------------------------------------------------------------------------
+# A part is external when its connection string is set to anything but the local one that
+# .phantom/env holds (scripts source that file, so the local value must not count as external).
+is_external() {
+  local configured
+  case "$1" in
+    postgres) configured="${ConnectionStrings__PostgreSql:-}" ;;
+    redis) configured="${ConnectionStrings__Redis:-}" ;;
+    clickhouse) configured="${ConnectionStrings__ClickHouse:-}" ;;
+  esac
+  [[ -n "$configured" && "$configured" != "$("${1}_connection_string")" ]]
+}
+
+write_env_file() {
+  {
+    echo "# Written by scripts/services.sh: connection strings of the local services."
+    is_external postgres || echo "export ConnectionStrings__PostgreSql='$(postgres_connection_string)'"
+    is_external redis || echo "export ConnectionStrings__Redis='$(redis_connection_string)'"
+    is_external clickhouse || echo "export ConnectionStrings__ClickHouse='$(clickhouse_connection_string)'"
+  } >"$ENV_FILE"
+  chmod 600 "$ENV_FILE"
+}
+
+command="${1:-status}"; shift || true
+parts=("$@"); ((${#parts[@]})) || parts=(postgres redis clickhouse)
+for part in "${parts[@]}"; do
+  case "$part" in postgres|redis|clickhouse) ;; *) fail "unknown service '$part' (postgres, redis, clickhouse)";; esac
+done
+
+case "$command" in
+  start)
+    for part in "${parts[@]}"; do
+      if is_external "$part"; then log "$part: external (configured), not started"; else "${part}_start"; fi
+    done
+    write_env_file ;;
+  stop)
+    for part in "${parts[@]}"; do is_external "$part" || "${part}_stop"; done ;;
+  status)
+    code=0
+    for part in "${parts[@]}"; do
+      if is_external "$part"; then echo "$part: external"
+      elif "${part}_status"; then echo "$part: running"
+      else echo "$part: stopped"; code=3; fi
+    done
+    exit $code ;;
+  *) fail "usage: scripts/services.sh start|stop|status [postgres|redis|clickhouse]..." ;;
+esac

@@ -1,0 +1,49 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PhantomMl.Grains.Diagnostics;
+
+namespace PhantomMl.Silo.Apis;
+
+/// <summary>Cluster membership and probe grains: what an operator checks first.</summary>
+public static partial class ClusterApi
+{
+    /// <summary>Maps <c>/api/v1/cluster</c>.</summary>
+    public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/v1/cluster").WithTags("Cluster");
+        api.MapGet("/silos", GetSilosAsync).WithSummary("Active silos of the cluster, from the membership table");
+        api.MapGet("/probes/{key}", ReadProbeAsync).WithSummary("Read a probe grain: its persisted count and hosting silo");
+        api.MapPost("/probes/{key}", TouchProbeAsync).WithSummary("Increment and persist a probe grain's count");
+        return routes;
+    }
+
+    /// <summary>One cluster member.</summary>
+    public sealed record SiloInfo(string Address, string Name, string HostName, string Status, DateTime StartedAt);
+
+    private static async Task<Ok<SiloInfo[]>> GetSilosAsync(IGrainFactory grains)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetDetailedHosts(onlyActive: true);
+        return TypedResults.Ok(hosts
+            .Select(h => new SiloInfo(h.SiloAddress.ToParsableString(), h.SiloName, h.HostName, h.Status.ToString(), h.StartTime))
+            .OrderBy(s => s.Address, StringComparer.Ordinal)
+            .ToArray());
+    }
+
+    private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> ReadProbeAsync(string key, IGrainFactory grains) =>
+        IsValidKey(key) ? TypedResults.Ok(await grains.GetGrain<IProbeGrain>(key).ReadAsync()) : InvalidKey(key);
+
+    private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> TouchProbeAsync(string key, IGrainFactory grains) =>
+        IsValidKey(key) ? TypedResults.Ok(await grains.GetGrain<IProbeGrain>(key).TouchAsync()) : InvalidKey(key);
+
+    private static bool IsValidKey(string key) => ProbeKey().IsMatch(key);
+
+    private static ProblemHttpResult InvalidKey(string key) => TypedResults.Problem(
+        statusCode: StatusCodes.Status400BadRequest,
+        title: "Invalid probe key",
+        detail: $"A probe key is 1-100 characters of letters, digits, '.', '_' or '-'; got {key.Length} characters.",
+        type: "https://phantom-ml.dev/problems/invalid-key");
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
+    private static partial Regex ProbeKey();
+}
