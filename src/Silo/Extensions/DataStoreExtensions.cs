@@ -17,7 +17,7 @@ public static class DataStoreExtensions
         var redis = builder.RequireConnectionString("Redis");
 
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(postgreSql));
-        builder.Services.AddSingleton(new ClickHouseConnectionFactory(clickHouse));
+        builder.Services.AddSingleton(new ClickHouseConnections(clickHouse));
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
         {
             // Redis is a cache: the silo starts and serves without it, and reconnects when it returns.

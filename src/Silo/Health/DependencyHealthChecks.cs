@@ -18,7 +18,7 @@ internal sealed class PostgreSqlHealthCheck(NpgsqlDataSource dataSource) : IHeal
 }
 
 /// <summary>ClickHouse answers a query.</summary>
-internal sealed class ClickHouseHealthCheck(ClickHouseConnectionFactory connections) : IHealthCheck
+internal sealed class ClickHouseHealthCheck(ClickHouseConnections connections) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

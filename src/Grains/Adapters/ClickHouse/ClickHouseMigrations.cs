@@ -8,7 +8,7 @@ namespace PhantomMl.Grains.Adapters.ClickHouse;
 /// written to be repeatable (IF NOT EXISTS), and the history table is a ReplacingMergeTree: a script
 /// interrupted half-way is simply applied again on the next run.
 /// </summary>
-public sealed class ClickHouseMigrations(ClickHouseConnectionFactory connections) : IMigrationStore
+public sealed class ClickHouseMigrations(ClickHouseConnections connections) : IMigrationStore
 {
     /// <inheritdoc />
     public string Store => "clickhouse";

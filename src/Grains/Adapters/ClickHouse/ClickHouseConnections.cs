@@ -7,13 +7,13 @@ namespace PhantomMl.Grains.Adapters.ClickHouse;
 /// Opens ClickHouse connections from the configured connection string
 /// (<c>Host=...;Port=8123;Protocol=http;Database=phantom;Username=default</c>).
 /// </summary>
-public sealed class ClickHouseConnectionFactory
+public sealed class ClickHouseConnections
 {
     private readonly string _connectionString;
     private readonly string _serverConnectionString;
 
     /// <summary>Creates the factory; the database named in the connection string is the platform's.</summary>
-    public ClickHouseConnectionFactory(string connectionString)
+    public ClickHouseConnections(string connectionString)
     {
         var builder = new DbConnectionStringBuilder { ConnectionString = connectionString };
         Database = builder.TryGetValue("Database", out var database) && database is string name && name.Length > 0 ? name : "phantom";

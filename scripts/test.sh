@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The README's second command: installs what is missing, starts the real services, builds, and runs
+# every test against them. Exits non-zero on any failure, and when no test ran at all.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+"$REPO_ROOT/scripts/setup.sh"
+
+# Services this run starts are stopped again at the end; ones already running are left as they were.
+started=()
+for part in postgres redis clickhouse; do
+  "$REPO_ROOT/scripts/services.sh" status "$part" >/dev/null 2>&1 || started+=("$part")
+done
+stop_started() { ((${#started[@]})) && "$REPO_ROOT/scripts/services.sh" stop "${started[@]}" || true; }
+trap stop_started EXIT
+"$REPO_ROOT/scripts/services.sh" start
+# shellcheck disable=SC1090
+source "$ENV_FILE"
+
+results="$PHANTOM_HOME/test-results"
+rm -rf "$results"
+code=0
+dotnet test "$REPO_ROOT/PhantomMl.sln" -c Release --no-build --nologo \
+  --results-directory "$results" --logger trx --logger "console;verbosity=normal" "$@" || code=$?
+
+# One closing line in the plain 'N passed, N failed' form, summed over every test assembly's TRX.
+read -r passed failed skipped < <(
+  cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' |
+    sed -E 's/.* passed="([0-9]+)" failed="([0-9]+)".* notExecuted="([0-9]+)".*/\1 \2 \3/' |
+    awk '{p += $1; f += $2; s += $3} END {print p+0, f+0, s+0}'
+)
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+if ((code == 0 && passed == 0)); then
+  log "no test ran"
+  code=1
+fi
+exit $code

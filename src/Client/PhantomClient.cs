@@ -1,0 +1,117 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Runtime.Messaging;
+using PhantomMl.Grains.Diagnostics;
+
+namespace PhantomMl.Client;
+
+/// <summary>
+/// The Phantom ML Core SDK: an Orleans client that joins the cluster through the same PostgreSQL
+/// membership as the silos, and retries the calls a silo failure interrupts.
+/// </summary>
+public sealed class PhantomClient : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly PhantomClientOptions _options;
+
+    private PhantomClient(IHost host, PhantomClientOptions options)
+    {
+        _host = host;
+        _options = options;
+        Grains = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    /// <summary>The grain factory, for calls this SDK does not wrap yet.</summary>
+    public IClusterClient Grains { get; }
+
+    /// <summary>Connects to the cluster, retrying within <see cref="PhantomClientOptions.RetryBudget"/> while no silo answers.</summary>
+    public static async Task<PhantomClient> ConnectAsync(PhantomClientOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.MembershipConnectionString);
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
+            .UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(cluster =>
+                {
+                    cluster.ClusterId = options.ClusterId;
+                    cluster.ServiceId = options.ServiceId;
+                });
+                client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = options.ResponseTimeout);
+                client.UseAdoNetClustering(clustering =>
+                {
+                    clustering.Invariant = "Npgsql";
+                    clustering.ConnectionString = options.MembershipConnectionString;
+                });
+                client.UseConnectionRetryFilter(new RetryWithinBudget(options.RetryBudget));
+            })
+            .Build();
+
+        await host.StartAsync(cancellationToken);
+        return new PhantomClient(host, options);
+    }
+
+    /// <summary>Increments and persists a probe grain's count; reports the silo that hosts it.</summary>
+    public Task<ProbeReading> TouchProbeAsync(string key, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<IProbeGrain>(key).TouchAsync(), cancellationToken);
+
+    /// <summary>Reads a probe grain without changing it.</summary>
+    public Task<ProbeReading> ReadProbeAsync(string key, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<IProbeGrain>(key).ReadAsync(), cancellationToken);
+
+    /// <summary>
+    /// Runs a grain call, retrying while its silo is unreachable or being declared dead, within
+    /// <see cref="PhantomClientOptions.RetryBudget"/>. A call cut off after it reached its grain may run
+    /// twice; the platform's state-changing calls carry idempotency keys or expected versions for that.
+    /// </summary>
+    public async Task<T> CallAsync<T>(Func<IGrainFactory, Task<T>> call, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTimeOffset.UtcNow + _options.RetryBudget;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await call(Grains).WaitAsync(cancellationToken);
+            }
+            catch (Exception e) when (IsTransient(e) && DateTimeOffset.UtcNow + delay < deadline)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2_000));
+            }
+        }
+    }
+
+    /// <summary>Failures that mean "the silo is going or gone", after which the call can find its grain again.</summary>
+    internal static bool IsTransient(Exception e) => e is SiloUnavailableException
+        or OrleansMessageRejectionException
+        or ConnectionFailedException
+        or GatewayTooBusyException
+        or TimeoutException;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+
+    /// <summary>Keeps reconnecting to the gateways until the budget runs out.</summary>
+    private sealed class RetryWithinBudget(TimeSpan budget) : IClientConnectionRetryFilter
+    {
+        private readonly DateTimeOffset _deadline = DateTimeOffset.UtcNow + budget;
+
+        public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
+        {
+            if (DateTimeOffset.UtcNow >= _deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            return true;
+        }
+    }
+}

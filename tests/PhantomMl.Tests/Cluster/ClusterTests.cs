@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using PhantomMl.Client;
+using PhantomMl.Grains.Diagnostics;
+using PhantomMl.Tests.Infrastructure;
+
+namespace PhantomMl.Tests.Cluster;
+
+[Collection(SiloProcessCollection.Name)]
+public sealed class ClusterTests(ClusterDatabasesFixture fixture)
+{
+    private MigratedDatabases Databases => fixture.Databases;
+
+    [Fact]
+    public async Task Grain_state_persists_across_a_silo_restart()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        var endpoints = SiloEndpoints.Free();
+        var key = $"restart-{Guid.NewGuid():N}";
+
+        await using (var silo = await StartReadySiloAsync(clusterId, endpoints))
+        await using (var client = await ConnectAsync(clusterId))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                await client.TouchProbeAsync(key, TestContext.Current.CancellationToken);
+            }
+        }
+
+        await using var restarted = await StartReadySiloAsync(clusterId, endpoints);
+        await using var again = await ConnectAsync(clusterId);
+        var reading = await again.ReadProbeAsync(key, TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, reading.Count);
+        Assert.Equal(4, (await again.TouchProbeAsync(key, TestContext.Current.CancellationToken)).Count);
+    }
+
+    [Fact]
+    public async Task Two_silos_form_one_cluster_and_a_client_reaches_grains_on_both()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var first = await StartReadySiloAsync(clusterId);
+        await using var second = await StartReadySiloAsync(clusterId);
+        await using var client = await ConnectAsync(clusterId);
+
+        var silos = await first.GetFromJsonAsync<SiloView[]>("/api/v1/cluster/silos");
+        Assert.Equal(2, silos.Length);
+        Assert.All(silos, s => Assert.Equal("Active", s.Status));
+
+        var hosts = await TouchUntilBothSilosHostAsync(client, first, second);
+        Assert.Equal(2, hosts.Select(h => h.Silo).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_grain_on_a_killed_silo_answers_again_with_its_state_within_30_seconds()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var survivor = await StartReadySiloAsync(clusterId);
+        await using var victim = await StartReadySiloAsync(clusterId);
+        await using var client = await ConnectAsync(clusterId);
+
+        var readings = await TouchUntilBothSilosHostAsync(client, survivor, victim);
+        var onVictim = readings.First(r => r.Silo.StartsWith($"127.0.0.1:{victim.Endpoints.SiloPort}@", StringComparison.Ordinal));
+        var persisted = (await client.TouchProbeAsync(onVictim.Key, TestContext.Current.CancellationToken)).Count;
+
+        victim.Kill();
+        var clock = Stopwatch.StartNew();
+        var after = await client.ReadProbeAsync(onVictim.Key, TestContext.Current.CancellationToken);
+        clock.Stop();
+        TestContext.Current.TestOutputHelper?.WriteLine($"grain answered from the surviving silo {clock.Elapsed.TotalSeconds:F1}s after kill -9");
+
+        Assert.Equal(persisted, after.Count);
+        Assert.StartsWith($"127.0.0.1:{survivor.Endpoints.SiloPort}@", after.Silo);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1}s");
+    }
+
+    private async Task<SiloProcess> StartReadySiloAsync(string clusterId, SiloEndpoints? endpoints = null)
+    {
+        var silo = await SiloProcess.StartAsync(clusterId, Databases.PostgreSql, Databases.ClickHouse, endpoints: endpoints);
+        await silo.WaitUntilReadyAsync();
+        return silo;
+    }
+
+    private Task<PhantomClient> ConnectAsync(string clusterId) =>
+        PhantomClient.ConnectAsync(new PhantomClientOptions { MembershipConnectionString = Databases.PostgreSql, ClusterId = clusterId },
+            TestContext.Current.CancellationToken);
+
+    /// <summary>Touches fresh probe keys until each silo hosts at least one; placement is random, so this ends quickly.</summary>
+    private static async Task<List<ProbeReading>> TouchUntilBothSilosHostAsync(PhantomClient client, SiloProcess a, SiloProcess b)
+    {
+        var readings = new List<ProbeReading>();
+        for (var i = 0; i < 200; i++)
+        {
+            readings.Add(await client.TouchProbeAsync($"spread-{Guid.NewGuid():N}", TestContext.Current.CancellationToken));
+            if (Hosts(readings, a) && Hosts(readings, b))
+            {
+                return readings;
+            }
+        }
+
+        throw new InvalidOperationException("200 grains were all placed on one silo");
+    }
+
+    private static bool Hosts(List<ProbeReading> readings, SiloProcess silo) =>
+        readings.Any(r => r.Silo.StartsWith($"127.0.0.1:{silo.Endpoints.SiloPort}@", StringComparison.Ordinal));
+
+    private sealed record SiloView(string Address, string Name, string Status);
+}

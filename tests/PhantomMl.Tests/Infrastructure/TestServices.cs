@@ -1,0 +1,91 @@
+using System.Data.Common;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using PhantomMl.Grains.Adapters.ClickHouse;
+
+namespace PhantomMl.Tests.Infrastructure;
+
+/// <summary>
+/// The real services the tests run against, from the same connection strings the platform uses
+/// (scripts/test.sh starts them and exports <c>ConnectionStrings__*</c>). Every test database is new
+/// and uniquely named, so tests never see each other's data and can run beside a live platform.
+/// </summary>
+public static class TestServices
+{
+    /// <summary>The PostgreSQL server (its database is only used to create test databases).</summary>
+    public static string PostgreSql => Require("PostgreSql");
+
+    /// <summary>The ClickHouse server.</summary>
+    public static string ClickHouse => Require("ClickHouse");
+
+    /// <summary>The Redis server.</summary>
+    public static string Redis => Require("Redis");
+
+    /// <summary>Creates an empty PostgreSQL database and returns its connection string.</summary>
+    public static async Task<string> CreatePostgreSqlDatabaseAsync(string purpose)
+    {
+        var name = $"phantom_test_{purpose}_{Guid.NewGuid():N}"[..40];
+        await using (var admin = NpgsqlDataSource.Create(PostgreSql))
+        await using (var command = admin.CreateCommand($"CREATE DATABASE \"{name}\""))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new NpgsqlConnectionStringBuilder(PostgreSql) { Database = name, Pooling = true }.ConnectionString;
+    }
+
+    /// <summary>Drops a database made by <see cref="CreatePostgreSqlDatabaseAsync"/>, closing its connections.</summary>
+    public static async Task DropPostgreSqlDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = NpgsqlDataSource.Create(PostgreSql);
+        // WITH (FORCE) may not terminate an autovacuum worker of another role; that worker ends by itself soon.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var command = admin.CreateCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                await command.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (attempt < 50 && e.SqlState is PostgresErrorCodes.InsufficientPrivilege or PostgresErrorCodes.ObjectInUse)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>A connection string naming a new ClickHouse database (created by the migrations).</summary>
+    public static string NewClickHouseDatabase(string purpose)
+    {
+        var builder = new DbConnectionStringBuilder { ConnectionString = ClickHouse };
+        builder["Database"] = $"phantom_test_{purpose}_{Guid.NewGuid():N}"[..40];
+        return builder.ConnectionString;
+    }
+
+    /// <summary>Drops a ClickHouse database made by <see cref="NewClickHouseDatabase"/>.</summary>
+    public static async Task DropClickHouseDatabaseAsync(string connectionString)
+    {
+        var factory = new ClickHouseConnections(connectionString);
+        await using var connection = factory.OpenServerConnection();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"DROP DATABASE IF EXISTS `{factory.Database}`";
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable($"ConnectionStrings__{name}") is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException(
+                $"ConnectionStrings__{name} is not set: run the tests with scripts/test.sh, which starts the services and sets it.");
+}

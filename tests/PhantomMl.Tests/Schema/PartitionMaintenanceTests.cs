@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PhantomMl.Grains.Maintenance;
+using PhantomMl.Tests.Infrastructure;
+using static PhantomMl.Tests.Schema.PostgreSqlSchemaTests;
+
+namespace PhantomMl.Tests.Schema;
+
+public sealed class PartitionMaintenanceTests
+{
+    private static readonly DateTimeOffset March15 = new(2031, 3, 15, 10, 30, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A_pass_creates_partitions_ahead_and_a_second_pass_creates_none()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("ahead");
+        var maintainer = Maintainer(databases, new PartitionMaintenanceOptions());
+
+        var first = await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
+        var second = await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
+
+        Assert.Equal(["inference_jobs_y2031m03", "inference_jobs_y2031m04", "inference_jobs_y2031m05", "inference_jobs_y2031m06"],
+            first.Created.Where(name => name.StartsWith("inference_jobs", StringComparison.Ordinal)));
+        Assert.Equal(4, first.Created.Count(name => name.StartsWith("agent_executions_y2031", StringComparison.Ordinal)));
+        var auditDays = first.Created.Where(name => name.StartsWith("audit_logs", StringComparison.Ordinal)).ToList();
+        Assert.Equal(15, auditDays.Count);
+        Assert.Equal("audit_logs_y2031m03d15", auditDays[0]);
+        Assert.Equal("audit_logs_y2031m03d29", auditDays[^1]);
+        Assert.Empty(second.Created);
+        Assert.Empty(second.Dropped);
+
+        var bound = await ScalarAsync<string>(databases.DataSource,
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'inference_jobs_y2031m04'");
+        Assert.Equal("FOR VALUES FROM ('2031-04-01 00:00:00+00') TO ('2031-05-01 00:00:00+00')", bound);
+    }
+
+    [Fact]
+    public async Task A_row_dated_far_in_the_future_lands_in_the_default_partition()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("future");
+        await Maintainer(databases, new PartitionMaintenanceOptions()).RunAsync(TestContext.Current.CancellationToken);
+        var tenant = await CreateTenantAsync(databases.DataSource);
+
+        await ExecuteAsync(databases.DataSource, $$"""
+            INSERT INTO inference_jobs (tenant_id, model_id, model_version, input_data, created_at)
+            VALUES ('{{tenant}}', gen_random_uuid(), '1', '{"x": 1}', '2099-07-01T12:00:00Z')
+            """);
+        Assert.True(await RecordAsync(databases.DataSource, tenant, "far-future", new DateTimeOffset(2099, 7, 1, 0, 0, 0, TimeSpan.Zero)));
+
+        Assert.Equal("inference_jobs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM inference_jobs"));
+        Assert.Equal("audit_logs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
+    }
+
+    [Fact]
+    public async Task Creating_a_partition_moves_its_rows_out_of_the_default_partition()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("move");
+        var tenant = await CreateTenantAsync(databases.DataSource);
+        var at = March15.AddDays(3);
+        Assert.True(await RecordAsync(databases.DataSource, tenant, "before-partition", at));
+        Assert.Equal("audit_logs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
+
+        var report = await Maintainer(databases, new PartitionMaintenanceOptions()).RunAsync(March15, TestContext.Current.CancellationToken);
+
+        Assert.Contains("audit_logs_y2031m03d18", report.Created);
+        Assert.Equal("audit_logs_y2031m03d18", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
+        Assert.Equal(1L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs"));
+        // The moved row still obeys the idempotency key.
+        Assert.False(await RecordAsync(databases.DataSource, tenant, "before-partition", at));
+    }
+
+    [Fact]
+    public async Task Expired_partitions_are_dropped_with_their_audit_event_ids()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("expire");
+        var options = new PartitionMaintenanceOptions { InferenceRetentionMonths = 2, AgentExecutionRetentionMonths = 2, AuditRetentionDays = 30 };
+        var maintainer = Maintainer(databases, options);
+        var tenant = await CreateTenantAsync(databases.DataSource);
+        await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
+        Assert.True(await RecordAsync(databases.DataSource, tenant, "old-event", March15.AddHours(1)));
+
+        var later = await maintainer.RunAsync(March15.AddMonths(3), TestContext.Current.CancellationToken);
+
+        // June 15: inference keeps April onwards (2 months before June), so March goes.
+        Assert.Contains("inference_jobs_y2031m03", later.Dropped);
+        Assert.DoesNotContain("inference_jobs_y2031m04", later.Dropped);
+        Assert.Contains("audit_logs_y2031m03d15", later.Dropped);
+        Assert.Equal(1, later.ForgottenAuditEventIds);
+        Assert.Equal(0L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs"));
+        Assert.Equal(0L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM pg_class WHERE relname = 'inference_jobs_y2031m03'"));
+    }
+
+    private static PartitionMaintainer Maintainer(MigratedDatabases databases, PartitionMaintenanceOptions options) =>
+        new(databases.DataSource, Options.Create(options), TimeProvider.System, NullLogger<PartitionMaintainer>.Instance);
+}

@@ -1,0 +1,183 @@
+using Npgsql;
+using PhantomMl.Grains.Adapters.Migrations;
+using PhantomMl.Tests.Infrastructure;
+
+namespace PhantomMl.Tests.Schema;
+
+public sealed class PostgreSqlSchemaTests
+{
+    private static readonly string[] DesignTables =
+    [
+        "tenants", "tenant_users", "tenant_resource_usage", "models", "model_versions", "model_lineage", "model_artifacts",
+        "training_jobs", "training_experiments", "inference_jobs", "agents", "agent_executions", "audit_logs",
+        "data_lineage", "compliance_reports",
+    ];
+
+    [Fact]
+    public async Task Migrations_apply_on_an_empty_database_and_reapply_as_no_ops()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("empty", migrate: false);
+        var migrator = databases.CreateMigrator();
+
+        var first = await migrator.MigrateAsync(TestContext.Current.CancellationToken);
+        var second = await migrator.MigrateAsync(TestContext.Current.CancellationToken);
+
+        var postgres = first.Single(r => r.Store == "postgresql");
+        Assert.Equal(MigrationScript.Load("postgresql").Select(s => s.Name), postgres.Applied);
+        Assert.Equal(MigrationScript.Load("clickhouse").Select(s => s.Name), first.Single(r => r.Store == "clickhouse").Applied);
+        Assert.All(second, result => Assert.Empty(result.Applied));
+        Assert.All(await migrator.GetPendingAsync(TestContext.Current.CancellationToken), pending => Assert.Empty(pending.Value));
+        Assert.Equal(postgres.Applied.Count, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM schema_migrations"));
+    }
+
+    [Fact]
+    public async Task Concurrent_migrators_apply_every_script_exactly_once()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("race", migrate: false);
+        // Separate pools, as separate silos would have.
+        var sources = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(databases.PostgreSql)).ToList();
+        try
+        {
+            var runs = await Task.WhenAll(sources.Select(source => databases.CreateMigrator(source).MigrateAsync(TestContext.Current.CancellationToken)));
+
+            var appliedPerStore = runs.SelectMany(r => r).GroupBy(r => r.Store).ToDictionary(g => g.Key, g => g.Sum(r => r.Applied.Count));
+            Assert.Equal(MigrationScript.Load("postgresql").Count, appliedPerStore["postgresql"]);
+            Assert.Equal(MigrationScript.Load("clickhouse").Count, appliedPerStore["clickhouse"]);
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_migration_changed_after_it_was_applied_stops_the_run()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("tamper");
+        await ExecuteAsync(databases.DataSource, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => databases.CreateMigrator().MigrateAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("changed after it was applied", error.Message);
+    }
+
+    [Fact]
+    public async Task Every_design_table_exists_with_its_partitions_keys_and_indexes()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("design");
+        var source = databases.DataSource;
+
+        var tables = await ListAsync(source, "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace AND NOT relispartition");
+        Assert.All(DesignTables, table => Assert.Contains(table, tables));
+
+        Assert.Equal(64, await PartitionCountAsync(source, "models"));
+        Assert.Equal(16, await PartitionCountAsync(source, "training_jobs"));
+        Assert.Equal(16, await PartitionCountAsync(source, "agents"));
+        foreach (var timeTable in new[] { "inference_jobs", "audit_logs", "agent_executions" })
+        {
+            Assert.Equal("r", await ScalarAsync<string>(source, $"SELECT partstrat::text FROM pg_partitioned_table WHERE partrelid = '{timeTable}'::regclass"));
+            Assert.Contains($"{timeTable}_default", await ListAsync(source, $"SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = '{timeTable}'::regclass"));
+        }
+
+        // Keys contain the partition columns (SEED-NOTES 1).
+        Assert.Equal("PRIMARY KEY (tenant_id, id)", await PrimaryKeyAsync(source, "models"));
+        Assert.Equal("PRIMARY KEY (created_at, id)", await PrimaryKeyAsync(source, "inference_jobs"));
+        Assert.Equal("PRIMARY KEY (\"timestamp\", id)", await PrimaryKeyAsync(source, "audit_logs"));
+        Assert.Equal("PRIMARY KEY (created_at, id)", await PrimaryKeyAsync(source, "agent_executions"));
+
+        // The design's indexes: partial, covering, tenant + time.
+        var indexes = await ListAsync(source, "SELECT indexname || ' ' || indexdef FROM pg_indexes WHERE schemaname = 'public'");
+        Assert.Contains(indexes, i => i.StartsWith("idx_models_tenant_status ", StringComparison.Ordinal) && i.Contains("WHERE"));
+        Assert.Contains(indexes, i => i.StartsWith("idx_models_metadata_covering ", StringComparison.Ordinal) && i.Contains("INCLUDE (name, version, accuracy, created_at)"));
+        Assert.Contains(indexes, i => i.StartsWith("idx_active_training_jobs ", StringComparison.Ordinal) && i.Contains("WHERE"));
+        Assert.Contains(indexes, i => i.StartsWith("idx_inference_tenant_time ", StringComparison.Ordinal) && i.Contains("created_at DESC"));
+
+        var enums = await ListAsync(source, "SELECT typname FROM pg_type WHERE typtype = 'e'");
+        Assert.All(
+            new[] { "model_status_enum", "training_status_enum", "experiment_status_enum", "lineage_type_enum", "inference_status_enum",
+                    "execution_status_enum", "audit_event_type_enum", "audit_result_enum", "tenant_status_enum", "isolation_level_enum", "user_status_enum" },
+            type => Assert.Contains(type, enums));
+    }
+
+    [Fact]
+    public async Task Agent_executions_accept_a_pending_execution_without_started_at()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("agents");
+        var tenant = await CreateTenantAsync(databases.DataSource);
+        await ExecuteAsync(databases.DataSource, $$"""
+            INSERT INTO agents (id, tenant_id, name, version, agent_type, config, created_by)
+            VALUES ('00000000-0000-0000-0000-0000000000a1', '{{tenant}}', 'a', '1', 't', '{}', 'test');
+            INSERT INTO agent_executions (tenant_id, agent_id, context) VALUES ('{{tenant}}', '00000000-0000-0000-0000-0000000000a1', '{}');
+            """);
+
+        Assert.Equal("pending", await ScalarAsync<string>(databases.DataSource, "SELECT status::text FROM agent_executions WHERE started_at IS NULL"));
+    }
+
+    [Fact]
+    public async Task Audit_ingestion_is_idempotent_per_tenant_and_event_id()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("audit");
+        var tenantA = await CreateTenantAsync(databases.DataSource);
+        var tenantB = await CreateTenantAsync(databases.DataSource);
+
+        Assert.True(await RecordAsync(databases.DataSource, tenantA, "evt-1"));
+        Assert.False(await RecordAsync(databases.DataSource, tenantA, "evt-1"));
+        // The same id from another tenant is another event: one tenant cannot suppress another's audit.
+        Assert.True(await RecordAsync(databases.DataSource, tenantB, "evt-1"));
+
+        Assert.Equal(2L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs WHERE event_id = 'evt-1'"));
+    }
+
+    internal static async Task<Guid> CreateTenantAsync(NpgsqlDataSource source)
+    {
+        await using var command = source.CreateCommand(
+            "INSERT INTO tenants (tenant_key, name, resource_quotas, created_by) VALUES (@key, 'Test', '{}', 'test') RETURNING id");
+        command.Parameters.AddWithValue("key", $"t-{Guid.NewGuid():N}");
+        return (Guid)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal static async Task<bool> RecordAsync(NpgsqlDataSource source, Guid tenant, string eventId, DateTimeOffset? at = null)
+    {
+        await using var command = source.CreateCommand("""
+            SELECT record_audit_event(@tenant, @event, @at, 'user-1', NULL, 'system', 'probe', 'p-1', 'touch', 'success',
+                                      '127.0.0.1', 'tests', NULL, '{"k": 1}', NULL, NULL)
+            """);
+        command.Parameters.AddWithValue("tenant", tenant);
+        command.Parameters.AddWithValue("event", eventId);
+        command.Parameters.AddWithValue("at", at ?? DateTimeOffset.UtcNow);
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal static async Task ExecuteAsync(NpgsqlDataSource source, string sql)
+    {
+        await using var command = source.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    internal static async Task<T> ScalarAsync<T>(NpgsqlDataSource source, string sql)
+    {
+        await using var command = source.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    internal static async Task<List<string>> ListAsync(NpgsqlDataSource source, string sql)
+    {
+        var values = new List<string>();
+        await using var command = source.CreateCommand(sql);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            values.Add(reader.GetString(0));
+        }
+
+        return values;
+    }
+
+    private static Task<long> PartitionCountAsync(NpgsqlDataSource source, string table) =>
+        ScalarAsync<long>(source, $"SELECT count(*) FROM pg_inherits WHERE inhparent = '{table}'::regclass");
+
+    private static Task<string> PrimaryKeyAsync(NpgsqlDataSource source, string table) =>
+        ScalarAsync<string>(source, $"SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '{table}'::regclass AND contype = 'p'");
+}
