@@ -3,7 +3,7 @@
 # 127.0.0.1, migrates, and runs one silo (HTTP API, dashboard) in the foreground. Ctrl-C stops it all.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-"$REPO_ROOT/scripts/setup.sh"
+"$REPO_ROOT/scripts/setup.sh" platform
 "$REPO_ROOT/scripts/services.sh" start
 # shellcheck disable=SC1090
 source "$ENV_FILE"

@@ -3,7 +3,7 @@
 # every test against them. Exits non-zero on any failure, and when no test ran at all.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-"$REPO_ROOT/scripts/setup.sh"
+"$REPO_ROOT/scripts/setup.sh" all
 
 # Services this run starts are stopped again at the end; ones already running are left as they were.
 started=()

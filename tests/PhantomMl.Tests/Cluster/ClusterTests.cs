@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Json;
 using PhantomMl.Client;
 using PhantomMl.Grains.Diagnostics;
@@ -72,6 +73,40 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         Assert.Equal(persisted, after.Count);
         Assert.StartsWith($"127.0.0.1:{survivor.Endpoints.SiloPort}@", after.Silo);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1}s");
+    }
+
+    [Fact]
+    public async Task During_failover_the_HTTP_API_answers_503_with_Retry_After_never_500()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var survivor = await StartReadySiloAsync(clusterId);
+        await using var victim = await StartReadySiloAsync(clusterId);
+        await using var client = await ConnectAsync(clusterId);
+        var onVictim = (await TouchUntilBothSilosHostAsync(client, survivor, victim))
+            .First(r => r.Silo.StartsWith($"127.0.0.1:{victim.Endpoints.SiloPort}@", StringComparison.Ordinal));
+
+        victim.Kill();
+        var statuses = new List<HttpStatusCode>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await survivor.GetAsync($"/api/v1/cluster/probes/{onVictim.Key}");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                var reading = await response.Content.ReadFromJsonAsync<ProbeReading>(TestContext.Current.CancellationToken);
+                Assert.Equal(onVictim.Count, reading!.Count);
+                break;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(response.Headers.RetryAfter);
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, statuses[^1]);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{statuses.Count(s => s != HttpStatusCode.OK)} answers of 503 before the grain was back");
     }
 
     private async Task<SiloProcess> StartReadySiloAsync(string clusterId, SiloEndpoints? endpoints = null)
