@@ -21,10 +21,12 @@ pg_root() {
       ln -s "$elsewhere" "$root"
     fi
   fi
-  printf '%s' "$root"
+  # The resolved path: the postgres user may not be allowed to pass through the link's folder.
+  readlink -f "$root"
 }
 
-pg_as_postgres() { runuser -u postgres -- "$@"; }
+# From /, since the postgres user may not enter the current folder.
+pg_as_postgres() { (cd / && runuser -u postgres -- "$@"); }
 pg_psql() { pg_as_postgres "$PG_BIN/psql" -h "$(pg_root)/socket" -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
 pg_running() { pg_as_postgres "$PG_BIN/pg_ctl" -D "$(pg_root)/data" status >/dev/null 2>&1; }
 

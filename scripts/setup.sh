@@ -46,7 +46,10 @@ build() {
   touch "$stamp.new"
   for project in "$@"; do
     log "building $(basename "$project") (Release)"
-    dotnet build "$project" -c Release -nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+    if ! dotnet build "$project" -c Release -nologo -v quiet >"$LOG_DIR/build.log" 2>&1; then
+      cat "$LOG_DIR/build.log" >&2
+      fail "build of $(basename "$project") failed (log: $LOG_DIR/build.log)"
+    fi
   done
   mv "$stamp.new" "$stamp"
 }
