@@ -55,47 +55,37 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
     [Fact]
     public async Task A_grain_on_a_killed_silo_answers_again_with_its_state_within_30_seconds()
     {
-        var clusterId = ClusterDatabasesFixture.NewClusterId();
-        await using var survivor = await StartReadySiloAsync(clusterId);
-        await using var victim = await StartReadySiloAsync(clusterId);
-        await using var client = await ConnectAsync(clusterId);
+        await using var cluster = await StartTwoSilosAsync();
+        var persisted = (await cluster.Client.TouchProbeAsync(cluster.KeyOnVictim, TestContext.Current.CancellationToken)).Count;
 
-        var readings = await TouchUntilBothSilosHostAsync(client, survivor, victim);
-        var onVictim = readings.First(r => r.Silo.StartsWith($"127.0.0.1:{victim.Endpoints.SiloPort}@", StringComparison.Ordinal));
-        var persisted = (await client.TouchProbeAsync(onVictim.Key, TestContext.Current.CancellationToken)).Count;
-
-        victim.Kill();
+        cluster.Victim.Kill();
         var clock = Stopwatch.StartNew();
-        var after = await client.ReadProbeAsync(onVictim.Key, TestContext.Current.CancellationToken);
+        var after = await cluster.Client.ReadProbeAsync(cluster.KeyOnVictim, TestContext.Current.CancellationToken);
         clock.Stop();
         TestContext.Current.TestOutputHelper?.WriteLine($"grain answered from the surviving silo {clock.Elapsed.TotalSeconds:F1}s after kill -9");
 
         Assert.Equal(persisted, after.Count);
-        Assert.StartsWith($"127.0.0.1:{survivor.Endpoints.SiloPort}@", after.Silo);
+        Assert.StartsWith(SiloPrefix(cluster.Survivor), after.Silo);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F1}s");
     }
 
     [Fact]
     public async Task During_failover_the_HTTP_API_answers_503_with_Retry_After_never_500()
     {
-        var clusterId = ClusterDatabasesFixture.NewClusterId();
-        await using var survivor = await StartReadySiloAsync(clusterId);
-        await using var victim = await StartReadySiloAsync(clusterId);
-        await using var client = await ConnectAsync(clusterId);
-        var onVictim = (await TouchUntilBothSilosHostAsync(client, survivor, victim))
-            .First(r => r.Silo.StartsWith($"127.0.0.1:{victim.Endpoints.SiloPort}@", StringComparison.Ordinal));
+        await using var cluster = await StartTwoSilosAsync();
+        var persisted = (await cluster.Client.ReadProbeAsync(cluster.KeyOnVictim, TestContext.Current.CancellationToken)).Count;
 
-        victim.Kill();
+        cluster.Victim.Kill();
         var statuses = new List<HttpStatusCode>();
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
-            using var response = await survivor.GetAsync($"/api/v1/cluster/probes/{onVictim.Key}");
+            using var response = await cluster.Survivor.GetAsync($"/api/v1/cluster/probes/{cluster.KeyOnVictim}");
             statuses.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.OK)
             {
                 var reading = await response.Content.ReadFromJsonAsync<ProbeReading>(TestContext.Current.CancellationToken);
-                Assert.Equal(onVictim.Count, reading!.Count);
+                Assert.Equal(persisted, reading!.Count);
                 break;
             }
 
@@ -107,6 +97,17 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, statuses[^1]);
         TestContext.Current.TestOutputHelper?.WriteLine($"{statuses.Count(s => s != HttpStatusCode.OK)} answers of 503 before the grain was back");
+    }
+
+    /// <summary>Two ready silos, a client, and a persisted probe grain that lives on the second silo (the victim).</summary>
+    private async Task<TwoSilos> StartTwoSilosAsync()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        var survivor = await StartReadySiloAsync(clusterId);
+        var victim = await StartReadySiloAsync(clusterId);
+        var client = await ConnectAsync(clusterId);
+        var readings = await TouchUntilBothSilosHostAsync(client, survivor, victim);
+        return new TwoSilos(survivor, victim, client, readings.First(r => r.Silo.StartsWith(SiloPrefix(victim), StringComparison.Ordinal)).Key);
     }
 
     private async Task<SiloProcess> StartReadySiloAsync(string clusterId, SiloEndpoints? endpoints = null)
@@ -137,7 +138,19 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
     }
 
     private static bool Hosts(List<ProbeReading> readings, SiloProcess silo) =>
-        readings.Any(r => r.Silo.StartsWith($"127.0.0.1:{silo.Endpoints.SiloPort}@", StringComparison.Ordinal));
+        readings.Any(r => r.Silo.StartsWith(SiloPrefix(silo), StringComparison.Ordinal));
+
+    private static string SiloPrefix(SiloProcess silo) => $"127.0.0.1:{silo.Endpoints.SiloPort}@";
+
+    private sealed record TwoSilos(SiloProcess Survivor, SiloProcess Victim, PhantomClient Client, string KeyOnVictim) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await Victim.DisposeAsync();
+            await Survivor.DisposeAsync();
+        }
+    }
 
     private sealed record SiloView(string Address, string Name, string Status);
 }

@@ -7,6 +7,18 @@
 --   before its first version, and a NOT NULL placeholder would be a lie.
 -- * Model names are unique per tenant (registries address models by name).
 
+-- Creates parent_p00 .. parent_pNN, the hash partitions of a table partitioned by tenant.
+CREATE FUNCTION phantom_create_hash_partitions(parent text, modulus integer)
+RETURNS void LANGUAGE plpgsql AS
+$$
+BEGIN
+    FOR remainder IN 0..modulus - 1 LOOP
+        EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                       parent || '_p' || lpad(remainder::text, 2, '0'), parent, modulus, remainder);
+    END LOOP;
+END
+$$;
+
 CREATE TABLE models
 (
     id                  uuid              NOT NULL DEFAULT gen_random_uuid(),
@@ -33,13 +45,7 @@ CREATE TABLE models
     CONSTRAINT uq_models_tenant_name UNIQUE (tenant_id, name)
 ) PARTITION BY HASH (tenant_id);
 
-DO $$
-BEGIN
-    FOR remainder IN 0..63 LOOP
-        EXECUTE format('CREATE TABLE models_p%s PARTITION OF models FOR VALUES WITH (MODULUS 64, REMAINDER %s)',
-                       lpad(remainder::text, 2, '0'), remainder);
-    END LOOP;
-END $$;
+SELECT phantom_create_hash_partitions('models', 64);
 
 -- The design's indexes. CREATE INDEX CONCURRENTLY is not supported on a partitioned parent
 -- (SEED-NOTES 7): created here on the parent, which builds each partition's index; on a large live

@@ -28,13 +28,7 @@ CREATE TABLE training_jobs
     CONSTRAINT pk_training_jobs PRIMARY KEY (tenant_id, id)
 ) PARTITION BY HASH (tenant_id);
 
-DO $$
-BEGIN
-    FOR remainder IN 0..15 LOOP
-        EXECUTE format('CREATE TABLE training_jobs_p%s PARTITION OF training_jobs FOR VALUES WITH (MODULUS 16, REMAINDER %s)',
-                       lpad(remainder::text, 2, '0'), remainder);
-    END LOOP;
-END $$;
+SELECT phantom_create_hash_partitions('training_jobs', 16);
 
 -- The design's partial index for hot jobs (not CONCURRENTLY: partitioned parent, SEED-NOTES 7).
 CREATE INDEX idx_active_training_jobs ON training_jobs (tenant_id, created_at) WHERE status IN ('running', 'pending');

@@ -29,13 +29,7 @@ CREATE TABLE agents
     CONSTRAINT uq_agents_tenant_name_version UNIQUE (tenant_id, name, version)
 ) PARTITION BY HASH (tenant_id);
 
-DO $$
-BEGIN
-    FOR remainder IN 0..15 LOOP
-        EXECUTE format('CREATE TABLE agents_p%s PARTITION OF agents FOR VALUES WITH (MODULUS 16, REMAINDER %s)',
-                       lpad(remainder::text, 2, '0'), remainder);
-    END LOOP;
-END $$;
+SELECT phantom_create_hash_partitions('agents', 16);
 
 CREATE TABLE agent_executions
 (
