@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# psql on the platform's database as the schema owner, e.g. scripts/psql.sh -c '\d+ models'
+# psql on the platform's database as the schema owner, e.g. scripts/psql.sh -c '\d+ models'.
+# Row-level security binds the owner too: rows of a tenant show after
+#   SELECT set_config('app.current_tenant_id', '<tenant uuid>', false);
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 [[ -f "$ENV_FILE" ]] || fail "no local services yet: run scripts/run.sh or scripts/services.sh start"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 # Npgsql's key=value form, turned into libpq's.
-conninfo="$(tr ';' '\n' <<<"$ConnectionStrings__PostgreSql" | sed -E 's/^Host=/host=/I; s/^Port=/port=/I; s/^Database=/dbname=/I; s/^Username=/user=/I; s/^Password=/password=/I' | tr '\n' ' ')"
+conninfo="$(tr ';' '\n' <<<"${ConnectionStrings__PostgreSqlMigrations:-$ConnectionStrings__PostgreSql}" | sed -E 's/^Host=/host=/I; s/^Port=/port=/I; s/^Database=/dbname=/I; s/^Username=/user=/I; s/^Password=/password=/I' | tr '\n' ' ')"
 exec psql "$conninfo" "$@"

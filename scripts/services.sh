@@ -51,16 +51,28 @@ postgres_start() {
   postgres_provision
 }
 
-# The owner role runs migrations and owns the schema. (Issue 3 adds the application role that owns nothing.)
+# Three roles (README, "PostgreSQL roles"): phantom_owner owns the schema and runs migrations;
+# phantom_app is what the platform connects as, owning nothing, bound by row-level security;
+# phantom_security owns the few cross-tenant lookup functions and cannot log in.
 postgres_provision() {
-  local owner_password; owner_password="$(secret postgres-owner.password)"
+  local owner_password app_password
+  owner_password="$(secret postgres-owner.password)"
+  app_password="$(secret postgres-app.password)"
   pg_psql -d postgres <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_owner') THEN
     CREATE ROLE phantom_owner LOGIN CREATEDB;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_app') THEN
+    CREATE ROLE phantom_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_security') THEN
+    CREATE ROLE phantom_security NOLOGIN NOSUPERUSER NOBYPASSRLS;
+  END IF;
 END \$\$;
 ALTER ROLE phantom_owner PASSWORD '$owner_password';
+ALTER ROLE phantom_app PASSWORD '$app_password';
+GRANT phantom_security TO phantom_owner;
 SELECT 'CREATE DATABASE phantom OWNER phantom_owner' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'phantom')
 \gexec
 SQL
@@ -75,6 +87,10 @@ postgres_stop() {
 postgres_status() { pg_running && "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT" >/dev/null; }
 
 postgres_connection_string() {
+  printf 'Host=127.0.0.1;Port=%s;Database=phantom;Username=phantom_app;Password=%s' "$PG_PORT" "$(secret postgres-app.password)"
+}
+
+postgres_migrations_connection_string() {
   printf 'Host=127.0.0.1;Port=%s;Database=phantom;Username=phantom_owner;Password=%s' "$PG_PORT" "$(secret postgres-owner.password)"
 }
 
@@ -147,7 +163,10 @@ is_external() {
 write_env_file() {
   {
     echo "# Written by scripts/services.sh: connection strings of the local services."
-    is_external postgres || echo "export ConnectionStrings__PostgreSql='$(postgres_connection_string)'"
+    if ! is_external postgres; then
+      echo "export ConnectionStrings__PostgreSql='$(postgres_connection_string)'"
+      echo "export ConnectionStrings__PostgreSqlMigrations='$(postgres_migrations_connection_string)'"
+    fi
     is_external redis || echo "export ConnectionStrings__Redis='$(redis_connection_string)'"
     is_external clickhouse || echo "export ConnectionStrings__ClickHouse='$(clickhouse_connection_string)'"
   } >"$ENV_FILE"

@@ -94,9 +94,9 @@ public sealed partial class PartitionMaintainer(
 
     private async Task<long> ForgetAuditEventIdsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM audit_event_ids WHERE \"timestamp\" < @cutoff");
+        await using var command = dataSource.CreateCommand("SELECT phantom_forget_audit_event_ids(@cutoff)");
         command.Parameters.AddWithValue("cutoff", cutoff);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created partition {Partition} of {Table} for [{From:o}, {To:o})")]

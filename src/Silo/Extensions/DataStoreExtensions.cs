@@ -1,7 +1,7 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Adapters.Migrations;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using StackExchange.Redis;
 
 namespace PhantomMl.Silo.Extensions;
@@ -26,9 +26,10 @@ public static class DataStoreExtensions
             return ConnectionMultiplexer.Connect(options);
         });
 
-        builder.Services.AddSingleton<IMigrationStore, PostgreSqlMigrations>();
-        builder.Services.AddSingleton<IMigrationStore, ClickHouseMigrations>();
-        builder.Services.AddSingleton<SchemaMigrator>();
+        // Reads what is pending (health); migrating uses the owner's connection, see MigrateAsync.
+        builder.Services.AddSingleton(services => SchemaMigrator.Create(
+            services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<ClickHouseConnections>(),
+            services.GetRequiredService<ILogger<SchemaMigrator>>()));
         builder.Services.AddOptions<SchemaOptions>().BindConfiguration(SchemaOptions.SectionName);
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
@@ -40,7 +41,7 @@ public static class DataStoreExtensions
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PhantomMl.Migrations");
         try
         {
-            foreach (var result in await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync())
+            foreach (var result in await app.MigrateAsync(CancellationToken.None))
             {
                 Console.WriteLine($"{result.Store}: version {result.CurrentVersion}, applied {result.Applied.Count}: {string.Join(", ", result.Applied)}");
             }
@@ -57,12 +58,28 @@ public static class DataStoreExtensions
     /// <summary>Applies pending migrations before the silo starts, when <see cref="SchemaOptions.ApplyOnStartup"/> is set.</summary>
     public static async Task MigrateOnStartupIfEnabledAsync(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SchemaOptions>>().Value;
+        var options = app.Services.GetRequiredService<IOptions<SchemaOptions>>().Value;
         if (options.ApplyOnStartup)
         {
             // Orleans' own tables are among the migrations, so they must exist before the silo starts.
-            await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(app.Lifetime.ApplicationStopping);
+            await app.MigrateAsync(app.Lifetime.ApplicationStopping);
         }
+    }
+
+    /// <summary>Migrates as the schema owner (<c>ConnectionStrings:PostgreSqlMigrations</c>); the application role cannot.</summary>
+    private static async Task<IReadOnlyList<MigrationResult>> MigrateAsync(this WebApplication app, CancellationToken cancellationToken)
+    {
+        var owner = app.Configuration.GetConnectionString("PostgreSqlMigrations");
+        if (string.IsNullOrWhiteSpace(owner))
+        {
+            throw new InvalidOperationException(
+                "ConnectionStrings:PostgreSqlMigrations (the schema owner's connection) is not set; migrations never run as the application role.");
+        }
+
+        await using var ownerSource = NpgsqlDataSource.Create(owner);
+        var migrator = SchemaMigrator.Create(ownerSource, app.Services.GetRequiredService<ClickHouseConnections>(),
+            app.Services.GetRequiredService<ILogger<SchemaMigrator>>());
+        return await migrator.MigrateAsync(cancellationToken);
     }
 
     private static string RequireConnectionString(this WebApplicationBuilder builder, string name)

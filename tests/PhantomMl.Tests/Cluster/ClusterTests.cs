@@ -112,7 +112,7 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
 
     private async Task<SiloProcess> StartReadySiloAsync(string clusterId, SiloEndpoints? endpoints = null)
     {
-        var silo = await SiloProcess.StartAsync(clusterId, Databases.PostgreSql, Databases.ClickHouse, endpoints: endpoints);
+        var silo = await SiloProcess.StartAsync(clusterId, Databases, endpoints: endpoints);
         await silo.WaitUntilReadyAsync();
         return silo;
     }

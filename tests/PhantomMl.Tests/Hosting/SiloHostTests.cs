@@ -16,7 +16,7 @@ public sealed class SiloHostTests(ClusterDatabasesFixture fixture)
         try
         {
             await using var silo = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(),
-                fixture.Databases.PostgreSql, fixture.Databases.ClickHouse, redis: $"127.0.0.1:{redisPort}");
+                fixture.Databases, redis: $"127.0.0.1:{redisPort}");
             await silo.WaitUntilReadyAsync();
 
             await RunAsync("redis-cli", $"-p {redisPort} shutdown nosave");
@@ -46,7 +46,7 @@ public sealed class SiloHostTests(ClusterDatabasesFixture fixture)
     [Fact]
     public async Task The_host_serves_OpenAPI_the_API_reference_the_dashboard_and_ProblemDetails()
     {
-        await using var silo = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), fixture.Databases.PostgreSql, fixture.Databases.ClickHouse);
+        await using var silo = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), fixture.Databases);
         await silo.WaitUntilReadyAsync();
 
         using (var openApi = await silo.GetAsync("/openapi/v1.json"))

@@ -32,7 +32,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     /// <summary>Starts a silo; returns once it serves HTTP (not necessarily ready).</summary>
     public static async Task<SiloProcess> StartAsync(
-        string clusterId, string postgreSql, string clickHouse, string? redis = null, SiloEndpoints? endpoints = null,
+        string clusterId, MigratedDatabases databases, string? redis = null, SiloEndpoints? endpoints = null,
         IDictionary<string, string>? settings = null)
     {
         endpoints ??= SiloEndpoints.Free();
@@ -49,8 +49,9 @@ public sealed partial class SiloProcess : IAsyncDisposable
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["Urls"] = $"http://127.0.0.1:{endpoints.HttpPort}";
-        start.Environment["ConnectionStrings__PostgreSql"] = postgreSql;
-        start.Environment["ConnectionStrings__ClickHouse"] = clickHouse;
+        start.Environment["ConnectionStrings__PostgreSql"] = databases.PostgreSql;
+        start.Environment["ConnectionStrings__PostgreSqlMigrations"] = databases.PostgreSqlOwner;
+        start.Environment["ConnectionStrings__ClickHouse"] = databases.ClickHouse;
         start.Environment["ConnectionStrings__Redis"] = redis ?? TestServices.Redis;
         start.Environment["Phantom__Silo__ClusterId"] = clusterId;
         start.Environment["Phantom__Silo__SiloPort"] = endpoints.SiloPort.ToString();

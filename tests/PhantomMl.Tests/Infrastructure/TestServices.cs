@@ -13,8 +13,11 @@ namespace PhantomMl.Tests.Infrastructure;
 /// </summary>
 public static class TestServices
 {
-    /// <summary>The PostgreSQL server (its database is only used to create test databases).</summary>
+    /// <summary>The PostgreSQL server as the application role (phantom_app: owns nothing, bound by row-level security).</summary>
     public static string PostgreSql => Require("PostgreSql");
+
+    /// <summary>The PostgreSQL server as the schema owner, who creates the test databases and migrates them.</summary>
+    public static string PostgreSqlOwner => Require("PostgreSqlMigrations");
 
     /// <summary>The ClickHouse server.</summary>
     public static string ClickHouse => Require("ClickHouse");
@@ -22,25 +25,25 @@ public static class TestServices
     /// <summary>The Redis server.</summary>
     public static string Redis => Require("Redis");
 
-    /// <summary>Creates an empty PostgreSQL database and returns its connection string.</summary>
+    /// <summary>Creates an empty PostgreSQL database owned by the schema owner; returns its name.</summary>
     public static async Task<string> CreatePostgreSqlDatabaseAsync(string purpose)
     {
         var name = $"phantom_test_{purpose}_{Guid.NewGuid():N}"[..40];
-        await using (var admin = NpgsqlDataSource.Create(PostgreSql))
-        await using (var command = admin.CreateCommand($"CREATE DATABASE \"{name}\""))
-        {
-            await command.ExecuteNonQueryAsync();
-        }
-
-        return new NpgsqlConnectionStringBuilder(PostgreSql) { Database = name, Pooling = true }.ConnectionString;
+        await using var admin = NpgsqlDataSource.Create(PostgreSqlOwner);
+        await using var command = admin.CreateCommand($"CREATE DATABASE \"{name}\"");
+        await command.ExecuteNonQueryAsync();
+        return name;
     }
 
+    /// <summary>A connection string for <paramref name="database"/>, as the application role or as the owner.</summary>
+    public static string PostgreSqlFor(string database, bool asOwner = false) =>
+        new NpgsqlConnectionStringBuilder(asOwner ? PostgreSqlOwner : PostgreSql) { Database = database }.ConnectionString;
+
     /// <summary>Drops a database made by <see cref="CreatePostgreSqlDatabaseAsync"/>, closing its connections.</summary>
-    public static async Task DropPostgreSqlDatabaseAsync(string connectionString)
+    public static async Task DropPostgreSqlDatabaseAsync(string name)
     {
-        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
         NpgsqlConnection.ClearAllPools();
-        await using var admin = NpgsqlDataSource.Create(PostgreSql);
+        await using var admin = NpgsqlDataSource.Create(PostgreSqlOwner);
         // WITH (FORCE) may not terminate an autovacuum worker of another role; that worker ends by itself soon.
         for (var attempt = 1; ; attempt++)
         {

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Tests.Infrastructure;
-using static PhantomMl.Tests.Schema.PostgreSqlSchemaTests;
 
 namespace PhantomMl.Tests.Schema;
 
@@ -29,7 +28,7 @@ public sealed class PartitionMaintenanceTests
         Assert.Empty(second.Created);
         Assert.Empty(second.Dropped);
 
-        var bound = await ScalarAsync<string>(databases.DataSource,
+        var bound = await TenantSql.ScalarAsync<string>(databases.OwnerSource, tenant: null,
             "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE relname = 'inference_jobs_y2031m04'");
         Assert.Equal("FOR VALUES FROM ('2031-04-01 00:00:00+00') TO ('2031-05-01 00:00:00+00')", bound);
     }
@@ -39,34 +38,34 @@ public sealed class PartitionMaintenanceTests
     {
         await using var databases = await MigratedDatabases.CreateAsync("future");
         await Maintainer(databases, new PartitionMaintenanceOptions()).RunAsync(TestContext.Current.CancellationToken);
-        var tenant = await CreateTenantAsync(databases.DataSource);
+        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource);
 
-        await ExecuteAsync(databases.DataSource, $$"""
+        await TenantSql.ExecuteAsync(databases.AppSource, tenant, $$"""
             INSERT INTO inference_jobs (tenant_id, model_id, model_version, input_data, created_at)
             VALUES ('{{tenant}}', gen_random_uuid(), '1', '{"x": 1}', '2099-07-01T12:00:00Z')
             """);
-        Assert.True(await RecordAsync(databases.DataSource, tenant, "far-future", new DateTimeOffset(2099, 7, 1, 0, 0, 0, TimeSpan.Zero)));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenant, "far-future", new DateTimeOffset(2099, 7, 1, 0, 0, 0, TimeSpan.Zero)));
 
-        Assert.Equal("inference_jobs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM inference_jobs"));
-        Assert.Equal("audit_logs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
+        Assert.Equal("inference_jobs_default", await TenantSql.ScalarAsync<string>(databases.AppSource, tenant, "SELECT tableoid::regclass::text FROM inference_jobs"));
+        Assert.Equal("audit_logs_default", await TenantSql.ScalarAsync<string>(databases.AppSource, tenant, "SELECT tableoid::regclass::text FROM audit_logs"));
     }
 
     [Fact]
     public async Task Creating_a_partition_moves_its_rows_out_of_the_default_partition()
     {
         await using var databases = await MigratedDatabases.CreateAsync("move");
-        var tenant = await CreateTenantAsync(databases.DataSource);
+        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource);
         var at = March15.AddDays(3);
-        Assert.True(await RecordAsync(databases.DataSource, tenant, "before-partition", at));
-        Assert.Equal("audit_logs_default", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenant, "before-partition", at));
+        Assert.Equal("audit_logs_default", await TenantSql.ScalarAsync<string>(databases.AppSource, tenant, "SELECT tableoid::regclass::text FROM audit_logs"));
 
         var report = await Maintainer(databases, new PartitionMaintenanceOptions()).RunAsync(March15, TestContext.Current.CancellationToken);
 
         Assert.Contains("audit_logs_y2031m03d18", report.Created);
-        Assert.Equal("audit_logs_y2031m03d18", await ScalarAsync<string>(databases.DataSource, "SELECT tableoid::regclass::text FROM audit_logs"));
-        Assert.Equal(1L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs"));
+        Assert.Equal("audit_logs_y2031m03d18", await TenantSql.ScalarAsync<string>(databases.AppSource, tenant, "SELECT tableoid::regclass::text FROM audit_logs"));
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenant, "SELECT count(*) FROM audit_logs"));
         // The moved row still obeys the idempotency key.
-        Assert.False(await RecordAsync(databases.DataSource, tenant, "before-partition", at));
+        Assert.False(await TenantSql.RecordAuditAsync(databases.AppSource, tenant, "before-partition", at));
     }
 
     [Fact]
@@ -75,9 +74,9 @@ public sealed class PartitionMaintenanceTests
         await using var databases = await MigratedDatabases.CreateAsync("expire");
         var options = new PartitionMaintenanceOptions { InferenceRetentionMonths = 2, AgentExecutionRetentionMonths = 2, AuditRetentionDays = 30 };
         var maintainer = Maintainer(databases, options);
-        var tenant = await CreateTenantAsync(databases.DataSource);
+        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource);
         await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
-        Assert.True(await RecordAsync(databases.DataSource, tenant, "old-event", March15.AddHours(1)));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenant, "old-event", March15.AddHours(1)));
 
         var later = await maintainer.RunAsync(March15.AddMonths(3), TestContext.Current.CancellationToken);
 
@@ -86,10 +85,10 @@ public sealed class PartitionMaintenanceTests
         Assert.DoesNotContain("inference_jobs_y2031m04", later.Dropped);
         Assert.Contains("audit_logs_y2031m03d15", later.Dropped);
         Assert.Equal(1, later.ForgottenAuditEventIds);
-        Assert.Equal(0L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs"));
-        Assert.Equal(0L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM pg_class WHERE relname = 'inference_jobs_y2031m03'"));
+        Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenant, "SELECT count(*) FROM audit_logs"));
+        Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.OwnerSource, tenant: null, "SELECT count(*) FROM pg_class WHERE relname = 'inference_jobs_y2031m03'"));
     }
 
     private static PartitionMaintainer Maintainer(MigratedDatabases databases, PartitionMaintenanceOptions options) =>
-        new(databases.DataSource, Options.Create(options), TimeProvider.System, NullLogger<PartitionMaintainer>.Instance);
+        new(databases.AppSource, Options.Create(options), TimeProvider.System, NullLogger<PartitionMaintainer>.Instance);
 }

@@ -27,7 +27,7 @@ public sealed class PostgreSqlSchemaTests
         Assert.Equal(MigrationScript.Load("clickhouse").Select(s => s.Name), first.Single(r => r.Store == "clickhouse").Applied);
         Assert.All(second, result => Assert.Empty(result.Applied));
         Assert.All(await migrator.GetPendingAsync(TestContext.Current.CancellationToken), pending => Assert.Empty(pending.Value));
-        Assert.Equal(postgres.Applied.Count, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(postgres.Applied.Count, await ScalarAsync<long>(databases.OwnerSource, "SELECT count(*) FROM schema_migrations"));
     }
 
     [Fact]
@@ -35,7 +35,7 @@ public sealed class PostgreSqlSchemaTests
     {
         await using var databases = await MigratedDatabases.CreateAsync("race", migrate: false);
         // Separate pools, as separate silos would have.
-        var sources = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(databases.PostgreSql)).ToList();
+        var sources = Enumerable.Range(0, 4).Select(_ => NpgsqlDataSource.Create(databases.PostgreSqlOwner)).ToList();
         try
         {
             var runs = await Task.WhenAll(sources.Select(source => databases.CreateMigrator(source).MigrateAsync(TestContext.Current.CancellationToken)));
@@ -57,7 +57,7 @@ public sealed class PostgreSqlSchemaTests
     public async Task A_migration_changed_after_it_was_applied_stops_the_run()
     {
         await using var databases = await MigratedDatabases.CreateAsync("tamper");
-        await ExecuteAsync(databases.DataSource, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
+        await TenantSql.ExecuteAsync(databases.OwnerSource, tenant: null, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => databases.CreateMigrator().MigrateAsync(TestContext.Current.CancellationToken));
         Assert.Contains("changed after it was applied", error.Message);
@@ -67,7 +67,7 @@ public sealed class PostgreSqlSchemaTests
     public async Task Every_design_table_exists_with_its_partitions_keys_and_indexes()
     {
         await using var databases = await MigratedDatabases.CreateAsync("design");
-        var source = databases.DataSource;
+        var source = databases.OwnerSource;
 
         var tables = await ListAsync(source, "SELECT relname FROM pg_class WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace AND NOT relispartition");
         Assert.All(DesignTables, table => Assert.Contains(table, tables));
@@ -105,75 +105,35 @@ public sealed class PostgreSqlSchemaTests
     public async Task Agent_executions_accept_a_pending_execution_without_started_at()
     {
         await using var databases = await MigratedDatabases.CreateAsync("agents");
-        var tenant = await CreateTenantAsync(databases.DataSource);
-        await ExecuteAsync(databases.DataSource, $$"""
+        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource);
+        await TenantSql.ExecuteAsync(databases.AppSource, tenant, $$"""
             INSERT INTO agents (id, tenant_id, name, version, agent_type, config, created_by)
             VALUES ('00000000-0000-0000-0000-0000000000a1', '{{tenant}}', 'a', '1', 't', '{}', 'test');
             INSERT INTO agent_executions (tenant_id, agent_id, context) VALUES ('{{tenant}}', '00000000-0000-0000-0000-0000000000a1', '{}');
             """);
 
-        Assert.Equal("pending", await ScalarAsync<string>(databases.DataSource, "SELECT status::text FROM agent_executions WHERE started_at IS NULL"));
+        Assert.Equal("pending", await TenantSql.ScalarAsync<string>(databases.AppSource, tenant, "SELECT status::text FROM agent_executions WHERE started_at IS NULL"));
     }
 
     [Fact]
     public async Task Audit_ingestion_is_idempotent_per_tenant_and_event_id()
     {
         await using var databases = await MigratedDatabases.CreateAsync("audit");
-        var tenantA = await CreateTenantAsync(databases.DataSource);
-        var tenantB = await CreateTenantAsync(databases.DataSource);
+        var tenantA = await TenantSql.CreateTenantAsync(databases.AppSource);
+        var tenantB = await TenantSql.CreateTenantAsync(databases.AppSource);
 
-        Assert.True(await RecordAsync(databases.DataSource, tenantA, "evt-1"));
-        Assert.False(await RecordAsync(databases.DataSource, tenantA, "evt-1"));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenantA, "evt-1"));
+        Assert.False(await TenantSql.RecordAuditAsync(databases.AppSource, tenantA, "evt-1"));
         // The same id from another tenant is another event: one tenant cannot suppress another's audit.
-        Assert.True(await RecordAsync(databases.DataSource, tenantB, "evt-1"));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenantB, "evt-1"));
 
-        Assert.Equal(2L, await ScalarAsync<long>(databases.DataSource, "SELECT count(*) FROM audit_logs WHERE event_id = 'evt-1'"));
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenantA, "SELECT count(*) FROM audit_logs WHERE event_id = 'evt-1'"));
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenantB, "SELECT count(*) FROM audit_logs WHERE event_id = 'evt-1'"));
     }
 
-    internal static async Task<Guid> CreateTenantAsync(NpgsqlDataSource source)
-    {
-        await using var command = source.CreateCommand(
-            "INSERT INTO tenants (tenant_key, name, resource_quotas, created_by) VALUES (@key, 'Test', '{}', 'test') RETURNING id");
-        command.Parameters.AddWithValue("key", $"t-{Guid.NewGuid():N}");
-        return (Guid)(await command.ExecuteScalarAsync())!;
-    }
+    private static Task<T> ScalarAsync<T>(NpgsqlDataSource source, string sql) => TenantSql.ScalarAsync<T>(source, tenant: null, sql);
 
-    internal static async Task<bool> RecordAsync(NpgsqlDataSource source, Guid tenant, string eventId, DateTimeOffset? at = null)
-    {
-        await using var command = source.CreateCommand("""
-            SELECT record_audit_event(@tenant, @event, @at, 'user-1', NULL, 'system', 'probe', 'p-1', 'touch', 'success',
-                                      '127.0.0.1', 'tests', NULL, '{"k": 1}', NULL, NULL)
-            """);
-        command.Parameters.AddWithValue("tenant", tenant);
-        command.Parameters.AddWithValue("event", eventId);
-        command.Parameters.AddWithValue("at", at ?? DateTimeOffset.UtcNow);
-        return (bool)(await command.ExecuteScalarAsync())!;
-    }
-
-    internal static async Task ExecuteAsync(NpgsqlDataSource source, string sql)
-    {
-        await using var command = source.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    internal static async Task<T> ScalarAsync<T>(NpgsqlDataSource source, string sql)
-    {
-        await using var command = source.CreateCommand(sql);
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    internal static async Task<List<string>> ListAsync(NpgsqlDataSource source, string sql)
-    {
-        var values = new List<string>();
-        await using var command = source.CreateCommand(sql);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
+    private static Task<List<string>> ListAsync(NpgsqlDataSource source, string sql) => TenantSql.ListAsync(source, tenant: null, sql);
 
     private static Task<long> PartitionCountAsync(NpgsqlDataSource source, string table) =>
         ScalarAsync<long>(source, $"SELECT count(*) FROM pg_inherits WHERE inhparent = '{table}'::regclass");
