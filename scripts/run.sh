@@ -21,7 +21,9 @@ stop_everything() {
 trap stop_everything INT TERM EXIT
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
-"$REPO_ROOT/scripts/silo.sh" "$@" &
+# The first silo issues the platform-admin key into .phantom/admin.key when there is no valid one.
+admin_key_file="$PHANTOM_HOME/admin.key"
+"$REPO_ROOT/scripts/silo.sh" "--Phantom:Bootstrap:AdminKeyFile=$admin_key_file" "$@" &
 silo_pid=$!
 
 http_url="${PHANTOM_HTTP_URL:-http://127.0.0.1:5080}"
@@ -35,6 +37,8 @@ if wait_until_ready "$http_url" 180 "$silo_pid"; then
     Dashboard      $http_url/dashboard
     Health         $http_url/health/ready
     Data           $PHANTOM_HOME
+    Admin API key  $(cat "$admin_key_file" 2>/dev/null)   (kept in $admin_key_file)
+                   try: curl -H "Authorization: Bearer \$(cat $admin_key_file)" $http_url/api/v1/me
 
 BANNER
 fi

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Runtime.Messaging;
 using PhantomMl.Grains.Diagnostics;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Client;
 
@@ -11,7 +12,7 @@ namespace PhantomMl.Client;
 /// The Phantom ML Core SDK: an Orleans client that joins the cluster through the same PostgreSQL
 /// membership as the silos, and retries the calls a silo failure interrupts.
 /// </summary>
-public sealed class PhantomClient : IAsyncDisposable
+public sealed partial class PhantomClient : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly PhantomClientOptions _options;
@@ -46,6 +47,7 @@ public sealed class PhantomClient : IAsyncDisposable
                     clustering.ConnectionString = options.MembershipConnectionString;
                 });
                 client.UseConnectionRetryFilter(new RetryWithinBudget(options.RetryBudget));
+                client.AddOutgoingGrainCallFilter(new CredentialFilter(options));
             })
             .Build();
 
@@ -68,6 +70,8 @@ public sealed class PhantomClient : IAsyncDisposable
     /// </summary>
     public async Task<T> CallAsync<T>(Func<IGrainFactory, Task<T>> call, CancellationToken cancellationToken = default)
     {
+        // One idempotency key for every attempt: a retried change that had already committed is not applied twice.
+        RequestContext.Set(CallContext.RequestId, Guid.CreateVersion7().ToString());
         var deadline = DateTimeOffset.UtcNow + _options.RetryBudget;
         var delay = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -96,6 +100,22 @@ public sealed class PhantomClient : IAsyncDisposable
     {
         await _host.StopAsync();
         _host.Dispose();
+    }
+
+    /// <summary>Puts the API key and session into every outgoing call's context.</summary>
+    private sealed class CredentialFilter(PhantomClientOptions options) : IOutgoingGrainCallFilter
+    {
+        public Task Invoke(IOutgoingGrainCallContext context)
+        {
+            if (options.ApiKey is not null)
+            {
+                RequestContext.Set(CallContext.ApiKey, options.ApiKey);
+            }
+
+            RequestContext.Set(CallContext.SessionId, options.SessionId);
+            RequestContext.Set(CallContext.UserAgent, "PhantomMl.Client");
+            return context.Invoke();
+        }
     }
 
     /// <summary>Keeps reconnecting to the gateways until the budget runs out.</summary>

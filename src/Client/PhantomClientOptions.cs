@@ -6,6 +6,15 @@ public sealed class PhantomClientOptions
     /// <summary>PostgreSQL connection string of the cluster's membership table (the silos' <c>ConnectionStrings:PostgreSql</c>).</summary>
     public required string MembershipConnectionString { get; set; }
 
+    /// <summary>
+    /// The API key every call carries; the grains authenticate and authorize it exactly as for HTTP calls.
+    /// Null is allowed for the diagnostics probes only.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>A session id recorded in audit rows. Default: one new id per client.</summary>
+    public string SessionId { get; set; } = $"sdk-{Guid.NewGuid():N}";
+
     /// <summary>The cluster to join. Default <c>phantom</c>, as the silos.</summary>
     public string ClusterId { get; set; } = "phantom";
 

@@ -5,9 +5,10 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPhantomDataStores();     // PostgreSQL (system of record), ClickHouse, Redis, schema migrations
 builder.AddPhantomSilo();           // Orleans silo: ADO.NET clustering, storage and reminders, streams, dashboard
+builder.AddPhantomSecurity();       // API keys authenticated by the grains, roles, the first platform admin
 builder.AddPhantomTelemetry();      // structured logs and OpenTelemetry meters
 builder.AddPhantomHealthChecks();   // /health/live and /health/ready
-builder.AddPhantomHttpApi();        // ProblemDetails and OpenAPI
+builder.AddPhantomHttpApi();        // ProblemDetails, request limits, OpenAPI
 
 var app = builder.Build();
 
@@ -17,10 +18,14 @@ if (args.Contains("migrate"))
 }
 
 await app.MigrateOnStartupIfEnabledAsync();
+await app.BootstrapPlatformAdminIfConfiguredAsync();
 
 app.UsePhantomErrorHandling();
+app.UsePhantomCallContext();
 app.MapPhantomHealthChecks();
 app.MapPhantomApiReference();
+app.MapTenantsApi();
+app.MapAuditApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

@@ -10,7 +10,7 @@ public static partial class ClusterApi
     /// <summary>Maps <c>/api/v1/cluster</c>.</summary>
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/v1/cluster").WithTags("Cluster");
+        var api = routes.MapGroup("/api/v1/cluster").WithTags("Cluster").RequireClusterOperator();
         api.MapGet("/silos", GetSilosAsync).WithSummary("Active silos of the cluster, from the membership table");
         api.MapGet("/probes/{key}", ReadProbeAsync).WithSummary("Read a probe grain: its persisted count and hosting silo");
         api.MapPost("/probes/{key}", TouchProbeAsync).WithSummary("Increment and persist a probe grain's count");

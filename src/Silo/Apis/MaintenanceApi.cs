@@ -9,7 +9,7 @@ public static class MaintenanceApi
     /// <summary>Maps <c>/api/v1/maintenance</c>.</summary>
     public static IEndpointRouteBuilder MapMaintenanceApi(this IEndpointRouteBuilder routes)
     {
-        var api = routes.MapGroup("/api/v1/maintenance").WithTags("Maintenance");
+        var api = routes.MapGroup("/api/v1/maintenance").WithTags("Maintenance").RequireClusterOperator();
         api.MapGet("/partitions", GetLastReportAsync).WithSummary("The last partition maintenance pass since the job's activation");
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
         return routes;

@@ -5,12 +5,28 @@ namespace PhantomMl.Silo.Extensions;
 /// <summary>HTTP conventions: RFC 7807 ProblemDetails for every error, an OpenAPI document and a browsable reference.</summary>
 public static class HttpApiExtensions
 {
-    /// <summary>Registers ProblemDetails and OpenAPI.</summary>
+    /// <summary>The largest JSON request body; endpoints that stream files raise their own limit.</summary>
+    public const long MaxJsonBodyBytes = 1 << 20;
+
+    /// <summary>Registers ProblemDetails and OpenAPI, and makes malformed requests fail loudly.</summary>
     public static WebApplicationBuilder AddPhantomHttpApi(this WebApplicationBuilder builder)
     {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxJsonBodyBytes);
+        // Unreadable JSON, wrong types and unknown members become 400 ProblemDetails saying what was wrong.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.ConfigureHttpJsonOptions(options =>
+            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier);
-        builder.Services.AddExceptionHandler<ClusterUnavailableExceptionHandler>();
+        {
+            context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
+            // Kestrel answers an over-long body itself; say what the limit is.
+            if (context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge && context.ProblemDetails.Detail is null)
+            {
+                context.ProblemDetails.Type = "https://phantom-ml.dev/problems/payload-too-large";
+                context.ProblemDetails.Detail = $"The request body is larger than the {MaxJsonBodyBytes / 1024} KiB this endpoint accepts.";
+            }
+        });
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Phantom ML Core API";

@@ -81,8 +81,24 @@ public sealed class SiloHostTests(ClusterDatabasesFixture fixture)
             Assert.Equal("application/problem+json", invalid.Content.Headers.ContentType?.MediaType);
         }
 
-        using var maintenance = await silo.PostAsync("/api/v1/maintenance/partitions");
-        Assert.Equal(HttpStatusCode.OK, maintenance.StatusCode);
+        using (var maintenance = await silo.PostAsync("/api/v1/maintenance/partitions"))
+        {
+            Assert.Equal(HttpStatusCode.OK, maintenance.StatusCode);
+        }
+
+        // Everything under /api needs a key; health and the API docs do not.
+        foreach (var path in new[] { "/api/v1/cluster/silos", "/api/v1/me", "/api/v1/tenants", "/api/v1/maintenance/partitions" })
+        {
+            using var anonymous = await silo.GetAsync(path, apiKey: "");
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.Single().Scheme);
+        }
+
+        foreach (var path in new[] { "/health/live", "/health/ready", "/openapi/v1.json", "/docs/" })
+        {
+            using var open = await silo.GetAsync(path, apiKey: "");
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        }
     }
 
     private static Process StartRedis(int port) =>

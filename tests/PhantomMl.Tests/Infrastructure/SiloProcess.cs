@@ -14,12 +14,18 @@ public sealed partial class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string _logPath;
 
-    private SiloProcess(Process process, SiloEndpoints endpoints, string logPath)
+    private SiloProcess(Process process, SiloEndpoints endpoints, string logPath, string adminKeyFile)
     {
         _process = process;
         Endpoints = endpoints;
         _logPath = logPath;
+        _adminKeyFile = adminKeyFile;
     }
+
+    private readonly string _adminKeyFile;
+
+    /// <summary>The platform-admin key this silo issued at start (each test silo bootstraps its own).</summary>
+    public string AdminKey => File.ReadAllText(_adminKeyFile).Trim();
 
     /// <summary>Where this silo listens.</summary>
     public SiloEndpoints Endpoints { get; }
@@ -57,6 +63,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Phantom__Silo__SiloPort"] = endpoints.SiloPort.ToString();
         start.Environment["Phantom__Silo__GatewayPort"] = endpoints.GatewayPort.ToString();
         start.Environment["Logging__Console__FormatterName"] = "simple";
+        var adminKeyFile = Path.ChangeExtension(logPath, ".admin.key");
+        start.Environment["Phantom__Bootstrap__AdminKeyFile"] = adminKeyFile;
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -69,7 +77,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var silo = new SiloProcess(process, endpoints, logPath);
+        var silo = new SiloProcess(process, endpoints, logPath, adminKeyFile);
         await silo.WaitForAsync("/health/live", TimeSpan.FromSeconds(60));
         return silo;
     }
@@ -77,11 +85,30 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>Waits until <c>/health/ready</c> answers 200.</summary>
     public Task WaitUntilReadyAsync(TimeSpan? timeout = null) => WaitForAsync("/health/ready", timeout ?? TimeSpan.FromSeconds(60));
 
-    /// <summary>GET on this silo.</summary>
-    public Task<HttpResponseMessage> GetAsync(string path) => Http.GetAsync(new Uri(BaseAddress, path));
+    /// <summary>GET on this silo, as the platform admin unless another key (or "" for none) is given.</summary>
+    public Task<HttpResponseMessage> GetAsync(string path, string? apiKey = null) => SendAsync(HttpMethod.Get, path, apiKey);
 
-    /// <summary>POST without a body on this silo.</summary>
-    public Task<HttpResponseMessage> PostAsync(string path) => Http.PostAsync(new Uri(BaseAddress, path), content: null);
+    /// <summary>POST without a body on this silo, as the platform admin unless another key is given.</summary>
+    public Task<HttpResponseMessage> PostAsync(string path, string? apiKey = null) => SendAsync(HttpMethod.Post, path, apiKey);
+
+    /// <summary>Any request; <paramref name="apiKey"/> null means the platform admin's key, "" means no key.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? apiKey = null, HttpContent? content = null,
+        IDictionary<string, string>? headers = null)
+    {
+        var request = new HttpRequestMessage(method, new Uri(BaseAddress, path)) { Content = content };
+        var key = apiKey ?? AdminKey;
+        if (key.Length > 0)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        }
+
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return Http.SendAsync(request);
+    }
 
     /// <summary>SIGKILL: the silo gets no chance to leave the cluster.</summary>
     public void Kill()
@@ -133,7 +160,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
             try
             {
-                using var response = await Http.GetAsync(new Uri(BaseAddress, path));
+                using var response = await Http.GetAsync(new Uri(BaseAddress, path)); // health needs no key
                 if (response.IsSuccessStatusCode)
                 {
                     return;

@@ -77,6 +77,9 @@ BEGIN
     END LOOP;
 END $$;
 
+-- Platform-admin keys have no tenant: only the schema owner (the operator's bootstrap) manages them.
+CREATE POLICY platform_admin_keys ON api_keys TO CURRENT_USER USING (tenant_id IS NULL) WITH CHECK (tenant_id IS NULL);
+
 -- tenants is keyed by id rather than tenant_id.
 ALTER TABLE tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
@@ -109,6 +112,7 @@ RETURNS TABLE (key_id uuid, tenant_id uuid, tenant_key varchar, tenant_status te
                permissions jsonb, platform_admin_name varchar, expires_at timestamptz, revoked_at timestamptz)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $$
+#variable_conflict use_column
 BEGIN
     RETURN QUERY
     SELECT k.id, k.tenant_id, t.tenant_key, t.status, k.tenant_user_id, u.user_id, u.status,
@@ -120,8 +124,8 @@ BEGIN
      WHERE k.prefix = p_prefix AND k.secret_hash = p_secret_hash;
 
     IF FOUND THEN
-        UPDATE api_keys SET last_used_at = now()
-         WHERE prefix = p_prefix AND revoked_at IS NULL AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+        UPDATE api_keys k SET last_used_at = now()
+         WHERE k.prefix = p_prefix AND k.revoked_at IS NULL AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute');
         UPDATE tenant_users u SET last_login_at = now()
           FROM api_keys k
          WHERE k.prefix = p_prefix AND u.id = k.tenant_user_id AND k.revoked_at IS NULL

@@ -1,0 +1,67 @@
+namespace PhantomMl.Grains.Security;
+
+/// <summary>
+/// An error the caller can act on, carried unchanged from a grain to the HTTP API (as RFC 7807
+/// ProblemDetails with the same status, type and title) and to SDK callers (as this exception).
+/// </summary>
+[GenerateSerializer, Alias("phantomml.security.PhantomException")]
+public sealed class PhantomException : Exception
+{
+    /// <summary>Creates the error.</summary>
+    public PhantomException(int status, string type, string title, string detail, IReadOnlyDictionary<string, string>? extensions = null)
+        : base(detail)
+    {
+        Status = status;
+        Type = type;
+        Title = title;
+        Detail = detail;
+        Extensions = extensions is null ? [] : new Dictionary<string, string>(extensions);
+    }
+
+    /// <summary>The HTTP status it maps to.</summary>
+    [Id(0)] public int Status { get; }
+
+    /// <summary>A stable URI naming the kind of error.</summary>
+    [Id(1)] public string Type { get; }
+
+    /// <summary>A short, stable summary of the kind of error.</summary>
+    [Id(2)] public string Title { get; }
+
+    /// <summary>What went wrong in this occurrence.</summary>
+    [Id(3)] public string Detail { get; }
+
+    /// <summary>Extra members, e.g. the quota that was exceeded.</summary>
+    [Id(4)] public Dictionary<string, string> Extensions { get; }
+
+    private const string TypeBase = "https://phantom-ml.dev/problems/";
+
+    /// <summary>400: the request is malformed or invalid.</summary>
+    public static PhantomException Invalid(string detail, string? field = null) =>
+        new(400, TypeBase + "invalid-request", "The request is invalid", detail, field is null ? null : new Dictionary<string, string> { ["field"] = field });
+
+    /// <summary>401: no valid credential.</summary>
+    public static PhantomException Unauthenticated(string detail) =>
+        new(401, TypeBase + "unauthenticated", "Authentication required", detail);
+
+    /// <summary>403: authenticated, but not allowed.</summary>
+    public static PhantomException Forbidden(string detail, string? permission = null) =>
+        new(403, TypeBase + "forbidden", "Not allowed", detail, permission is null ? null : new Dictionary<string, string> { ["permission"] = permission });
+
+    /// <summary>403: the caller's tenant is suspended.</summary>
+    public static PhantomException TenantSuspended(string tenantKey) =>
+        new(403, TypeBase + "tenant-suspended", "The tenant is suspended", $"Tenant '{tenantKey}' is suspended; only a platform admin can act on it.");
+
+    /// <summary>404: no such resource that the caller may see (another tenant's resources are reported the same way).</summary>
+    public static PhantomException NotFound(string resourceType, string id) =>
+        new(404, TypeBase + "not-found", "Not found", $"No {resourceType} '{id}'.");
+
+    /// <summary>409: the resource exists already, or the operation does not fit its state.</summary>
+    public static PhantomException Conflict(string detail) =>
+        new(409, TypeBase + "conflict", "Conflict with the current state", detail);
+
+    /// <summary>429: a tenant quota would be exceeded.</summary>
+    public static PhantomException QuotaExceeded(string quota, long limit, long used, long requested) =>
+        new(429, TypeBase + "quota-exceeded", "Quota exceeded",
+            $"Quota '{quota}' allows {limit}; {used} used, {requested} more requested.",
+            new Dictionary<string, string> { ["quota"] = quota, ["limit"] = limit.ToString(), ["used"] = used.ToString() });
+}

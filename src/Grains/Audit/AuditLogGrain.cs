@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Concurrency;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Grains.Audit;
+
+/// <summary>
+/// See <see cref="IAuditLogGrain"/>. Pages newest first by (timestamp, id) over idx_audit_logs_tenant_time,
+/// with a keyset cursor, so a page costs the same however deep it is.
+/// </summary>
+[StatelessWorker]
+public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : Grain, IAuditLogGrain
+{
+    private static readonly HashSet<string> EventTypes =
+    [
+        "authentication", "authorization", "tenant_management", "user_management", "data_access", "data_modification",
+        "configuration_change", "model_lifecycle", "training", "inference", "agent_execution", "compliance", "system",
+    ];
+
+    private static readonly HashSet<string> Results = [AuditEvent.Success, AuditEvent.Failure, AuditEvent.Denied];
+
+    /// <inheritdoc />
+    public async Task<AuditPage> QueryAsync(AuditQuery query)
+    {
+        var key = this.GetPrimaryKeyString();
+        await using var resolve = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
+        resolve.Parameters.AddWithValue("key", key);
+        var tenantId = await resolve.ExecuteScalarAsync() as Guid?;
+        await guard.AuthorizeAsync(tenantId, key, Permissions.AuditRead, new AuditEvent("data_access", "audit-log", key, "query"));
+
+        Validate(query);
+        var (afterTime, afterId) = DecodeCursor(query.Cursor);
+        return await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT id, event_id, "timestamp", user_id, session_id, event_type::text, resource_type, resource_id, action,
+                       result::text, host(ip_address), user_agent, details::text
+                  FROM audit_logs
+                 WHERE (@from::timestamptz IS NULL OR "timestamp" >= @from)
+                   AND (@to::timestamptz IS NULL OR "timestamp" < @to)
+                   AND (@eventType::text IS NULL OR event_type::text = @eventType)
+                   AND (@resourceType::text IS NULL OR resource_type = @resourceType)
+                   AND (@resourceId::text IS NULL OR resource_id = @resourceId)
+                   AND (@userId::text IS NULL OR user_id = @userId)
+                   AND (@action::text IS NULL OR action = @action)
+                   AND (@result::text IS NULL OR result::text = @result)
+                   AND (@afterTime::timestamptz IS NULL OR ("timestamp", id) < (@afterTime, @afterId))
+                 ORDER BY "timestamp" DESC, id DESC
+                 LIMIT @limit
+                """, connection, transaction);
+            Add(command, "from", NpgsqlDbType.TimestampTz, query.From);
+            Add(command, "to", NpgsqlDbType.TimestampTz, query.To);
+            Add(command, "eventType", NpgsqlDbType.Text, query.EventType);
+            Add(command, "resourceType", NpgsqlDbType.Text, query.ResourceType);
+            Add(command, "resourceId", NpgsqlDbType.Text, query.ResourceId);
+            Add(command, "userId", NpgsqlDbType.Text, query.UserId);
+            Add(command, "action", NpgsqlDbType.Text, query.Action);
+            Add(command, "result", NpgsqlDbType.Text, query.Result);
+            Add(command, "afterTime", NpgsqlDbType.TimestampTz, afterTime);
+            Add(command, "afterId", NpgsqlDbType.Uuid, afterId);
+            command.Parameters.AddWithValue("limit", query.Limit + 1);
+
+            var entries = new List<AuditEntry>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                entries.Add(new AuditEntry(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+                    Nullable(reader, 4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetString(9),
+                    Nullable(reader, 10), Nullable(reader, 11), Nullable(reader, 12)));
+            }
+
+            var more = entries.Count > query.Limit;
+            var page = more ? entries[..query.Limit] : entries;
+            return new AuditPage(page, more ? EncodeCursor(page[^1]) : null);
+        });
+    }
+
+    private static void Validate(AuditQuery query)
+    {
+        if (query.Limit is < 1 or > 500)
+        {
+            throw PhantomException.Invalid("limit must be 1-500.", "limit");
+        }
+
+        if (query.From > query.To)
+        {
+            throw PhantomException.Invalid("from must not be after to.", "from");
+        }
+
+        if (query.EventType is not null && !EventTypes.Contains(query.EventType))
+        {
+            throw PhantomException.Invalid($"eventType must be one of {string.Join(", ", EventTypes.Order())}.", "eventType");
+        }
+
+        if (query.Result is not null && !Results.Contains(query.Result))
+        {
+            throw PhantomException.Invalid("result must be success, failure or denied.", "result");
+        }
+    }
+
+    // The cursor is the last row's (timestamp, id), opaque to clients.
+    private static string EncodeCursor(AuditEntry last) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{last.Timestamp.UtcTicks.ToString(CultureInfo.InvariantCulture)}:{last.Id}"));
+
+    private static (DateTimeOffset?, Guid?) DecodeCursor(string? cursor)
+    {
+        if (cursor is null)
+        {
+            return (null, null);
+        }
+
+        try
+        {
+            var parts = Encoding.UTF8.GetString(Convert.FromBase64String(cursor)).Split(':');
+            return (new DateTimeOffset(long.Parse(parts[0], CultureInfo.InvariantCulture), TimeSpan.Zero), Guid.Parse(parts[1]));
+        }
+        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
+        {
+            throw PhantomException.Invalid("cursor is not one this API returned.", "cursor");
+        }
+    }
+
+    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+
+    private static string? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

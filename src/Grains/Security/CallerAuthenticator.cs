@@ -1,0 +1,75 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+
+namespace PhantomMl.Grains.Security;
+
+/// <summary>
+/// Turns the API key in the call context into a <see cref="Caller"/>, on every call, against PostgreSQL:
+/// a revoked key is refused on the very next call, on every silo. A known key that is refused (revoked,
+/// expired, user disabled) leaves an authentication audit row in its tenant.
+/// </summary>
+public sealed partial class CallerAuthenticator(TenantDatabase database, TimeProvider time, ILogger<CallerAuthenticator> logger)
+{
+    /// <summary>The platform's own tenant, home of platform-admin audit rows.</summary>
+    public static readonly Guid PlatformTenantId = Guid.Empty;
+
+    /// <summary>Authenticates the key the current call carries.</summary>
+    public Task<Caller> AuthenticateAsync() =>
+        AuthenticateAsync(RequestContext.Get(CallContext.ApiKey) as string, ClientDetails.FromCallContext());
+
+    /// <summary>Authenticates a presented key.</summary>
+    public async Task<Caller> AuthenticateAsync(string? presentedKey, ClientDetails client)
+    {
+        if (string.IsNullOrEmpty(presentedKey))
+        {
+            throw PhantomException.Unauthenticated("No API key: send 'Authorization: Bearer <key>' (HTTP) or set PhantomClientOptions.ApiKey (SDK).");
+        }
+
+        var parsed = ApiKeySecret.Parse(presentedKey) ?? throw PhantomException.Unauthenticated("The API key is not valid.");
+        await using var command = database.CreateCommand("SELECT * FROM phantom_authenticate_api_key(@prefix, @hash)");
+        command.Parameters.AddWithValue("prefix", parsed.Prefix);
+        command.Parameters.AddWithValue("hash", parsed.Hash);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            throw PhantomException.Unauthenticated("The API key is not valid.");
+        }
+
+        var keyId = reader.GetGuid(0);
+        var tenantId = reader.IsDBNull(1) ? (Guid?)null : reader.GetGuid(1);
+        var tenantKey = reader.IsDBNull(2) ? null : reader.GetString(2);
+        var tenantStatus = reader.IsDBNull(3) ? null : reader.GetString(3);
+        var tenantUserId = reader.IsDBNull(4) ? (Guid?)null : reader.GetGuid(4);
+        var userStatus = reader.IsDBNull(6) ? null : reader.GetString(6);
+        var roles = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
+        var grants = reader.IsDBNull(8) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [];
+        var platformAdminName = reader.IsDBNull(9) ? null : reader.GetString(9);
+        var userId = platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
+        var expiresAt = reader.IsDBNull(10) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(10);
+        var revoked = !reader.IsDBNull(11);
+        await reader.DisposeAsync();
+
+        var refusal = revoked ? "revoked"
+            : expiresAt <= time.GetUtcNow() ? "expired"
+            : platformAdminName is null && userStatus != "active" ? "user-disabled"
+            : platformAdminName is null && tenantStatus == "deleted" ? "tenant-deleted"
+            : null;
+        if (refusal is not null)
+        {
+            LogRefused(keyId, refusal);
+            await AuditRecorder.RecordAloneAsync(database, tenantId ?? PlatformTenantId, userId, client,
+                new AuditEvent("authentication", "api-key", keyId.ToString(), "authenticate", AuditEvent.Denied, new { reason = refusal }));
+            throw PhantomException.Unauthenticated($"The API key is {refusal.Replace('-', ' ')}.");
+        }
+
+        var roleSet = roles.ToFrozenSet();
+        return new Caller(keyId, tenantId, tenantKey, tenantStatus is null or "active", tenantUserId, userId, roleSet,
+            Permissions.Effective(roleSet, grants), client);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refused API key {KeyId}: {Reason}")]
+    private partial void LogRefused(Guid keyId, string reason);
+}

@@ -1,0 +1,334 @@
+using Npgsql;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Grains.Tenants;
+
+/// <summary>
+/// See <see cref="ITenantGrain"/>. The tenants row and its usage counters are the state; PostgreSQL is
+/// their system of record, so this grain keeps no Orleans storage of its own. Each change commits in one
+/// transaction together with its audit row (the same request id replays as a no-op); refused and failed
+/// attempts leave their own audit row.
+/// </summary>
+public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, TimeProvider time) : Grain, ITenantGrain
+{
+    private TenantRecord? _tenant;
+    private Dictionary<string, long>? _usage;
+
+    private string Key => this.GetPrimaryKeyString();
+
+    /// <summary>The tenant, once the caller is authorized; a platform admin asking for a missing one gets 404 here.</summary>
+    private TenantRecord Tenant => _tenant ?? throw PhantomException.NotFound("tenant", Key);
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!TenantValidation.IsTenantKey(Key))
+        {
+            return; // No such tenant can exist; every call answers 404 (or 400 for create).
+        }
+
+        await using var resolve = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
+        resolve.Parameters.AddWithValue("key", Key);
+        if (await resolve.ExecuteScalarAsync(cancellationToken) is Guid id)
+        {
+            _tenant = await database.InTenantAsync(id, (connection, transaction) => TenantStore.LoadAsync(connection, transaction), cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantView> CreateAsync(CreateTenant command)
+    {
+        var audit = new AuditEvent("tenant_management", "tenant", Key, "create");
+        var caller = await guard.AuthorizePlatformAsync(Permissions.TenantsCreate, audit);
+        if (_tenant is not null && await WasAppliedAsync(_tenant.Id, caller.Client.RequestId))
+        {
+            return _tenant.ToView(); // a retry of the request that created it
+        }
+
+        var now = time.GetUtcNow();
+        var id = _tenant?.Id ?? Guid.CreateVersion7();
+        // A refused creation has no tenant to be audited in: the platform's own tenant keeps it.
+        var created = await MutateAsync(caller, _tenant is null ? id : CallerAuthenticator.PlatformTenantId, audit, async (connection, transaction) =>
+        {
+            TenantValidation.TenantKey(Key);
+            if (_tenant is not null)
+            {
+                throw PhantomException.Conflict($"Tenant '{Key}' exists already.");
+            }
+
+            var tenant = new TenantRecord(id, Key, TenantValidation.Name(command.Name), "active", TenantValidation.Tier(command.SubscriptionTier),
+                TenantValidation.IsolationLevel(command.IsolationLevel), TenantValidation.QuotaOverrides(command.ResourceQuotas),
+                TenantValidation.ComplianceFrameworks(command.ComplianceFrameworks), TenantValidation.DataResidency(command.DataResidency),
+                now, now, caller.UserId);
+            await TenantStore.InsertAsync(connection, transaction, tenant);
+            return tenant;
+        }, failureTenantId: CallerAuthenticator.PlatformTenantId);
+        _tenant = created;
+        return created.ToView();
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantView> GetAsync()
+    {
+        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsRead, Read("tenant", Key));
+        return Tenant.ToView();
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantView> UpdateAsync(UpdateTenant command)
+    {
+        var audit = new AuditEvent("tenant_management", "tenant", Key, "update", Details: command);
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsUpdate, audit);
+        var current = Tenant;
+        _tenant = await MutateAsync(caller, current.Id, audit, async (connection, transaction) =>
+        {
+            var overrides = new Dictionary<string, long>(current.QuotaOverrides);
+            foreach (var (quota, limit) in TenantValidation.QuotaOverrides(command.ResourceQuotas))
+            {
+                overrides[quota] = limit;
+            }
+
+            var updated = current with
+            {
+                Name = command.Name is null ? current.Name : TenantValidation.Name(command.Name),
+                Tier = command.SubscriptionTier is null ? current.Tier : TenantValidation.Tier(command.SubscriptionTier),
+                IsolationLevel = command.IsolationLevel is null ? current.IsolationLevel : TenantValidation.IsolationLevel(command.IsolationLevel),
+                QuotaOverrides = overrides,
+                ComplianceFrameworks = command.ComplianceFrameworks is null ? current.ComplianceFrameworks : TenantValidation.ComplianceFrameworks(command.ComplianceFrameworks),
+                DataResidency = command.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(command.DataResidency),
+                UpdatedAt = time.GetUtcNow(),
+            };
+            await TenantStore.UpdateAsync(connection, transaction, updated);
+            return updated;
+        }, replay: () => Task.FromResult(Tenant));
+        return _tenant.ToView();
+    }
+
+    /// <inheritdoc />
+    public Task<TenantView> SuspendAsync(string reason) => ChangeStatusAsync("suspend", from: "active", to: "suspended", reason);
+
+    /// <inheritdoc />
+    public Task<TenantView> ReactivateAsync() => ChangeStatusAsync("reactivate", from: "suspended", to: "active", reason: null);
+
+    private async Task<TenantView> ChangeStatusAsync(string action, string from, string to, string? reason)
+    {
+        var audit = new AuditEvent("tenant_management", "tenant", Key, action, Details: new { reason });
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsSuspend, audit);
+        var current = Tenant;
+        _tenant = await MutateAsync(caller, current.Id, audit, async (connection, transaction) =>
+        {
+            if (reason is { Length: > 1000 })
+            {
+                throw PhantomException.Invalid("reason is at most 1000 characters.", "reason");
+            }
+
+            if (current.Status != from)
+            {
+                throw PhantomException.Conflict($"Tenant '{Key}' is {current.Status}; only a tenant that is {from} can {action}.");
+            }
+
+            var updated = current with { Status = to, UpdatedAt = time.GetUtcNow() };
+            await TenantStore.UpdateAsync(connection, transaction, updated);
+            return updated;
+        }, replay: () => Task.FromResult(Tenant));
+        return _tenant.ToView();
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantUserView> AddUserAsync(AddTenantUser command)
+    {
+        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command.UserId), "add-user", Details: new { command.Roles, command.Permissions });
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
+        var tenant = Tenant;
+        var usage = await UsageAsync(tenant.Id);
+        var limit = tenant.EffectiveQuotas[Quotas.Users];
+        var user = await MutateAsync(caller, tenant.Id, audit, async (connection, transaction) =>
+        {
+            var userId = TenantValidation.UserId(command.UserId);
+            var email = TenantValidation.Email(command.Email);
+            var roles = TenantValidation.Roles(command.Roles);
+            var grants = TenantValidation.Grants(command.Permissions);
+            if (usage[Quotas.Users] + 1 > limit)
+            {
+                throw PhantomException.QuotaExceeded(Quotas.Users, limit, usage[Quotas.Users], 1);
+            }
+
+            var added = await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, command.MfaEnabled);
+            await TenantStore.AddUsageAsync(connection, transaction, tenant.Id, Quotas.Users, 1, limit, time.GetUtcNow());
+            return added;
+        }, replay: () => FindUserAsync(tenant.Id, command.UserId), committed: () => usage[Quotas.Users]++);
+        return user;
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantUserView> UpdateUserAsync(string userId, UpdateTenantUser command)
+    {
+        var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
+        var tenantId = Tenant.Id;
+        return await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+            await TenantStore.UpdateUserAsync(connection, transaction, userId,
+                command.Email is null ? null : TenantValidation.Email(command.Email),
+                command.Roles is null ? null : TenantValidation.Roles(command.Roles),
+                command.Permissions is null ? null : TenantValidation.Grants(command.Permissions),
+                command.Status is null ? null : TenantValidation.UserStatus(command.Status),
+                command.MfaEnabled)
+            ?? throw PhantomException.NotFound("tenant-user", userId),
+            replay: () => FindUserAsync(tenantId, userId));
+    }
+
+    /// <inheritdoc />
+    public async Task<TenantUserView> GetUserAsync(string userId)
+    {
+        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersRead, Read("tenant-user", userId));
+        return await FindUserAsync(Tenant.Id, userId);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TenantUserView>> ListUsersAsync()
+    {
+        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersRead, Read("tenant-user", "*"));
+        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction));
+    }
+
+    /// <inheritdoc />
+    public async Task<IssuedApiKey> CreateApiKeyAsync(string userId, CreateApiKey command)
+    {
+        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key", Details: new { command.Name, command.ExpiresAt });
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var tenantId = Tenant.Id;
+        var user = await FindUserAsync(tenantId, userId);
+        await RequireOwnOrManageAsync(caller, user, audit);
+
+        var (secret, prefix, hash) = ApiKeySecret.Generate();
+        var key = await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+        {
+            var name = TenantValidation.KeyName(command.Name);
+            if (command.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+            {
+                throw PhantomException.Invalid("expiresAt must be in the future.", "expiresAt");
+            }
+
+            if (user.Status != "active")
+            {
+                throw PhantomException.Conflict($"User '{user.UserId}' is {user.Status}; keys are issued to active users only.");
+            }
+
+            return await TenantStore.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command.ExpiresAt, caller.UserId);
+        }, replay: () => throw PhantomException.Conflict("This request was applied before; its key was shown then and cannot be shown again."));
+        return new IssuedApiKey(key, secret);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ApiKeyView>> ListApiKeysAsync(string userId)
+    {
+        var audit = Read("api-key", userId);
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var user = await FindUserAsync(Tenant.Id, userId);
+        await RequireOwnOrManageAsync(caller, user, audit);
+        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
+    }
+
+    /// <inheritdoc />
+    public async Task<ApiKeyView> RevokeApiKeyAsync(Guid keyId)
+    {
+        var audit = new AuditEvent("user_management", "api-key", keyId.ToString(), "revoke-api-key");
+        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var tenantId = Tenant.Id;
+        var key = (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)))
+            .SingleOrDefault() ?? throw PhantomException.NotFound("api-key", keyId.ToString());
+        if (key.UserId != caller.UserId && !caller.Can(Permissions.ApiKeysManage))
+        {
+            await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
+        }
+
+        return await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+        {
+            await TenantStore.RevokeKeyAsync(connection, transaction, keyId);
+            return (await TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
+        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => TenantStore.ListKeysAsync(c, t, keyId: keyId))).Single());
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync()
+    {
+        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.QuotasRead, Read("quota", "*"));
+        var usage = await UsageAsync(Tenant.Id);
+        var now = time.GetUtcNow();
+        return Tenant.EffectiveQuotas
+            .OrderBy(q => q.Key, StringComparer.Ordinal)
+            .Select(q =>
+            {
+                var (start, end) = Quotas.PeriodOf(q.Key, now);
+                return new QuotaUsage(q.Key, q.Value, usage[q.Key], start, end);
+            })
+            .ToList();
+    }
+
+    /// <summary>
+    /// Applies <paramref name="change"/> and its audit row in one transaction; <paramref name="committed"/> then
+    /// updates what this activation keeps in memory. A request id seen before means the change was applied
+    /// already: nothing is written and <paramref name="replay"/> answers. A refusal or failure inside the
+    /// change rolls it back and is audited on its own.
+    /// </summary>
+    private async Task<T> MutateAsync<T>(Caller caller, Guid tenantId, AuditEvent audit,
+        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null,
+        Action? committed = null)
+    {
+        try
+        {
+            var (applied, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
+                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit)
+                    ? (true, await change(connection, transaction))
+                    : (false, default(T)));
+            if (applied)
+            {
+                committed?.Invoke();
+                return result!;
+            }
+
+            return replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay();
+        }
+        catch (PhantomException e) when (e.Status is not (401 or 404))
+        {
+            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+                audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
+            throw;
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+                audit.As(AuditEvent.Failure, new { status = 409, error = e.ConstraintName }));
+            throw PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.");
+        }
+    }
+
+    private Task<bool> WasAppliedAsync(Guid tenantId, string requestId) =>
+        database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM audit_event_ids WHERE event_id = @id)", connection, transaction);
+            command.Parameters.AddWithValue("id", requestId);
+            return (bool)(await command.ExecuteScalarAsync())!;
+        });
+
+    private async Task RequireOwnOrManageAsync(Caller caller, TenantUserView user, AuditEvent audit)
+    {
+        if (caller.TenantUserId != user.Id && !caller.Can(Permissions.ApiKeysManage))
+        {
+            await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
+        }
+    }
+
+    private async Task<TenantUserView> FindUserAsync(Guid tenantId, string userId) =>
+        (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
+        ?? throw PhantomException.NotFound("tenant-user", userId);
+
+    private async Task<Dictionary<string, long>> UsageAsync(Guid tenantId) =>
+        _usage ??= await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ReadUsageAsync(connection, transaction, time.GetUtcNow()));
+
+    private static AuditEvent Read(string resourceType, string resourceId) => new("data_access", resourceType, Truncate(resourceId), "read");
+
+    private static string Truncate(string? value) => value is null ? "" : value.Length <= 255 ? value : value[..255];
+}

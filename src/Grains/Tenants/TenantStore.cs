@@ -1,0 +1,232 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace PhantomMl.Grains.Tenants;
+
+/// <summary>
+/// The SQL of tenants, tenant users, API keys and quota usage. Every method runs inside a unit of work of
+/// <see cref="Adapters.PostgreSql.TenantDatabase"/>, so row-level security scopes it to one tenant.
+/// </summary>
+public static class TenantStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The end of a gauge's single period.</summary>
+    private static readonly DateTimeOffset EndOfTime = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
+
+    public static async Task<TenantRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT id, tenant_key, name, status::text, subscription_tier, isolation_level::text, resource_quotas,
+                   coalesce(compliance_frameworks, '{}'), data_residency, created_at, updated_at, created_by
+              FROM tenants
+            """, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync()
+            ? new TenantRecord(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.GetString(5), JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(6), Json) ?? [],
+                reader.GetFieldValue<string[]>(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+                reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetString(11))
+            : null;
+    }
+
+    public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO tenants (id, tenant_key, name, status, subscription_tier, isolation_level, resource_quotas,
+                                 compliance_frameworks, data_residency, created_at, updated_at, created_by)
+            VALUES (@id, @key, @name, @status::tenant_status_enum, @tier, @isolation::isolation_level_enum, @quotas,
+                    @frameworks, @residency, @created, @updated, @createdBy)
+            """, connection, transaction);
+        AddTenantParameters(command, tenant);
+        command.Parameters.AddWithValue("key", tenant.Key);
+        command.Parameters.AddWithValue("created", tenant.CreatedAt);
+        command.Parameters.AddWithValue("createdBy", tenant.CreatedBy);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE tenants SET name = @name, status = @status::tenant_status_enum, subscription_tier = @tier,
+                   isolation_level = @isolation::isolation_level_enum, resource_quotas = @quotas, compliance_frameworks = @frameworks,
+                   data_residency = @residency, updated_at = @updated
+             WHERE id = @id
+            """, connection, transaction);
+        AddTenantParameters(command, tenant);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static void AddTenantParameters(NpgsqlCommand command, TenantRecord tenant)
+    {
+        command.Parameters.AddWithValue("id", tenant.Id);
+        command.Parameters.AddWithValue("name", tenant.Name);
+        command.Parameters.AddWithValue("status", tenant.Status);
+        command.Parameters.AddWithValue("tier", tenant.Tier);
+        command.Parameters.AddWithValue("isolation", tenant.IsolationLevel);
+        command.Parameters.Add(new NpgsqlParameter("quotas", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(tenant.QuotaOverrides, Json) });
+        command.Parameters.AddWithValue("frameworks", tenant.ComplianceFrameworks.ToArray());
+        command.Parameters.AddWithValue("residency", (object?)tenant.DataResidency ?? DBNull.Value);
+        command.Parameters.AddWithValue("updated", tenant.UpdatedAt);
+    }
+
+    // ---- Users ----------------------------------------------------------------------------------
+
+    private const string UserColumns = "id, user_id, email, roles, coalesce(permissions, '[]'), status::text, mfa_enabled, last_login_at, created_at";
+
+    public static async Task<TenantUserView> InsertUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        string userId, string email, string[] roles, string[] grants, bool mfa)
+    {
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO tenant_users (tenant_id, user_id, email, roles, permissions, mfa_enabled)
+            VALUES (@tenant, @user, @email, @roles, @grants, @mfa)
+            RETURNING {UserColumns}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("user", userId);
+        command.Parameters.AddWithValue("email", email);
+        command.Parameters.AddWithValue("roles", roles);
+        command.Parameters.Add(new NpgsqlParameter("grants", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(grants, Json) });
+        command.Parameters.AddWithValue("mfa", mfa);
+        return (await ReadUsersAsync(command)).Single();
+    }
+
+    public static async Task<TenantUserView?> UpdateUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+        string? email, string[]? roles, string[]? grants, string? status, bool? mfa)
+    {
+        await using var command = new NpgsqlCommand($"""
+            UPDATE tenant_users
+               SET email = coalesce(@email, email), roles = coalesce(@roles, roles), permissions = coalesce(@grants, permissions),
+                   status = coalesce(@status::user_status_enum, status), mfa_enabled = coalesce(@mfa, mfa_enabled)
+             WHERE user_id = @user
+            RETURNING {UserColumns}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("user", userId);
+        command.Parameters.Add(new NpgsqlParameter("email", NpgsqlDbType.Varchar) { Value = (object?)email ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("roles", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)roles ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("grants", NpgsqlDbType.Jsonb) { Value = grants is null ? DBNull.Value : JsonSerializer.Serialize(grants, Json) });
+        command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("mfa", NpgsqlDbType.Boolean) { Value = (object?)mfa ?? DBNull.Value });
+        return (await ReadUsersAsync(command)).SingleOrDefault();
+    }
+
+    public static async Task<IReadOnlyList<TenantUserView>> ListUsersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? userId = null)
+    {
+        await using var command = new NpgsqlCommand(
+            $"SELECT {UserColumns} FROM tenant_users WHERE @user::text IS NULL OR user_id = @user ORDER BY user_id", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("user", NpgsqlDbType.Text) { Value = (object?)userId ?? DBNull.Value });
+        return await ReadUsersAsync(command);
+    }
+
+    private static async Task<List<TenantUserView>> ReadUsersAsync(NpgsqlCommand command)
+    {
+        var users = new List<TenantUserView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            users.Add(new TenantUserView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetFieldValue<string[]>(3),
+                JsonSerializer.Deserialize<string[]>(reader.GetString(4), Json) ?? [], reader.GetString(5), reader.GetBoolean(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8)));
+        }
+
+        return users;
+    }
+
+    // ---- API keys -------------------------------------------------------------------------------
+
+    private const string KeyColumns = "k.id, k.name, k.prefix, u.user_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at";
+
+    public static async Task<ApiKeyView> InsertKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        TenantUserView user, string name, string prefix, byte[] hash, DateTimeOffset? expiresAt, string createdBy)
+    {
+        var id = Guid.CreateVersion7();
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO api_keys (id, tenant_id, tenant_user_id, name, prefix, secret_hash, created_by, expires_at)
+            VALUES (@id, @tenant, @user, @name, @prefix, @hash, @createdBy, @expires)
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("user", user.Id);
+        command.Parameters.AddWithValue("name", name);
+        command.Parameters.AddWithValue("prefix", prefix);
+        command.Parameters.AddWithValue("hash", hash);
+        command.Parameters.AddWithValue("createdBy", createdBy);
+        command.Parameters.Add(new NpgsqlParameter("expires", NpgsqlDbType.TimestampTz) { Value = (object?)expiresAt ?? DBNull.Value });
+        await command.ExecuteNonQueryAsync();
+        return (await ListKeysAsync(connection, transaction, keyId: id)).Single();
+    }
+
+    public static async Task<IReadOnlyList<ApiKeyView>> ListKeysAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid? tenantUserId = null, Guid? keyId = null)
+    {
+        await using var command = new NpgsqlCommand($"""
+            SELECT {KeyColumns} FROM api_keys k JOIN tenant_users u ON u.id = k.tenant_user_id
+             WHERE (@user::uuid IS NULL OR k.tenant_user_id = @user) AND (@key::uuid IS NULL OR k.id = @key)
+             ORDER BY k.created_at
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter("user", NpgsqlDbType.Uuid) { Value = (object?)tenantUserId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("key", NpgsqlDbType.Uuid) { Value = (object?)keyId ?? DBNull.Value });
+        var keys = new List<ApiKeyView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            keys.Add(new ApiKeyView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
+        }
+
+        return keys;
+    }
+
+    public static async Task RevokeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid keyId)
+    {
+        await using var command = new NpgsqlCommand("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = @id", connection, transaction);
+        command.Parameters.AddWithValue("id", keyId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    // ---- Quota usage ----------------------------------------------------------------------------
+
+    /// <summary>Usage of every quota in its current period.</summary>
+    public static async Task<Dictionary<string, long>> ReadUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset now)
+    {
+        var usage = Quotas.Names.ToDictionary(name => name, _ => 0L);
+        await using var command = new NpgsqlCommand(
+            "SELECT resource_type, usage_amount, period_start FROM tenant_resource_usage WHERE period_start <= @now AND period_end > @now",
+            connection, transaction);
+        command.Parameters.AddWithValue("now", now);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var quota = reader.GetString(0);
+            if (usage.ContainsKey(quota) && Quotas.PeriodOf(quota, now).Start == reader.GetFieldValue<DateTimeOffset>(2))
+            {
+                usage[quota] = reader.GetInt64(1);
+            }
+        }
+
+        return usage;
+    }
+
+    /// <summary>Adds to a quota's usage in its current period (negative to release a gauge).</summary>
+    public static async Task AddUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, string quota, long amount, long limit, DateTimeOffset now)
+    {
+        var (start, end) = Quotas.PeriodOf(quota, now);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO tenant_resource_usage (tenant_id, resource_type, usage_count, usage_amount, quota_limit, period_start, period_end)
+            VALUES (@tenant, @quota, 1, @amount, @limit, @start, @end)
+            ON CONFLICT (tenant_id, resource_type, period_start) DO UPDATE
+               SET usage_count = tenant_resource_usage.usage_count + 1,
+                   usage_amount = tenant_resource_usage.usage_amount + excluded.usage_amount,
+                   quota_limit = excluded.quota_limit, updated_at = now()
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("quota", quota);
+        command.Parameters.AddWithValue("amount", amount);
+        command.Parameters.AddWithValue("limit", limit);
+        command.Parameters.AddWithValue("start", start);
+        command.Parameters.AddWithValue("end", end ?? EndOfTime);
+        await command.ExecuteNonQueryAsync();
+    }
+}

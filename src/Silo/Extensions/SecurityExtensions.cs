@@ -1,0 +1,66 @@
+using Npgsql;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Silo.Extensions;
+
+/// <summary>
+/// Who is calling: API keys are authenticated by the grains themselves on every call (so the SDK and HTTP
+/// obey the same rules); the HTTP front end only carries the key and client details into the call context.
+/// </summary>
+public static class SecurityExtensions
+{
+    /// <summary>Registers authentication, authorization and the platform-admin bootstrap.</summary>
+    public static WebApplicationBuilder AddPhantomSecurity(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<TenantDatabase>();
+        builder.Services.AddSingleton<CallerAuthenticator>();
+        builder.Services.AddSingleton<AccessGuard>();
+        builder.Services.AddSingleton<PlatformAdminBootstrap>();
+        builder.Services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.SectionName);
+        return builder;
+    }
+
+    /// <summary>Carries the API key, session, client address, user agent and idempotency key of every /api request into grain calls.</summary>
+    public static WebApplication UsePhantomCallContext(this WebApplication app)
+    {
+        app.UseMiddleware<CallContextMiddleware>();
+        return app;
+    }
+
+    /// <summary>
+    /// Issues the first platform-admin key into <see cref="BootstrapOptions.AdminKeyFile"/> when that is set
+    /// and holds no valid key. Runs as the schema owner, like migrations.
+    /// </summary>
+    public static async Task<string?> BootstrapPlatformAdminIfConfiguredAsync(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<BootstrapOptions>>().Value;
+        if (string.IsNullOrWhiteSpace(options.AdminKeyFile))
+        {
+            return null;
+        }
+
+        var owner = app.Configuration.GetConnectionString("PostgreSqlMigrations");
+        if (string.IsNullOrWhiteSpace(owner))
+        {
+            throw new InvalidOperationException("Phantom:Bootstrap:AdminKeyFile needs ConnectionStrings:PostgreSqlMigrations (the schema owner).");
+        }
+
+        await using var ownerSource = NpgsqlDataSource.Create(owner);
+        var (key, _) = await app.Services.GetRequiredService<PlatformAdminBootstrap>().EnsureAsync(ownerSource, options.AdminKeyFile, options.AdminName);
+        return key;
+    }
+}
+
+/// <summary>The first platform admin. Section <c>Phantom:Bootstrap</c>.</summary>
+public sealed class BootstrapOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Phantom:Bootstrap";
+
+    /// <summary>Where the platform-admin key is kept; unset (the default) issues none. scripts/run.sh sets <c>.phantom/admin.key</c>.</summary>
+    public string? AdminKeyFile { get; set; }
+
+    /// <summary>The admin's name in audit rows (<c>platform-admin:NAME</c>). Default <c>admin</c>.</summary>
+    public string AdminName { get; set; } = "admin";
+}
