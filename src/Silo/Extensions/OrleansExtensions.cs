@@ -69,9 +69,11 @@ public static class OrleansExtensions
         return builder;
     }
 
-    /// <summary>Serves the Orleans Dashboard at <c>/dashboard</c>.</summary>
+    /// <summary>Serves the Orleans Dashboard at <c>/dashboard</c>, to platform admins only.</summary>
     public static WebApplication MapPhantomDashboard(this WebApplication app)
     {
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"),
+            dashboard => dashboard.UseMiddleware<DashboardAuthenticationMiddleware>());
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }

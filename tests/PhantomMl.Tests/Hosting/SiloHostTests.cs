@@ -69,6 +69,19 @@ public sealed class SiloHostTests(ClusterDatabasesFixture fixture)
             Assert.Contains("Orleans", await dashboard.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.OrdinalIgnoreCase);
         }
 
+        // The dashboard is for platform admins: a browser sends the key as the Basic password.
+        using (var anonymous = await silo.GetAsync("/dashboard/", apiKey: ""))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.Contains(anonymous.Headers.WwwAuthenticate, h => h.Scheme == "Basic");
+        }
+
+        var basic = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"admin:{silo.AdminKey}"));
+        using (var browser = await silo.SendAsync(HttpMethod.Get, "/dashboard/", apiKey: "", headers: new Dictionary<string, string> { ["Authorization"] = $"Basic {basic}" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, browser.StatusCode);
+        }
+
         using (var missing = await silo.GetAsync("/api/v1/no-such-thing"))
         {
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);

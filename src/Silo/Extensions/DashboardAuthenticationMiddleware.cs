@@ -1,0 +1,66 @@
+using System.Text;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Silo.Extensions;
+
+/// <summary>
+/// The dashboard shows the whole cluster, so it is for platform admins only. A browser cannot send a
+/// bearer token, so besides <c>Authorization: Bearer</c> the key is accepted as the password of HTTP Basic
+/// authentication (any user name): the browser asks for it once.
+/// </summary>
+internal sealed class DashboardAuthenticationMiddleware(RequestDelegate next, CallerAuthenticator authenticator)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var key = KeyOf(context.Request);
+        var allowed = false;
+        if (key is not null)
+        {
+            try
+            {
+                var client = new ClientDetails(Guid.CreateVersion7().ToString(), null, context.Connection.RemoteIpAddress?.ToString(),
+                    context.Request.Headers.UserAgent.ToString());
+                var caller = await authenticator.AuthenticateAsync(key, client);
+                allowed = caller.IsPlatformAdmin && caller.Can(Permissions.ClusterOperate);
+            }
+            catch (PhantomException e) when (e.Status == StatusCodes.Status401Unauthorized)
+            {
+                allowed = false;
+            }
+        }
+
+        if (!allowed)
+        {
+            context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Phantom ML dashboard (password: a platform-admin API key)\", Bearer";
+            return;
+        }
+
+        await next(context);
+    }
+
+    private static string? KeyOf(HttpRequest request)
+    {
+        var authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return authorization["Bearer ".Length..].Trim();
+        }
+
+        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..].Trim()));
+                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                return colon >= 0 ? decoded[(colon + 1)..] : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+
+        return null;
+    }
+}
