@@ -32,7 +32,8 @@ internal sealed class DashboardAuthenticationMiddleware(RequestDelegate next, Ca
         if (!allowed)
         {
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Phantom ML dashboard (password: a platform-admin API key)\", Bearer";
+            // Browsers answer a Basic challenge with a login prompt; user name: anything, password: the key.
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"Phantom ML dashboard\", charset=\"UTF-8\"";
             return;
         }
 
