@@ -5,6 +5,7 @@ using NpgsqlTypes;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Audit;
 
@@ -27,14 +28,16 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
     public async Task<AuditPage> QueryAsync(AuditQuery query)
     {
         var key = this.GetPrimaryKeyString();
-        await using var resolve = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
-        resolve.Parameters.AddWithValue("key", key);
-        var tenantId = await resolve.ExecuteScalarAsync() as Guid?;
+        var tenantId = await TenantStore.ResolveAsync(database, key);
         await guard.AuthorizeAsync(tenantId, key, Permissions.AuditRead, new AuditEvent("data_access", "audit-log", key, "query"));
+        if (tenantId is not { } id)
+        {
+            throw PhantomException.NotFound("tenant", key); // a platform admin asking for a tenant that does not exist
+        }
 
         Validate(query);
         var (afterTime, afterId) = DecodeCursor(query.Cursor);
-        return await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
+        return await database.InTenantAsync(id, async (connection, transaction) =>
         {
             await using var command = new NpgsqlCommand("""
                 SELECT id, event_id, "timestamp", user_id, session_id, event_type::text, resource_type, resource_id, action,

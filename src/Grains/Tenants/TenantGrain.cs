@@ -29,9 +29,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
             return; // No such tenant can exist; every call answers 404 (or 400 for create).
         }
 
-        await using var resolve = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
-        resolve.Parameters.AddWithValue("key", Key);
-        if (await resolve.ExecuteScalarAsync(cancellationToken) is Guid id)
+        if (await TenantStore.ResolveAsync(database, Key, cancellationToken) is { } id)
         {
             _tenant = await database.InTenantAsync(id, (connection, transaction) => TenantStore.LoadAsync(connection, transaction), cancellationToken);
         }

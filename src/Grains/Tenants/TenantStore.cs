@@ -15,21 +15,34 @@ public static class TenantStore
     /// <summary>The end of a gauge's single period.</summary>
     private static readonly DateTimeOffset EndOfTime = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The columns <see cref="ReadTenant"/> expects, in order.</summary>
+    public const string TenantColumns = """
+        id, tenant_key, name, status::text, subscription_tier, isolation_level::text, resource_quotas,
+        coalesce(compliance_frameworks, '{}'), data_residency, created_at, updated_at, created_by
+        """;
+
+    /// <summary>The id behind a tenant key, before any tenant context exists; null when there is no such tenant.</summary>
+    public static async Task<Guid?> ResolveAsync(Adapters.PostgreSql.TenantDatabase database, string tenantKey, CancellationToken cancellationToken = default)
+    {
+        await using var command = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
+        command.Parameters.AddWithValue("key", tenantKey);
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    /// <summary>The tenant of the current unit of work (row-level security shows only that one).</summary>
     public static async Task<TenantRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT id, tenant_key, name, status::text, subscription_tier, isolation_level::text, resource_quotas,
-                   coalesce(compliance_frameworks, '{}'), data_residency, created_at, updated_at, created_by
-              FROM tenants
-            """, connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {TenantColumns} FROM tenants", connection, transaction);
         await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync()
-            ? new TenantRecord(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetString(5), JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(6), Json) ?? [],
-                reader.GetFieldValue<string[]>(7), reader.IsDBNull(8) ? null : reader.GetString(8),
-                reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetString(11))
-            : null;
+        return await reader.ReadAsync() ? ReadTenant(reader) : null;
     }
+
+    /// <summary>Reads a row selected with <see cref="TenantColumns"/>.</summary>
+    public static TenantRecord ReadTenant(NpgsqlDataReader reader) =>
+        new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+            reader.GetString(5), JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(6), Json) ?? [],
+            reader.GetFieldValue<string[]>(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+            reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetString(11));
 
     public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
     {

@@ -213,6 +213,16 @@ public sealed class TenantApiTests(PlatformSiloFixture platform) : IClassFixture
         await platform.ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Get, "/api/v1/cluster/silos", adminKey);
         await platform.ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Get, "/api/v1/tenants", adminKey);
         await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, "/api/v1/cluster/silos");
+
+        // Even the platform admin gets 404, not a server error, for a tenant that does not exist.
+        var nowhere = PlatformSiloFixture.NewTenantKey("nowhere");
+        foreach (var path in new[] { "", "/users", "/users/x", "/users/x/api-keys", "/quotas", "/audit" })
+        {
+            await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"/api/v1/tenants/{nowhere}{path}");
+        }
+
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Patch, $"/api/v1/tenants/{nowhere}", body: new { name = "x" });
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Delete, $"/api/v1/tenants/{nowhere}/api-keys/{Guid.NewGuid()}");
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
