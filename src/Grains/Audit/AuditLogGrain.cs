@@ -28,8 +28,20 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
     public async Task<AuditPage> QueryAsync(AuditQuery query)
     {
         var key = this.GetPrimaryKeyString();
-        var tenantId = await TenantStore.ResolveAsync(database, key);
-        await guard.AuthorizeAsync(tenantId, key, Permissions.AuditRead, new AuditEvent("data_access", "audit-log", key, "query"));
+        var audit = new AuditEvent("data_access", "audit-log", key, "query");
+        Guid? tenantId;
+        if (key == TenantValidation.PlatformTenantKey)
+        {
+            // The platform's own trail (platform-admin actions, system jobs) is for platform admins.
+            await guard.AuthorizePlatformAsync(Permissions.AuditRead, audit);
+            tenantId = CallerAuthenticator.PlatformTenantId;
+        }
+        else
+        {
+            tenantId = await TenantStore.ResolveAsync(database, key);
+            await guard.AuthorizeAsync(tenantId, key, Permissions.AuditRead, audit);
+        }
+
         if (tenantId is not { } id)
         {
             throw PhantomException.NotFound("tenant", key); // a platform admin asking for a tenant that does not exist

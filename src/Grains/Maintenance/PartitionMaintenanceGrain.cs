@@ -1,4 +1,7 @@
 using Microsoft.Extensions.Options;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Maintenance;
 
@@ -6,32 +9,58 @@ namespace PhantomMl.Grains.Maintenance;
 /// See <see cref="IPartitionMaintenanceGrain"/>. A reminder (persisted in PostgreSQL) wakes this grain
 /// wherever the cluster places it, so exactly one silo maintains partitions at a time, and the job
 /// survives the loss of any silo. The work itself is idempotent: a pass cut short is finished by the next.
+/// A pass that created or dropped partitions leaves an audit row in the platform's own tenant.
 /// </summary>
 public sealed class PartitionMaintenanceGrain(
     PartitionMaintainer maintainer,
-    IOptions<PartitionMaintenanceOptions> options) : Grain, IPartitionMaintenanceGrain, IRemindable
+    IOptions<PartitionMaintenanceOptions> options,
+    AccessGuard guard,
+    TenantDatabase database) : Grain, IPartitionMaintenanceGrain, IRemindable
 {
     private const string ReminderName = "partition-maintenance";
+    private const string SystemUser = "system:partition-maintenance";
     private PartitionMaintenanceReport? _lastReport;
 
     /// <inheritdoc />
     public async Task<PartitionMaintenanceReport> EnsureScheduledAsync()
     {
+        // Called by every silo as it starts, without a caller: it only (re)registers the reminder and runs
+        // the same idempotent pass the reminder runs.
         var interval = options.Value.Interval;
         await this.RegisterOrUpdateReminder(ReminderName, dueTime: interval, period: interval);
-        return await RunAsync();
+        return await PassAsync(SystemUser, ClientDetails.FromCallContext());
     }
 
     /// <inheritdoc />
     public async Task<PartitionMaintenanceReport> RunAsync()
     {
-        _lastReport = await maintainer.RunAsync();
+        var caller = await guard.AuthorizePlatformAsync(Permissions.ClusterOperate, Audit(AuditEvent.Denied, null));
+        return await PassAsync(caller.UserId, caller.Client);
+    }
+
+    /// <inheritdoc />
+    public async Task<PartitionMaintenanceReport?> GetLastReportAsync()
+    {
+        await guard.AuthorizePlatformAsync(Permissions.ClusterOperate, new AuditEvent("system", "partitions", "cluster", "read"));
         return _lastReport;
     }
 
     /// <inheritdoc />
-    public Task<PartitionMaintenanceReport?> GetLastReportAsync() => Task.FromResult(_lastReport);
+    public Task ReceiveReminder(string reminderName, TickStatus status) =>
+        PassAsync(SystemUser, new ClientDetails(Guid.CreateVersion7().ToString(), null, null, null));
 
-    /// <inheritdoc />
-    public Task ReceiveReminder(string reminderName, TickStatus status) => RunAsync();
+    private async Task<PartitionMaintenanceReport> PassAsync(string userId, ClientDetails client)
+    {
+        _lastReport = await maintainer.RunAsync();
+        if (_lastReport.Created.Count > 0 || _lastReport.Dropped.Count > 0)
+        {
+            await AuditRecorder.RecordAloneAsync(database, CallerAuthenticator.PlatformTenantId, userId, client,
+                Audit(AuditEvent.Success, new { _lastReport.Created, _lastReport.Dropped, _lastReport.ForgottenAuditEventIds }));
+        }
+
+        return _lastReport;
+    }
+
+    private static AuditEvent Audit(string result, object? details) =>
+        new("system", "partitions", "cluster", "maintain", result, details);
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using PhantomMl.Client;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Diagnostics;
 using PhantomMl.Tests.Infrastructure;
 
@@ -20,7 +22,7 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         var key = $"restart-{Guid.NewGuid():N}";
 
         await using (var silo = await StartReadySiloAsync(clusterId, endpoints))
-        await using (var client = await ConnectAsync(clusterId))
+        await using (var client = await ConnectAsync(clusterId, silo))
         {
             for (var i = 0; i < 3; i++)
             {
@@ -29,11 +31,19 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         }
 
         await using var restarted = await StartReadySiloAsync(clusterId, endpoints);
-        await using var again = await ConnectAsync(clusterId);
+        await using var again = await ConnectAsync(clusterId, restarted);
         var reading = await again.ReadProbeAsync(key, TestContext.Current.CancellationToken);
 
         Assert.Equal(3, reading.Count);
         Assert.Equal(4, (await again.TouchProbeAsync(key, TestContext.Current.CancellationToken)).Count);
+
+        // Probes are the cluster's: no key, no probe; and every touch is in the platform's audit trail.
+        await using var anonymous = await PhantomClient.ConnectAsync(
+            new PhantomClientOptions { MembershipConnectionString = Databases.PostgreSql, ClusterId = clusterId }, TestContext.Current.CancellationToken);
+        var refused = await Assert.ThrowsAsync<PhantomException>(() => anonymous.TouchProbeAsync(key, TestContext.Current.CancellationToken));
+        Assert.Equal(401, refused.Status);
+        var trail = await again.QueryAuditAsync("platform", new AuditQuery(ResourceType: "probe", ResourceId: key, Action: "touch"), TestContext.Current.CancellationToken);
+        Assert.Equal(4, trail.Entries.Count);
     }
 
     [Fact]
@@ -42,7 +52,7 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         var clusterId = ClusterDatabasesFixture.NewClusterId();
         await using var first = await StartReadySiloAsync(clusterId);
         await using var second = await StartReadySiloAsync(clusterId);
-        await using var client = await ConnectAsync(clusterId);
+        await using var client = await ConnectAsync(clusterId, first);
 
         var silos = await first.GetFromJsonAsync<SiloView[]>("/api/v1/cluster/silos");
         Assert.Equal(2, silos.Length);
@@ -105,7 +115,7 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         var clusterId = ClusterDatabasesFixture.NewClusterId();
         var survivor = await StartReadySiloAsync(clusterId);
         var victim = await StartReadySiloAsync(clusterId);
-        var client = await ConnectAsync(clusterId);
+        var client = await ConnectAsync(clusterId, survivor);
         var readings = await TouchUntilBothSilosHostAsync(client, survivor, victim);
         return new TwoSilos(survivor, victim, client, readings.First(r => r.Silo.StartsWith(SiloPrefix(victim), StringComparison.Ordinal)).Key);
     }
@@ -117,8 +127,9 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         return silo;
     }
 
-    private Task<PhantomClient> ConnectAsync(string clusterId) =>
-        PhantomClient.ConnectAsync(new PhantomClientOptions { MembershipConnectionString = Databases.PostgreSql, ClusterId = clusterId },
+    /// <summary>An SDK client of the cluster, as the platform admin of <paramref name="silo"/> (probes are for cluster operators).</summary>
+    private Task<PhantomClient> ConnectAsync(string clusterId, SiloProcess silo) =>
+        PhantomClient.ConnectAsync(new PhantomClientOptions { MembershipConnectionString = Databases.PostgreSql, ClusterId = clusterId, ApiKey = silo.AdminKey },
             TestContext.Current.CancellationToken);
 
     /// <summary>Touches fresh probe keys until each silo hosts at least one; placement is random, so this ends quickly.</summary>
