@@ -11,10 +11,9 @@ namespace PhantomMl.Grains.Tenants;
 /// transaction together with its audit row (the same request id replays as a no-op); refused and failed
 /// attempts leave their own audit row.
 /// </summary>
-public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, TimeProvider time) : Grain, ITenantGrain
+public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, TimeProvider time) : Grain, ITenantGrain
 {
     private TenantRecord? _tenant;
-    private Dictionary<string, long>? _usage;
 
     private string Key => this.GetPrimaryKeyString();
 
@@ -48,7 +47,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         var now = time.GetUtcNow();
         var id = _tenant?.Id ?? Guid.CreateVersion7();
         // A refused creation has no tenant to be audited in: the platform's own tenant keeps it.
-        var created = await MutateAsync(caller, _tenant is null ? id : CallerAuthenticator.PlatformTenantId, audit, async (connection, transaction) =>
+        var created = await changes.ApplyAsync(caller, _tenant is null ? id : CallerAuthenticator.PlatformTenantId, audit, async (connection, transaction) =>
         {
             TenantValidation.TenantKey(Key);
             if (_tenant is not null)
@@ -80,7 +79,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         var audit = new AuditEvent("tenant_management", "tenant", Key, "update", Details: command);
         var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsUpdate, audit);
         var current = Tenant;
-        _tenant = await MutateAsync(caller, current.Id, audit, async (connection, transaction) =>
+        _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
         {
             var overrides = new Dictionary<string, long>(current.QuotaOverrides);
             foreach (var (quota, limit) in TenantValidation.QuotaOverrides(command.ResourceQuotas))
@@ -115,7 +114,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         var audit = new AuditEvent("tenant_management", "tenant", Key, action, Details: new { reason });
         var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsSuspend, audit);
         var current = Tenant;
-        _tenant = await MutateAsync(caller, current.Id, audit, async (connection, transaction) =>
+        _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
         {
             if (reason is { Length: > 1000 })
             {
@@ -140,23 +139,15 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(command.UserId), "add-user", Details: new { command.Roles, command.Permissions });
         var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
         var tenant = Tenant;
-        var usage = await UsageAsync(tenant.Id);
-        var limit = tenant.EffectiveQuotas[Quotas.Users];
-        var user = await MutateAsync(caller, tenant.Id, audit, async (connection, transaction) =>
+        var user = await changes.ApplyAsync(caller, tenant.Id, audit, async (connection, transaction) =>
         {
             var userId = TenantValidation.UserId(command.UserId);
             var email = TenantValidation.Email(command.Email);
             var roles = TenantValidation.Roles(command.Roles);
             var grants = TenantValidation.Grants(command.Permissions);
-            if (usage[Quotas.Users] + 1 > limit)
-            {
-                throw PhantomException.QuotaExceeded(Quotas.Users, limit, usage[Quotas.Users], 1);
-            }
-
-            var added = await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, command.MfaEnabled);
-            await TenantStore.AddUsageAsync(connection, transaction, tenant.Id, Quotas.Users, 1, limit, time.GetUtcNow());
-            return added;
-        }, replay: () => FindUserAsync(tenant.Id, command.UserId), committed: () => usage[Quotas.Users]++);
+            await TenantStore.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
+            return await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, command.MfaEnabled);
+        }, replay: () => FindUserAsync(tenant.Id, command.UserId));
         return user;
     }
 
@@ -166,7 +157,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
         var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
         var tenantId = Tenant.Id;
-        return await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+        return await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
             await TenantStore.UpdateUserAsync(connection, transaction, userId,
                 command.Email is null ? null : TenantValidation.Email(command.Email),
                 command.Roles is null ? null : TenantValidation.Roles(command.Roles),
@@ -201,7 +192,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
         await RequireOwnOrManageAsync(caller, user, audit);
 
         var (secret, prefix, hash) = ApiKeySecret.Generate();
-        var key = await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+        var key = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
             var name = TenantValidation.KeyName(command.Name);
             if (command.ExpiresAt is { } expires && expires <= time.GetUtcNow())
@@ -242,7 +233,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
             await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
         }
 
-        return await MutateAsync(caller, tenantId, audit, async (connection, transaction) =>
+        return await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
             await TenantStore.RevokeKeyAsync(connection, transaction, keyId);
             return (await TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
@@ -253,8 +244,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
     public async Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync()
     {
         await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.QuotasRead, Read("quota", "*"));
-        var usage = await UsageAsync(Tenant.Id);
         var now = time.GetUtcNow();
+        var usage = await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ReadUsageAsync(connection, transaction, now));
         return Tenant.EffectiveQuotas
             .OrderBy(q => q.Key, StringComparer.Ordinal)
             .Select(q =>
@@ -263,44 +254,6 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
                 return new QuotaUsage(q.Key, q.Value, usage[q.Key], start, end);
             })
             .ToList();
-    }
-
-    /// <summary>
-    /// Applies <paramref name="change"/> and its audit row in one transaction; <paramref name="committed"/> then
-    /// updates what this activation keeps in memory. A request id seen before means the change was applied
-    /// already: nothing is written and <paramref name="replay"/> answers. A refusal or failure inside the
-    /// change rolls it back and is audited on its own.
-    /// </summary>
-    private async Task<T> MutateAsync<T>(Caller caller, Guid tenantId, AuditEvent audit,
-        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null,
-        Action? committed = null)
-    {
-        try
-        {
-            var (applied, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit)
-                    ? (true, await change(connection, transaction))
-                    : (false, default(T)));
-            if (applied)
-            {
-                committed?.Invoke();
-                return result!;
-            }
-
-            return replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay();
-        }
-        catch (PhantomException e) when (e.Status is not (401 or 404))
-        {
-            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
-                audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
-            throw;
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
-                audit.As(AuditEvent.Failure, new { status = 409, error = e.ConstraintName }));
-            throw PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.");
-        }
     }
 
     private Task<bool> WasAppliedAsync(Guid tenantId, string requestId) =>
@@ -322,9 +275,6 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Time
     private async Task<TenantUserView> FindUserAsync(Guid tenantId, string userId) =>
         (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
         ?? throw PhantomException.NotFound("tenant-user", userId);
-
-    private async Task<Dictionary<string, long>> UsageAsync(Guid tenantId) =>
-        _usage ??= await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ReadUsageAsync(connection, transaction, time.GetUtcNow()));
 
     private static AuditEvent Read(string resourceType, string resourceId) => new("data_access", resourceType, Truncate(resourceId), "read");
 

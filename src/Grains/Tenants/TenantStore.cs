@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Tenants;
 
@@ -222,17 +223,30 @@ public static class TenantStore
         return usage;
     }
 
-    /// <summary>Adds to a quota's usage in its current period (negative to release a gauge).</summary>
-    public static async Task AddUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, string quota, long amount, long limit, DateTimeOffset now)
+    /// <summary>
+    /// Consumes <paramref name="amount"/> of a quota in its current period, inside the caller's transaction, or
+    /// throws 429 when that would pass <paramref name="limit"/>. The conditional upsert locks the usage row, so
+    /// concurrent consumers, from any grain on any silo, are serialised by PostgreSQL and the check holds; the
+    /// usage commits or rolls back together with the action it pays for. A negative amount releases a gauge.
+    /// </summary>
+    public static async Task ConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, string quota,
+        long amount, long limit, DateTimeOffset now)
     {
         var (start, end) = Quotas.PeriodOf(quota, now);
+        if (amount > limit)
+        {
+            throw PhantomException.QuotaExceeded(quota, limit, await UsedAsync(connection, transaction, quota, start), amount);
+        }
+
         await using var command = new NpgsqlCommand("""
             INSERT INTO tenant_resource_usage (tenant_id, resource_type, usage_count, usage_amount, quota_limit, period_start, period_end)
-            VALUES (@tenant, @quota, 1, @amount, @limit, @start, @end)
+            VALUES (@tenant, @quota, 1, greatest(@amount, 0), @limit, @start, @end)
             ON CONFLICT (tenant_id, resource_type, period_start) DO UPDATE
                SET usage_count = tenant_resource_usage.usage_count + 1,
-                   usage_amount = tenant_resource_usage.usage_amount + excluded.usage_amount,
+                   usage_amount = greatest(tenant_resource_usage.usage_amount + @amount, 0),
                    quota_limit = excluded.quota_limit, updated_at = now()
+             WHERE @amount <= 0 OR tenant_resource_usage.usage_amount + @amount <= @limit
+            RETURNING usage_amount
             """, connection, transaction);
         command.Parameters.AddWithValue("tenant", tenantId);
         command.Parameters.AddWithValue("quota", quota);
@@ -240,6 +254,18 @@ public static class TenantStore
         command.Parameters.AddWithValue("limit", limit);
         command.Parameters.AddWithValue("start", start);
         command.Parameters.AddWithValue("end", end ?? EndOfTime);
-        await command.ExecuteNonQueryAsync();
+        if (await command.ExecuteScalarAsync() is null)
+        {
+            throw PhantomException.QuotaExceeded(quota, limit, await UsedAsync(connection, transaction, quota, start), amount);
+        }
+    }
+
+    private static async Task<long> UsedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string quota, DateTimeOffset periodStart)
+    {
+        await using var command = new NpgsqlCommand(
+            "SELECT coalesce(max(usage_amount), 0) FROM tenant_resource_usage WHERE resource_type = @quota AND period_start = @start", connection, transaction);
+        command.Parameters.AddWithValue("quota", quota);
+        command.Parameters.AddWithValue("start", periodStart);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

@@ -1,5 +1,6 @@
 using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
@@ -16,6 +17,7 @@ public static class SecurityExtensions
         builder.Services.AddSingleton<TenantDatabase>();
         builder.Services.AddSingleton<CallerAuthenticator>();
         builder.Services.AddSingleton<AccessGuard>();
+        builder.Services.AddSingleton<AuditedChanges>();
         builder.Services.AddSingleton<PlatformAdminBootstrap>();
         builder.Services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.SectionName);
         return builder;
