@@ -26,6 +26,7 @@ app.MapPhantomHealthChecks();
 app.MapPhantomApiReference();
 app.MapTenantsApi();
 app.MapAuditApi();
+app.MapModelsApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

@@ -59,6 +59,12 @@ public sealed class PhantomException : Exception
     public static PhantomException Conflict(string detail) =>
         new(409, TypeBase + "conflict", "Conflict with the current state", detail);
 
+    /// <summary>412: the resource changed since the caller read it; the extension <c>etag</c> is the current one.</summary>
+    public static PhantomException PreconditionFailed(long currentETag) =>
+        new(412, TypeBase + "precondition-failed", "The resource has changed",
+            $"The ETag sent in If-Match is not current; re-read the resource (current ETag \"{currentETag}\") and retry.",
+            new Dictionary<string, string> { ["etag"] = currentETag.ToString() });
+
     /// <summary>429: a tenant quota would be exceeded.</summary>
     public static PhantomException QuotaExceeded(string quota, long limit, long used, long requested) =>
         new(429, TypeBase + "quota-exceeded", "Quota exceeded",

@@ -1,0 +1,66 @@
+using PhantomMl.Grains.Models;
+
+namespace PhantomMl.Client;
+
+/// <summary>The model registry: the same operations as /api/v1/tenants/{tenantKey}/models.</summary>
+public sealed partial class PhantomClient
+{
+    /// <summary>Registers a model.</summary>
+    public Task<ModelView> CreateModelAsync(string tenantKey, string name, CreateModel command, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).CreateAsync(command), cancellationToken);
+
+    /// <summary>Reads a model (its ETag included).</summary>
+    public Task<ModelView> GetModelAsync(string tenantKey, string name, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).GetAsync(), cancellationToken);
+
+    /// <summary>Changes a model if <paramref name="expectedETag"/> is current.</summary>
+    public Task<ModelView> UpdateModelAsync(string tenantKey, string name, UpdateModel command, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).UpdateAsync(command, expectedETag), cancellationToken);
+
+    /// <summary>Moves a model along its lifecycle.</summary>
+    public Task<ModelView> ChangeModelStatusAsync(string tenantKey, string name, string status, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).ChangeStatusAsync(status, expectedETag), cancellationToken);
+
+    /// <summary>Deletes a model.</summary>
+    public Task DeleteModelAsync(string tenantKey, string name, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(async grains =>
+        {
+            await Model(grains, tenantKey, name).DeleteAsync(expectedETag);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Registers a version.</summary>
+    public Task<ModelVersionView> RegisterModelVersionAsync(string tenantKey, string name, RegisterVersion command, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).RegisterVersionAsync(command), cancellationToken);
+
+    /// <summary>Lists a model's versions.</summary>
+    public Task<IReadOnlyList<ModelVersionView>> ListModelVersionsAsync(string tenantKey, string name, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).ListVersionsAsync(), cancellationToken);
+
+    /// <summary>Reads a version by label or alias.</summary>
+    public Task<ModelVersionView> GetModelVersionAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).GetVersionAsync(versionOrAlias), cancellationToken);
+
+    /// <summary>Makes a version the only active one.</summary>
+    public Task<ModelView> ActivateModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).ActivateVersionAsync(versionOrAlias, expectedETag), cancellationToken);
+
+    /// <summary>Points an alias at a version.</summary>
+    public Task<ModelView> SetModelAliasAsync(string tenantKey, string name, string alias, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).SetAliasAsync(alias, versionOrAlias, expectedETag), cancellationToken);
+
+    /// <summary>Records lineage from a parent model.</summary>
+    public Task<LineageEdge> AddModelLineageAsync(string tenantKey, string name, string parentModel, string lineageType, string? transformationMetadata = null,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).AddLineageAsync(parentModel, lineageType, transformationMetadata), cancellationToken);
+
+    /// <summary>A model's lineage graph.</summary>
+    public Task<LineageGraph> GetModelLineageAsync(string tenantKey, string name, int depth = 10, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).GetLineageAsync(depth), cancellationToken);
+
+    /// <summary>Searches a tenant's models.</summary>
+    public Task<ModelPage> SearchModelsAsync(string tenantKey, ModelSearch search, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<IModelCatalogGrain>(tenantKey).SearchAsync(search), cancellationToken);
+
+    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
+}

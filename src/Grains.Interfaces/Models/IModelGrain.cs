@@ -1,0 +1,57 @@
+namespace PhantomMl.Grains.Models;
+
+/// <summary>
+/// One model of one tenant (key: <c>tenantKey/modelName</c>). Its single activation serialises every change
+/// to the model and its versions, aliases and lineage: no lost update and no lock service. Changes that
+/// carry an expected ETag fail with 412 when it is stale.
+/// </summary>
+[Alias("phantomml.models.IModelGrain")]
+public interface IModelGrain : IGrainWithStringKey
+{
+    /// <summary>Registers the model; counts against the models quota.</summary>
+    [Alias("CreateAsync")] Task<ModelView> CreateAsync(CreateModel command);
+
+    /// <summary>Reads the model.</summary>
+    [Alias("GetAsync")] Task<ModelView> GetAsync();
+
+    /// <summary>Changes the model if <paramref name="expectedETag"/> is current.</summary>
+    [Alias("UpdateAsync")] Task<ModelView> UpdateAsync(UpdateModel command, long expectedETag);
+
+    /// <summary>Moves the model to another status along the documented lifecycle (illegal = 409).</summary>
+    [Alias("ChangeStatusAsync")] Task<ModelView> ChangeStatusAsync(string status, long expectedETag);
+
+    /// <summary>Deletes the model with its versions, aliases and lineage; releases its quota.</summary>
+    [Alias("DeleteAsync")] Task DeleteAsync(long expectedETag);
+
+    /// <summary>Registers a version; the performance delta against the parent is computed here.</summary>
+    [Alias("RegisterVersionAsync")] Task<ModelVersionView> RegisterVersionAsync(RegisterVersion command);
+
+    /// <summary>The versions, oldest first.</summary>
+    [Alias("ListVersionsAsync")] Task<IReadOnlyList<ModelVersionView>> ListVersionsAsync();
+
+    /// <summary>One version, by version label or alias.</summary>
+    [Alias("GetVersionAsync")] Task<ModelVersionView> GetVersionAsync(string versionOrAlias);
+
+    /// <summary>Makes one version (label or alias) the only active one.</summary>
+    [Alias("ActivateVersionAsync")] Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag);
+
+    /// <summary>Points an alias at a version (label or alias), atomically.</summary>
+    [Alias("SetAliasAsync")] Task<ModelView> SetAliasAsync(string alias, string versionOrAlias, long expectedETag);
+
+    /// <summary>Removes an alias.</summary>
+    [Alias("RemoveAliasAsync")] Task<ModelView> RemoveAliasAsync(string alias, long expectedETag);
+
+    /// <summary>Records that this model derives from another model of the same tenant.</summary>
+    [Alias("AddLineageAsync")] Task<LineageEdge> AddLineageAsync(string parentModel, string lineageType, string? transformationMetadata);
+
+    /// <summary>Ancestors and descendants, up to <paramref name="depth"/> edges away.</summary>
+    [Alias("GetLineageAsync")] Task<LineageGraph> GetLineageAsync(int depth);
+}
+
+/// <summary>Searches a tenant's models (key: tenant key). Stateless: reads scale out.</summary>
+[Alias("phantomml.models.IModelCatalogGrain")]
+public interface IModelCatalogGrain : IGrainWithStringKey
+{
+    /// <summary>Models matching the filters, with keyset pagination.</summary>
+    [Alias("SearchAsync")] Task<ModelPage> SearchAsync(ModelSearch search);
+}

@@ -1,0 +1,104 @@
+namespace PhantomMl.Grains.Models;
+
+/// <summary>A registered model. <see cref="ETag"/> is its row version: send it back in If-Match to change it.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ModelView")]
+public sealed record ModelView(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string ModelType,
+    [property: Id(3)] string Algorithm,
+    [property: Id(4)] string Status,
+    [property: Id(5)] string? ActiveVersion,
+    [property: Id(6)] int? FeatureCount,
+    [property: Id(7)] long? TrainingSamples,
+    [property: Id(8)] IReadOnlyDictionary<string, string> Tags,
+    [property: Id(9)] string? Metadata,
+    [property: Id(10)] IReadOnlyDictionary<string, string> Aliases,
+    [property: Id(11)] DateTimeOffset CreatedAt,
+    [property: Id(12)] DateTimeOffset UpdatedAt,
+    [property: Id(13)] string CreatedBy,
+    [property: Id(14)] long ETag);
+
+/// <summary>Registers a model. Metadata is a JSON object (as text) of at most 64 KiB.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.CreateModel")]
+public sealed record CreateModel(
+    [property: Id(0)] string ModelType,
+    [property: Id(1)] string Algorithm,
+    [property: Id(2)] int? FeatureCount = null,
+    [property: Id(3)] long? TrainingSamples = null,
+    [property: Id(4)] IReadOnlyDictionary<string, string>? Tags = null,
+    [property: Id(5)] string? Metadata = null);
+
+/// <summary>Changes a model; null members stay as they are. Tags given replace all tags.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.UpdateModel")]
+public sealed record UpdateModel(
+    [property: Id(0)] string? ModelType = null,
+    [property: Id(1)] string? Algorithm = null,
+    [property: Id(2)] int? FeatureCount = null,
+    [property: Id(3)] long? TrainingSamples = null,
+    [property: Id(4)] IReadOnlyDictionary<string, string>? Tags = null,
+    [property: Id(5)] string? Metadata = null);
+
+/// <summary>One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ModelVersionView")]
+public sealed record ModelVersionView(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Version,
+    [property: Id(2)] string? ParentVersion,
+    [property: Id(3)] string? Changelog,
+    [property: Id(4)] double? Accuracy,
+    [property: Id(5)] double? Precision,
+    [property: Id(6)] double? Recall,
+    [property: Id(7)] double? F1,
+    [property: Id(8)] IReadOnlyDictionary<string, double> PerformanceMetrics,
+    [property: Id(9)] IReadOnlyDictionary<string, double> PerformanceDelta,
+    [property: Id(10)] bool IsActive,
+    [property: Id(11)] string? ArtifactUri,
+    [property: Id(12)] DateTimeOffset CreatedAt,
+    [property: Id(13)] string CreatedBy);
+
+/// <summary>Registers a version. Scores are in [0, 1]; free-form metrics are finite numbers.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.RegisterVersion")]
+public sealed record RegisterVersion(
+    [property: Id(0)] string Version,
+    [property: Id(1)] string? ParentVersion = null,
+    [property: Id(2)] string? Changelog = null,
+    [property: Id(3)] double? Accuracy = null,
+    [property: Id(4)] double? Precision = null,
+    [property: Id(5)] double? Recall = null,
+    [property: Id(6)] double? F1 = null,
+    [property: Id(7)] IReadOnlyDictionary<string, double>? PerformanceMetrics = null);
+
+/// <summary>A lineage edge: this model came from <see cref="ParentModel"/>.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.LineageEdge")]
+public sealed record LineageEdge(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string? ParentModel,
+    [property: Id(2)] string LineageType,
+    [property: Id(3)] string? TransformationMetadata,
+    [property: Id(4)] DateTimeOffset CreatedAt);
+
+/// <summary>The ancestors and descendants of a model, as edges.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.LineageGraph")]
+public sealed record LineageGraph(
+    [property: Id(0)] string Model,
+    [property: Id(1)] IReadOnlyList<LineageEdge> Ancestors,
+    [property: Id(2)] IReadOnlyList<LineageEdge> Descendants);
+
+/// <summary>Filters of a model search; all optional. Sort: name (default) or created (newest first).</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ModelSearch")]
+public sealed record ModelSearch(
+    [property: Id(0)] string? NamePrefix = null,
+    [property: Id(1)] string? ModelType = null,
+    [property: Id(2)] string? Status = null,
+    [property: Id(3)] string? Algorithm = null,
+    [property: Id(4)] string? Tag = null,
+    [property: Id(5)] DateTimeOffset? CreatedFrom = null,
+    [property: Id(6)] DateTimeOffset? CreatedTo = null,
+    [property: Id(7)] string Sort = "name",
+    [property: Id(8)] int Limit = 50,
+    [property: Id(9)] string? Cursor = null);
+
+/// <summary>A page of models and the cursor of the next one (null at the end).</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ModelPage")]
+public sealed record ModelPage([property: Id(0)] IReadOnlyList<ModelView> Models, [property: Id(1)] string? NextCursor);

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Concurrency;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Models;
+
+/// <summary>
+/// See <see cref="IModelCatalogGrain"/>. Searches under the tenant's row-level security with keyset pagination
+/// (by name, or newest first by (created_at, id)); tenant + model_type filters use idx_models_metadata_covering.
+/// </summary>
+[StatelessWorker]
+public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard) : Grain, IModelCatalogGrain
+{
+    /// <inheritdoc />
+    public async Task<ModelPage> SearchAsync(ModelSearch search)
+    {
+        var tenantKey = this.GetPrimaryKeyString();
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
+        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", "*", "search"));
+        if (tenantId is not { } id)
+        {
+            throw PhantomException.NotFound("tenant", tenantKey);
+        }
+
+        if (search.Limit is < 1 or > 500)
+        {
+            throw PhantomException.Invalid("limit must be 1-500.", "limit");
+        }
+
+        if (search.Sort is not ("name" or "created"))
+        {
+            throw PhantomException.Invalid("sort must be name or created.", "sort");
+        }
+
+        if (search.Status is not null && !ModelLifecycle.Transitions.ContainsKey(search.Status))
+        {
+            throw PhantomException.Invalid($"status must be one of {string.Join(", ", ModelLifecycle.Transitions.Keys)}.", "status");
+        }
+
+        var byName = search.Sort == "name";
+        var (afterName, afterTime, afterId) = DecodeCursor(search.Cursor, byName);
+        var (tagKey, tagValue) = SplitTag(search.Tag);
+        return await database.InTenantAsync(id, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand($"""
+                SELECT {ModelStore.ModelColumns} FROM models
+                 WHERE (@prefix::text IS NULL OR name LIKE @prefix || '%')
+                   AND (@type::text IS NULL OR model_type = @type)
+                   AND (@status::text IS NULL OR status::text = @status)
+                   AND (@algorithm::text IS NULL OR algorithm = @algorithm)
+                   AND (@tagKey::text IS NULL OR (CASE WHEN @tagValue::text IS NULL THEN tags ? @tagKey ELSE tags ->> @tagKey = @tagValue END))
+                   AND (@from::timestamptz IS NULL OR created_at >= @from)
+                   AND (@to::timestamptz IS NULL OR created_at < @to)
+                   AND {(byName ? "(@afterName::text IS NULL OR name > @afterName)" : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))")}
+                 ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
+                 LIMIT @limit
+                """, connection, transaction);
+            Add(command, "prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
+            Add(command, "type", NpgsqlDbType.Text, search.ModelType);
+            Add(command, "status", NpgsqlDbType.Text, search.Status);
+            Add(command, "algorithm", NpgsqlDbType.Text, search.Algorithm);
+            Add(command, "tagKey", NpgsqlDbType.Text, tagKey);
+            Add(command, "tagValue", NpgsqlDbType.Text, tagValue);
+            Add(command, "from", NpgsqlDbType.TimestampTz, search.CreatedFrom);
+            Add(command, "to", NpgsqlDbType.TimestampTz, search.CreatedTo);
+            Add(command, "afterName", NpgsqlDbType.Text, afterName);
+            Add(command, "afterTime", NpgsqlDbType.TimestampTz, afterTime);
+            Add(command, "afterId", NpgsqlDbType.Uuid, afterId);
+            command.Parameters.AddWithValue("limit", search.Limit + 1);
+
+            var models = new List<ModelRecord>();
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    models.Add(ModelStore.ReadModel(reader));
+                }
+            }
+
+            var more = models.Count > search.Limit;
+            var page = more ? models[..search.Limit] : models;
+            var views = new List<ModelView>();
+            foreach (var model in page)
+            {
+                views.Add(model.ToView(await ModelStore.ListAliasesAsync(connection, transaction, model.Id)));
+            }
+
+            return new ModelPage(views, more ? EncodeCursor(page[^1], byName) : null);
+        });
+    }
+
+    private static (string?, string?) SplitTag(string? tag)
+    {
+        if (tag is null)
+        {
+            return (null, null);
+        }
+
+        var equals = tag.IndexOf('=', StringComparison.Ordinal);
+        return equals < 0 ? (tag, null) : (tag[..equals], tag[(equals + 1)..]);
+    }
+
+    private static string EncodeCursor(ModelRecord last, bool byName) => Convert.ToBase64String(Encoding.UTF8.GetBytes(
+        byName ? "n:" + last.Name : $"t:{last.CreatedAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}:{last.Id}"));
+
+    private static (string?, DateTimeOffset?, Guid?) DecodeCursor(string? cursor, bool byName)
+    {
+        if (cursor is null)
+        {
+            return (null, null, null);
+        }
+
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            if (byName && text.StartsWith("n:", StringComparison.Ordinal))
+            {
+                return (text[2..], null, null);
+            }
+
+            var parts = text.Split(':');
+            if (!byName && parts is ["t", var ticks, var id])
+            {
+                return (null, new DateTimeOffset(long.Parse(ticks, CultureInfo.InvariantCulture), TimeSpan.Zero), Guid.Parse(id));
+            }
+        }
+        catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException or OverflowException)
+        {
+        }
+
+        throw PhantomException.Invalid("cursor is not one this API returned for this sort.", "cursor");
+    }
+
+    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
+        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+}

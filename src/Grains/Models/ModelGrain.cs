@@ -1,0 +1,407 @@
+using System.Text.Json;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Models;
+
+/// <summary>
+/// See <see cref="IModelGrain"/>. PostgreSQL (models, model_versions, model_aliases, model_lineage) is the state;
+/// this activation keeps the model row and its aliases in memory, reloaded after every change it commits.
+/// Every change checks the caller, then the ETag, then commits together with its audit row.
+/// </summary>
+public sealed class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, TimeProvider time) : Grain, IModelGrain
+{
+    private const int MaxMetadataChars = 64 * 1024;
+    private string _tenantKey = "";
+    private string _name = "";
+    private Guid? _tenantId;
+    private ModelRecord? _model;
+    private Dictionary<string, string> _aliases = [];
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        (_tenantKey, _name) = slash < 0 ? (key, "") : (key[..slash], key[(slash + 1)..]);
+        if (!TenantValidation.IsTenantKey(_tenantKey))
+        {
+            return;
+        }
+
+        _tenantId = await TenantStore.ResolveAsync(database, _tenantKey, cancellationToken);
+        if (_tenantId is { } tenantId)
+        {
+            await ReloadAsync(tenantId);
+        }
+    }
+
+    private ModelRecord Model => _model ?? throw PhantomException.NotFound("model", _name);
+
+    /// <inheritdoc />
+    public async Task<ModelView> CreateAsync(CreateModel command)
+    {
+        var audit = Event("create", Details: new { command.ModelType, command.Algorithm });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var tenantId = _tenantId ?? throw PhantomException.NotFound("tenant", _tenantKey);
+        var limits = await QuotaLimitsAsync(tenantId);
+        await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        {
+            var name = ModelLifecycle.Name(_name);
+            if (_model is not null)
+            {
+                throw PhantomException.Conflict($"Model '{name}' exists already.");
+            }
+
+            var now = time.GetUtcNow();
+            await TenantStore.ConsumeAsync(connection, transaction, tenantId, Quotas.Models, 1, limits[Quotas.Models], now);
+            return await ModelStore.InsertAsync(connection, transaction, new ModelRecord(Guid.CreateVersion7(), tenantId, name,
+                ModelLifecycle.Word(command.ModelType, "modelType"), ModelLifecycle.Word(command.Algorithm, "algorithm"), "created", null,
+                FeatureCount(command.FeatureCount), TrainingSamples(command.TrainingSamples), Tags(command.Tags), Metadata(command.Metadata),
+                now, now, caller.UserId, 1));
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(tenantId);
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> GetAsync()
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        return View();
+    }
+
+    /// <inheritdoc />
+    public Task<ModelView> UpdateAsync(UpdateModel command, long expectedETag) =>
+        ChangeModelAsync("update", expectedETag, command, model => model with
+        {
+            ModelType = command.ModelType is null ? model.ModelType : ModelLifecycle.Word(command.ModelType, "modelType"),
+            Algorithm = command.Algorithm is null ? model.Algorithm : ModelLifecycle.Word(command.Algorithm, "algorithm"),
+            FeatureCount = command.FeatureCount is null ? model.FeatureCount : FeatureCount(command.FeatureCount),
+            TrainingSamples = command.TrainingSamples is null ? model.TrainingSamples : TrainingSamples(command.TrainingSamples),
+            Tags = command.Tags is null ? model.Tags : Tags(command.Tags),
+            Metadata = command.Metadata is null ? model.Metadata : Metadata(command.Metadata),
+        });
+
+    /// <inheritdoc />
+    public Task<ModelView> ChangeStatusAsync(string status, long expectedETag) =>
+        ChangeModelAsync("change-status", expectedETag, new { status }, model =>
+        {
+            ModelLifecycle.RequireTransition(model.Status, status);
+            return model with { Status = status };
+        });
+
+    /// <inheritdoc />
+    public async Task DeleteAsync(long expectedETag)
+    {
+        var audit = Event("delete");
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync(model.TenantId);
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            await ModelStore.DeleteAsync(connection, transaction, model.Id);
+            var now = time.GetUtcNow();
+            await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.Models, -1, limits[Quotas.Models], now);
+            if (versions.Count > 0)
+            {
+                await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions], now);
+            }
+
+            return true;
+        }, replay: () => Task.FromResult(true));
+        _model = null;
+        _aliases = [];
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelVersionView> RegisterVersionAsync(RegisterVersion command)
+    {
+        var audit = Event("register-version", Details: new { command.Version, command.ParentVersion });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync(model.TenantId);
+        var registered = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            var label = ModelLifecycle.Label(command.Version, "version");
+            if (command.Changelog is { Length: > 10_000 })
+            {
+                throw PhantomException.Invalid("changelog is at most 10,000 characters.", "changelog");
+            }
+
+            var metrics = Metrics(command);
+            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            ModelVersionView? parent = null;
+            if (command.ParentVersion is { } parentLabel)
+            {
+                parent = versions.SingleOrDefault(v => v.Version == parentLabel)
+                    ?? throw PhantomException.Invalid($"parentVersion '{parentLabel}' is not a version of this model.", "parentVersion");
+            }
+
+            await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
+            var version = await ModelStore.InsertVersionAsync(connection, transaction, model, command with { Version = label }, Delta(metrics, parent), caller.UserId);
+            await BumpAsync(connection, transaction, model);
+            return version;
+        }, replay: async () => await GetVersionInternalAsync(command.Version));
+        await ReloadAsync(model.TenantId);
+        return registered;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ModelVersionView>> ListVersionsAsync()
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        return await database.InTenantAsync(Model.TenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, Model.Id));
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelVersionView> GetVersionAsync(string versionOrAlias)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        return await GetVersionInternalAsync(versionOrAlias);
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag)
+    {
+        var audit = Event("activate-version", Details: new { version = versionOrAlias });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            await ModelStore.ActivateAsync(connection, transaction, model.Id, version.Id);
+            return await ModelStore.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
+                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(model.TenantId);
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> SetAliasAsync(string alias, string versionOrAlias, long expectedETag)
+    {
+        var audit = Event("set-alias", Details: new { alias, version = versionOrAlias });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            var name = ModelLifecycle.Alias(alias);
+            RequireETag(expectedETag);
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            await ModelStore.SetAliasAsync(connection, transaction, model, name, version.Id);
+            return await BumpAsync(connection, transaction, model);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(model.TenantId);
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> RemoveAliasAsync(string alias, long expectedETag)
+    {
+        var audit = Event("remove-alias", Details: new { alias });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            if (!await ModelStore.RemoveAliasAsync(connection, transaction, model.Id, alias))
+            {
+                throw PhantomException.NotFound("alias", alias);
+            }
+
+            return await BumpAsync(connection, transaction, model);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(model.TenantId);
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<LineageEdge> AddLineageAsync(string parentModel, string lineageType, string? transformationMetadata)
+    {
+        var audit = Event("add-lineage", Details: new { parentModel, lineageType });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        return await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            if (lineageType is not ("derived" or "retrained" or "ensemble"))
+            {
+                throw PhantomException.Invalid("lineageType must be derived, retrained or ensemble.", "lineageType");
+            }
+
+            // Same tenant only: the parent is looked up under this tenant's row-level security.
+            var parent = await ModelStore.LoadAsync(connection, transaction, ModelLifecycle.Name(parentModel))
+                ?? throw PhantomException.NotFound("model", parentModel);
+            if (parent.Id == model.Id)
+            {
+                throw PhantomException.Invalid("A model cannot be its own parent.", "parentModel");
+            }
+
+            var ancestors = await ModelStore.WalkLineageAsync(connection, transaction, parent.Id, depth: 100, up: true);
+            if (ancestors.Any(edge => edge.ParentModel == model.Name))
+            {
+                throw PhantomException.Conflict($"'{parent.Name}' already descends from '{model.Name}'; lineage cannot form a cycle.");
+            }
+
+            return await ModelStore.InsertLineageAsync(connection, transaction, model, parent, lineageType, Metadata(transformationMetadata));
+        });
+    }
+
+    /// <inheritdoc />
+    public async Task<LineageGraph> GetLineageAsync(int depth)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        if (depth is < 1 or > 50)
+        {
+            throw PhantomException.Invalid("depth must be 1-50.", "depth");
+        }
+
+        var model = Model;
+        return await database.InTenantAsync(model.TenantId, async (connection, transaction) => new LineageGraph(model.Name,
+            await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: true),
+            await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: false)));
+    }
+
+    private async Task<ModelView> ChangeModelAsync(string action, long expectedETag, object details, Func<ModelRecord, ModelRecord> change)
+    {
+        var audit = Event(action, Details: details);
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            return await ModelStore.UpdateAsync(connection, transaction, change(model), expectedETag)
+                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(model.TenantId);
+        return View();
+    }
+
+    /// <summary>A change to versions or aliases is a change to the model: its ETag moves too.</summary>
+    private static async Task<ModelRecord> BumpAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, ModelRecord model) =>
+        await ModelStore.UpdateAsync(connection, transaction, model, model.RowVersion) ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+
+    private void RequireETag(long expected)
+    {
+        if (expected != Model.RowVersion)
+        {
+            throw PhantomException.PreconditionFailed(Model.RowVersion);
+        }
+    }
+
+    private async Task<ModelVersionView> GetVersionInternalAsync(string versionOrAlias) =>
+        Resolve(await database.InTenantAsync(Model.TenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, Model.Id)), versionOrAlias);
+
+    private ModelVersionView Resolve(IReadOnlyList<ModelVersionView> versions, string versionOrAlias)
+    {
+        var label = _aliases.TryGetValue(versionOrAlias, out var target) ? target : versionOrAlias;
+        return versions.SingleOrDefault(v => v.Version == label) ?? throw PhantomException.NotFound("model version", versionOrAlias);
+    }
+
+    private async Task ReloadAsync(Guid tenantId) =>
+        (_model, _aliases) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            var model = _name.Length == 0 ? null : await ModelStore.LoadAsync(connection, transaction, _name);
+            return (model, model is null ? [] : await ModelStore.ListAliasesAsync(connection, transaction, model.Id));
+        });
+
+    private async Task<IReadOnlyDictionary<string, long>> QuotaLimitsAsync(Guid tenantId) =>
+        (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction)))?.EffectiveQuotas
+        ?? throw PhantomException.NotFound("tenant", _tenantKey);
+
+    private ModelView View() => Model.ToView(_aliases);
+
+    private AuditEvent Event(string action, object? Details = null) =>
+        new(action == "read" ? "data_access" : "model_lifecycle", "model", _name.Length <= 255 ? _name : _name[..255], action, AuditEvent.Success, Details);
+
+    private static Dictionary<string, double> Metrics(RegisterVersion command)
+    {
+        var metrics = new Dictionary<string, double>();
+        foreach (var (name, value) in new[] { ("accuracy", command.Accuracy), ("precision", command.Precision), ("recall", command.Recall), ("f1", command.F1) })
+        {
+            if (value is { } score)
+            {
+                metrics[name] = score is >= 0 and <= 1 ? score : throw PhantomException.Invalid($"{name} must be a number in [0, 1].", name);
+            }
+        }
+
+        foreach (var (name, value) in command.PerformanceMetrics ?? new Dictionary<string, double>())
+        {
+            ModelLifecycle.Word(name, "performanceMetrics");
+            metrics[name] = double.IsFinite(value) ? value : throw PhantomException.Invalid($"performance metric '{name}' must be a finite number.", "performanceMetrics");
+        }
+
+        return metrics;
+    }
+
+    /// <summary>Each metric the version and its parent both have: version minus parent.</summary>
+    private static Dictionary<string, double> Delta(Dictionary<string, double> metrics, ModelVersionView? parent)
+    {
+        if (parent is null)
+        {
+            return [];
+        }
+
+        var before = new Dictionary<string, double>(parent.PerformanceMetrics);
+        foreach (var (name, value) in new[] { ("accuracy", parent.Accuracy), ("precision", parent.Precision), ("recall", parent.Recall), ("f1", parent.F1) })
+        {
+            if (value is { } score)
+            {
+                before[name] = score;
+            }
+        }
+
+        return metrics.Where(m => before.ContainsKey(m.Key)).ToDictionary(m => m.Key, m => Math.Round(m.Value - before[m.Key], 10));
+    }
+
+    private static int? FeatureCount(int? count) => count is null or (>= 0 and <= 10_000_000) ? count
+        : throw PhantomException.Invalid("featureCount must be 0-10,000,000.", "featureCount");
+
+    private static long? TrainingSamples(long? samples) => samples is null or >= 0 ? samples
+        : throw PhantomException.Invalid("trainingSamples must not be negative.", "trainingSamples");
+
+    private static Dictionary<string, string> Tags(IReadOnlyDictionary<string, string>? tags)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var (key, value) in tags ?? new Dictionary<string, string>())
+        {
+            if (result.Count >= 50 || !ModelLifecycle.IsTagKey(key) || value is null || value.Length > 256)
+            {
+                throw PhantomException.Invalid("tags: at most 50, keys 1-100 of letters, digits, '.', '_', '-', values at most 256 characters.", "tags");
+            }
+
+            result[key] = value;
+        }
+
+        return result;
+    }
+
+    private static string? Metadata(string? metadata)
+    {
+        if (metadata is null)
+        {
+            return null;
+        }
+
+        if (metadata.Length > MaxMetadataChars)
+        {
+            throw PhantomException.Invalid("metadata is at most 64 KiB.", "metadata");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(metadata);
+            return document.RootElement.ValueKind == JsonValueKind.Object ? metadata
+                : throw PhantomException.Invalid("metadata must be a JSON object.", "metadata");
+        }
+        catch (JsonException)
+        {
+            throw PhantomException.Invalid("metadata must be a JSON object.", "metadata");
+        }
+    }
+}

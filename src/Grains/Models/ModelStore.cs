@@ -1,0 +1,254 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace PhantomMl.Grains.Models;
+
+/// <summary>The SQL of models, versions, aliases and lineage; always inside a tenant's unit of work.</summary>
+public static class ModelStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public const string ModelColumns = """
+        id, tenant_id, name, model_type, algorithm, status::text, version, feature_count, training_samples,
+        coalesce(tags, '{}')::text, metadata::text, created_at, updated_at, created_by, row_version
+        """;
+
+    public static ModelRecord ReadModel(NpgsqlDataReader reader) => new(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2),
+        reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+        reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
+        JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9), Json) ?? [], reader.IsDBNull(10) ? null : reader.GetString(10),
+        reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetString(13), reader.GetInt64(14));
+
+    public static async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {ModelColumns} FROM models WHERE name = @name", connection, transaction);
+        command.Parameters.AddWithValue("name", name);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadModel(reader) : null;
+    }
+
+    public static async Task<ModelRecord> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model)
+    {
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO models (id, tenant_id, name, model_type, algorithm, status, feature_count, training_samples, tags, metadata, created_by)
+            VALUES (@id, @tenant, @name, @type, @algorithm, 'created', @features, @samples, @tags, @metadata, @createdBy)
+            RETURNING {ModelColumns}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", model.Id);
+        command.Parameters.AddWithValue("tenant", model.TenantId);
+        command.Parameters.AddWithValue("name", model.Name);
+        command.Parameters.AddWithValue("createdBy", model.CreatedBy);
+        AddMutable(command, model);
+        return await SingleAsync(command);
+    }
+
+    /// <summary>Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not.</summary>
+    public static async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
+        string? activeVersion = null, bool setActive = false)
+    {
+        await using var command = new NpgsqlCommand($"""
+            UPDATE models
+               SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
+                   training_samples = @samples, tags = @tags, metadata = @metadata,
+                   version = CASE WHEN @setActive THEN @active ELSE version END,
+                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE model_id = @id AND version = @active) ELSE artifact_uri END,
+                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE model_id = @id AND version = @active) ELSE accuracy END,
+                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE precision_score END,
+                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE recall_score END,
+                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE f1_score END,
+                   row_version = row_version + 1, updated_at = now()
+             WHERE id = @id AND row_version = @expected
+            RETURNING {ModelColumns}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("id", model.Id);
+        command.Parameters.AddWithValue("expected", expectedVersion);
+        command.Parameters.AddWithValue("status", model.Status);
+        command.Parameters.AddWithValue("setActive", setActive);
+        command.Parameters.Add(new NpgsqlParameter("active", NpgsqlDbType.Varchar) { Value = (object?)activeVersion ?? DBNull.Value });
+        AddMutable(command, model);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync() ? ReadModel(reader) : null;
+    }
+
+    public static async Task DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    {
+        await using var command = new NpgsqlCommand("DELETE FROM models WHERE id = @id", connection, transaction);
+        command.Parameters.AddWithValue("id", modelId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static void AddMutable(NpgsqlCommand command, ModelRecord model)
+    {
+        command.Parameters.AddWithValue("type", model.ModelType);
+        command.Parameters.AddWithValue("algorithm", model.Algorithm);
+        command.Parameters.Add(new NpgsqlParameter("features", NpgsqlDbType.Integer) { Value = (object?)model.FeatureCount ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("samples", NpgsqlDbType.Bigint) { Value = (object?)model.TrainingSamples ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(model.Tags, Json) });
+        command.Parameters.Add(new NpgsqlParameter("metadata", NpgsqlDbType.Jsonb) { Value = (object?)model.Metadata ?? DBNull.Value });
+    }
+
+    private static async Task<ModelRecord> SingleAsync(NpgsqlCommand command)
+    {
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return ReadModel(reader);
+    }
+
+    // ---- Versions ---------------------------------------------------------------------------------
+
+    private const string VersionColumns = """
+        id, version, parent_version, changelog, accuracy::float8, precision_score::float8, recall_score::float8, f1_score::float8,
+        coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by
+        """;
+
+    public static async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
+        RegisterVersion version, IReadOnlyDictionary<string, double> delta, string createdBy)
+    {
+        await using var command = new NpgsqlCommand($"""
+            INSERT INTO model_versions (tenant_id, model_id, version, parent_version, changelog, accuracy, precision_score, recall_score,
+                                        f1_score, performance_metrics, performance_delta, created_by)
+            VALUES (@tenant, @model, @version, @parent, @changelog, @accuracy, @precision, @recall, @f1, @metrics, @delta, @createdBy)
+            RETURNING {VersionColumns}
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", model.TenantId);
+        command.Parameters.AddWithValue("model", model.Id);
+        command.Parameters.AddWithValue("version", version.Version);
+        command.Parameters.Add(new NpgsqlParameter("parent", NpgsqlDbType.Varchar) { Value = (object?)version.ParentVersion ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("changelog", NpgsqlDbType.Text) { Value = (object?)version.Changelog ?? DBNull.Value });
+        foreach (var (name, value) in new[] { ("accuracy", version.Accuracy), ("precision", version.Precision), ("recall", version.Recall), ("f1", version.F1) })
+        {
+            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Numeric) { Value = value is { } v ? (object)Math.Round((decimal)v, 4) : DBNull.Value });
+        }
+
+        command.Parameters.Add(new NpgsqlParameter("metrics", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(version.PerformanceMetrics ?? new Dictionary<string, double>(), Json) });
+        command.Parameters.Add(new NpgsqlParameter("delta", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(delta, Json) });
+        command.Parameters.AddWithValue("createdBy", createdBy);
+        return (await ReadVersionsAsync(command)).Single();
+    }
+
+    public static async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {VersionColumns} FROM model_versions WHERE model_id = @model ORDER BY created_at, id", connection, transaction);
+        command.Parameters.AddWithValue("model", modelId);
+        return await ReadVersionsAsync(command);
+    }
+
+    /// <summary>Makes exactly one version active (two statements: the one-active unique index is checked row by row).</summary>
+    public static async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
+    {
+        await using var command = new NpgsqlCommand("""
+            UPDATE model_versions SET is_active = false WHERE model_id = @model AND is_active AND id <> @version;
+            UPDATE model_versions SET is_active = true WHERE model_id = @model AND id = @version;
+            """, connection, transaction);
+        command.Parameters.AddWithValue("model", modelId);
+        command.Parameters.AddWithValue("version", versionId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<List<ModelVersionView>> ReadVersionsAsync(NpgsqlCommand command)
+    {
+        var versions = new List<ModelVersionView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            versions.Add(new ModelVersionView(reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), Nullable(reader, 4), Nullable(reader, 5), Nullable(reader, 6), Nullable(reader, 7),
+                JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(8), Json) ?? [],
+                JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(9), Json) ?? [],
+                reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetString(13)));
+        }
+
+        return versions;
+    }
+
+    private static double? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+
+    // ---- Aliases ----------------------------------------------------------------------------------
+
+    public static async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    {
+        await using var command = new NpgsqlCommand("""
+            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = @model ORDER BY a.alias
+            """, connection, transaction);
+        command.Parameters.AddWithValue("model", modelId);
+        var aliases = new Dictionary<string, string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            aliases[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return aliases;
+    }
+
+    /// <summary>Points an alias at a version in one statement, so readers see the old or the new target, never none.</summary>
+    public static async Task SetAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, string alias, Guid versionId)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO model_aliases (tenant_id, model_id, alias, version_id) VALUES (@tenant, @model, @alias, @version)
+            ON CONFLICT (tenant_id, model_id, alias) DO UPDATE SET version_id = excluded.version_id, updated_at = now()
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", model.TenantId);
+        command.Parameters.AddWithValue("model", model.Id);
+        command.Parameters.AddWithValue("alias", alias);
+        command.Parameters.AddWithValue("version", versionId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
+    {
+        await using var command = new NpgsqlCommand("DELETE FROM model_aliases WHERE model_id = @model AND alias = @alias", connection, transaction);
+        command.Parameters.AddWithValue("model", modelId);
+        command.Parameters.AddWithValue("alias", alias);
+        return await command.ExecuteNonQueryAsync() > 0;
+    }
+
+    // ---- Lineage ----------------------------------------------------------------------------------
+
+    public static async Task<LineageEdge> InsertLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
+        ModelRecord parent, string lineageType, string? metadata)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO model_lineage (tenant_id, model_id, parent_model_id, lineage_type, transformation_metadata)
+            VALUES (@tenant, @model, @parent, @type::lineage_type_enum, @metadata)
+            RETURNING created_at
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", model.TenantId);
+        command.Parameters.AddWithValue("model", model.Id);
+        command.Parameters.AddWithValue("parent", parent.Id);
+        command.Parameters.AddWithValue("type", lineageType);
+        command.Parameters.Add(new NpgsqlParameter("metadata", NpgsqlDbType.Jsonb) { Value = (object?)metadata ?? DBNull.Value });
+        var created = (DateTime)(await command.ExecuteScalarAsync())!;
+        return new LineageEdge(model.Name, parent.Name, lineageType, metadata, new DateTimeOffset(created, TimeSpan.Zero));
+    }
+
+    /// <summary>Edges reachable from the model upwards (ancestors) or downwards (descendants), at most <paramref name="depth"/> away.</summary>
+    public static async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth, bool up)
+    {
+        var (from, to) = up ? ("model_id", "parent_model_id") : ("parent_model_id", "model_id");
+        await using var command = new NpgsqlCommand($"""
+            WITH RECURSIVE walk (edge_id, next_id, depth) AS (
+                SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.{from} = @model
+                UNION
+                SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id WHERE w.depth < @depth
+            )
+            SELECT DISTINCT m.name, p.name, l.lineage_type::text, l.transformation_metadata::text, l.created_at
+              FROM walk w JOIN model_lineage l ON l.id = w.edge_id
+              JOIN models m ON m.id = l.model_id
+              LEFT JOIN models p ON p.id = l.parent_model_id
+             ORDER BY l.created_at
+            """, connection, transaction);
+        command.Parameters.AddWithValue("model", modelId);
+        command.Parameters.AddWithValue("depth", depth);
+        var edges = new List<LineageEdge>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            edges.Add(new LineageEdge(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4)));
+        }
+
+        return edges;
+    }
+}

@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Silo.Apis;
+
+/// <summary>
+/// The model registry under <c>/api/v1/tenants/{tenantKey}/models</c>. Every answer carrying a model has its
+/// ETag; every change to an existing model needs <c>If-Match</c> with the current ETag (stale: 412 with the
+/// current one; missing: 428).
+/// </summary>
+public static class ModelsApi
+{
+    /// <summary>Maps the registry.</summary>
+    public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder routes)
+    {
+        var models = routes.MapGroup("/api/v1/tenants/{tenantKey}/models").WithTags("Models");
+        models.MapGet("/", SearchAsync).WithSummary("Search models: namePrefix, modelType, status, algorithm, tag (key or key=value), createdFrom/To; sort name|created; keyset pages");
+        models.MapPost("/", CreateAsync).WithSummary("Register a model (counts against the models quota)");
+        models.MapGet("/{name}", async (string tenantKey, string name, HttpContext http, IGrainFactory grains) =>
+            WithETag(http, await Model(grains, tenantKey, name).GetAsync())).WithSummary("Read a model and its ETag");
+        models.MapPatch("/{name}", async (string tenantKey, string name, ModelChangeRequest request, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).UpdateAsync(request.ToUpdate(), IfMatch(http))))
+            .WithSummary("Change a model (If-Match)");
+        models.MapPost("/{name}/status", async (string tenantKey, string name, StatusRequest request, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).ChangeStatusAsync(request.Status, IfMatch(http))))
+            .WithSummary("Move a model along its lifecycle (If-Match; illegal moves are 409)");
+        models.MapDelete("/{name}", async (string tenantKey, string name, HttpContext http, IGrainFactory grains) =>
+            {
+                await Model(grains, tenantKey, name).DeleteAsync(IfMatch(http));
+                return TypedResults.NoContent();
+            })
+            .WithSummary("Delete a model with its versions, aliases and lineage (If-Match)");
+
+        models.MapGet("/{name}/versions", (string tenantKey, string name, IGrainFactory grains) => Model(grains, tenantKey, name).ListVersionsAsync())
+            .WithSummary("List versions, oldest first");
+        models.MapPost("/{name}/versions", async (string tenantKey, string name, RegisterVersion request, IGrainFactory grains) =>
+            {
+                var version = await Model(grains, tenantKey, name).RegisterVersionAsync(request);
+                return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/versions/{Uri.EscapeDataString(version.Version)}", version);
+            })
+            .WithSummary("Register a version; performanceDelta is computed against parentVersion (counts against the model_versions quota)");
+        models.MapGet("/{name}/versions/{version}", (string tenantKey, string name, string version, IGrainFactory grains) =>
+            Model(grains, tenantKey, name).GetVersionAsync(version)).WithSummary("Read a version by label or alias");
+        models.MapPost("/{name}/versions/{version}/activate", async (string tenantKey, string name, string version, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).ActivateVersionAsync(version, IfMatch(http))))
+            .WithSummary("Make a version (label or alias) the only active one (If-Match)");
+        models.MapPut("/{name}/aliases/{alias}", async (string tenantKey, string name, string alias, AliasRequest request, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).SetAliasAsync(alias, request.Version, IfMatch(http))))
+            .WithSummary("Point an alias (e.g. champion) at a version, atomically (If-Match)");
+        models.MapDelete("/{name}/aliases/{alias}", async (string tenantKey, string name, string alias, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).RemoveAliasAsync(alias, IfMatch(http))))
+            .WithSummary("Remove an alias (If-Match)");
+
+        models.MapPost("/{name}/lineage", async (string tenantKey, string name, LineageRequest request, IGrainFactory grains) =>
+                TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/lineage",
+                    await Model(grains, tenantKey, name).AddLineageAsync(request.ParentModel, request.LineageType, Raw(request.TransformationMetadata))))
+            .WithSummary("Record that this model derives from another (derived, retrained, ensemble)");
+        models.MapGet("/{name}/lineage", (string tenantKey, string name, int? depth, IGrainFactory grains) =>
+            Model(grains, tenantKey, name).GetLineageAsync(depth ?? 10)).WithSummary("Ancestors and descendants up to depth edges away");
+        return routes;
+    }
+
+    /// <summary>Body of POST .../models: metadata is any JSON object.</summary>
+    public sealed record CreateModelRequest(string Name, string ModelType, string Algorithm, int? FeatureCount = null, long? TrainingSamples = null,
+        IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null);
+
+    /// <summary>Body of PATCH .../models/{name}.</summary>
+    public sealed record ModelChangeRequest(string? ModelType = null, string? Algorithm = null, int? FeatureCount = null, long? TrainingSamples = null,
+        IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null)
+    {
+        internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, Raw(Metadata));
+    }
+
+    /// <summary>Body of POST .../status.</summary>
+    public sealed record StatusRequest(string Status);
+
+    /// <summary>Body of PUT .../aliases/{alias}.</summary>
+    public sealed record AliasRequest(string Version);
+
+    /// <summary>Body of POST .../lineage.</summary>
+    public sealed record LineageRequest(string ParentModel, string LineageType, JsonElement? TransformationMetadata = null);
+
+    private static async Task<ModelPage> SearchAsync(string tenantKey, IGrainFactory grains, string? namePrefix, string? modelType, string? status,
+        string? algorithm, string? tag, DateTimeOffset? createdFrom, DateTimeOffset? createdTo, string? sort, int? limit, string? cursor) =>
+        await grains.GetGrain<IModelCatalogGrain>(tenantKey).SearchAsync(
+            new ModelSearch(namePrefix, modelType, status, algorithm, tag, createdFrom, createdTo, sort ?? "name", limit ?? 50, cursor));
+
+    private static async Task<Created<ModelView>> CreateAsync(string tenantKey, CreateModelRequest request, HttpContext http, IGrainFactory grains)
+    {
+        var model = await Model(grains, tenantKey, request.Name ?? "").CreateAsync(new CreateModel(request.ModelType, request.Algorithm,
+            request.FeatureCount, request.TrainingSamples, request.Tags, Raw(request.Metadata)));
+        http.Response.Headers.ETag = $"\"{model.ETag}\"";
+        return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{Uri.EscapeDataString(model.Name)}", model);
+    }
+
+    private static ModelView WithETag(HttpContext http, ModelView model)
+    {
+        http.Response.Headers.ETag = $"\"{model.ETag}\"";
+        return model;
+    }
+
+    /// <summary>The version an update expects, from If-Match: <c>"17"</c>.</summary>
+    private static long IfMatch(HttpContext http)
+    {
+        var header = http.Request.Headers.IfMatch.ToString();
+        if (header.Length == 0)
+        {
+            throw new PhantomException(StatusCodes.Status428PreconditionRequired, "https://phantom-ml.dev/problems/precondition-required",
+                "If-Match required", "Send the model's current ETag in If-Match; read it with GET first.");
+        }
+
+        var value = header.Trim().TrimStart('W', '/').Trim('"');
+        return long.TryParse(value, out var version) ? version : throw PhantomException.Invalid("If-Match must be an ETag this API returned, e.g. \"3\".", "If-Match");
+    }
+
+    // A model grain per tenant and name; a name with '/' would address another key shape, and names never contain it.
+    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
+
+    private static string? Raw(JsonElement? element) => element is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } json ? json.GetRawText() : null;
+}
