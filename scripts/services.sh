@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL 15, Redis 7 and ClickHouse (chDB sidecar) on 127.0.0.1, data under .phantom/.
-#   scripts/services.sh start|stop|status [postgres|redis|clickhouse]...
+#   scripts/services.sh start|stop|status [postgres|redis|clickhouse|s3]...
+# s3 (moto, an in-memory S3 server for the S3 artifact store's tests) is started only when named.
 # A part whose connection string is already configured (ConnectionStrings__PostgreSql, __Redis,
 # __ClickHouse) is external: it is never started, stopped or written into .phantom/env.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -59,6 +60,7 @@ postgres_provision() {
   owner_password="$(secret postgres-owner.password)"
   app_password="$(secret postgres-app.password)"
   pg_psql -d postgres <<SQL
+SET client_min_messages = warning;
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_owner') THEN
     CREATE ROLE phantom_owner LOGIN CREATEDB;
@@ -147,6 +149,35 @@ clickhouse_stop() {
 
 clickhouse_connection_string() { printf 'Host=127.0.0.1;Port=%s;Protocol=http;Database=phantom;Username=default' "$CLICKHOUSE_PORT"; }
 
+# ---- S3 (moto, for tests of the S3 artifact store) ---------------------------------------------
+S3_PORT="${PHANTOM_S3_PORT:-59000}"
+
+s3_status() { curl -sf -o /dev/null "http://127.0.0.1:$S3_PORT/"; }
+
+s3_start() {
+  s3_status && return 0
+  [[ -f "$TOOLS_DIR/moto/.complete" ]] || fail "s3: run scripts/setup.sh first"
+  log "s3: starting moto on 127.0.0.1:$S3_PORT (in memory)"
+  # /usr/bin/python3 with -S: Debian's interpreter, without site packages that could shadow the unpacked ones.
+  PYTHONPATH="$TOOLS_DIR/moto/usr/lib/python3/dist-packages" setsid nohup /usr/bin/python3 -S -m moto.server -H 127.0.0.1 -p "$S3_PORT" \
+    >"$LOG_DIR/s3.log" 2>&1 &
+  echo $! >"$RUN_DIR/s3.pid"
+  wait_until 60 "s3" s3_status
+}
+
+s3_stop() {
+  local pidfile="$RUN_DIR/s3.pid"
+  [[ -s "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "s3: stopping"
+    kill -TERM "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+s3_connection_string() { printf 'Endpoint=http://127.0.0.1:%s;AccessKey=phantom;SecretKey=phantom-secret;Bucket=phantom-artifacts' "$S3_PORT"; }
+
 # ---- Commands ---------------------------------------------------------------------------------
 # A part is external when its connection string is set to anything but the local one that
 # .phantom/env holds (scripts source that file, so the local value must not count as external).
@@ -156,6 +187,7 @@ is_external() {
     postgres) configured="${ConnectionStrings__PostgreSql:-}" ;;
     redis) configured="${ConnectionStrings__Redis:-}" ;;
     clickhouse) configured="${ConnectionStrings__ClickHouse:-}" ;;
+    s3) configured="${ConnectionStrings__S3:-}" ;;
   esac
   [[ -n "$configured" && "$configured" != "$("${1}_connection_string")" ]]
 }
@@ -169,6 +201,9 @@ write_env_file() {
     fi
     is_external redis || echo "export ConnectionStrings__Redis='$(redis_connection_string)'"
     is_external clickhouse || echo "export ConnectionStrings__ClickHouse='$(clickhouse_connection_string)'"
+    if ! is_external s3 && s3_status; then
+      echo "export ConnectionStrings__S3='$(s3_connection_string)'"
+    fi
   } >"$ENV_FILE"
   chmod 600 "$ENV_FILE"
 }
@@ -176,7 +211,7 @@ write_env_file() {
 command="${1:-status}"; shift || true
 parts=("$@"); ((${#parts[@]})) || parts=(postgres redis clickhouse)
 for part in "${parts[@]}"; do
-  case "$part" in postgres|redis|clickhouse) ;; *) fail "unknown service '$part' (postgres, redis, clickhouse)";; esac
+  case "$part" in postgres|redis|clickhouse|s3) ;; *) fail "unknown service '$part' (postgres, redis, clickhouse, s3)";; esac
 done
 
 case "$command" in
@@ -195,5 +230,5 @@ case "$command" in
       else echo "$part: stopped"; code=3; fi
     done
     exit $code ;;
-  *) fail "usage: scripts/services.sh start|stop|status [postgres|redis|clickhouse]..." ;;
+  *) fail "usage: scripts/services.sh start|stop|status [postgres|redis|clickhouse|s3]..." ;;
 esac

@@ -34,6 +34,35 @@ install_chdb() {
 
 # build NAME PROJECT...: builds in Release unless no source changed since the last build of NAME,
 # which keeps a second start of the platform fast (an up-to-date dotnet build still costs ~20 s).
+# moto, the S3 server the tests run the Minio SDK against (no MinIO server is packaged for Debian).
+# Debian trixie's python3-moto with its dependencies, unpacked into .phantom/tools/moto with a private
+# apt configuration, so the system's package sources and Python are left untouched.
+install_moto() {
+  local root="$TOOLS_DIR/moto"
+  [[ -f "$root/.complete" ]] && return 0
+  log "fetching moto (S3 test server) from Debian trixie and bookworm"
+  local apt_dir="$TOOLS_DIR/moto-apt"
+  rm -rf "$root" "$apt_dir"
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs" "$root"
+  cat >"$apt_dir/sources.list" <<LIST
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main
+LIST
+  local apt_options=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=-" -o "Dir::State::Lists=$apt_dir/lists"
+    -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root" -o "Debug::NoLocking=1")
+  apt-get "${apt_options[@]}" update -qq
+  (cd "$apt_dir/debs" && apt-get "${apt_options[@]}" download -qq \
+    python3-moto/trixie python3-boto3/trixie python3-botocore/trixie python3-s3transfer/trixie \
+    python3-flask/bookworm python3-flask-cors/bookworm python3-werkzeug/bookworm python3-jinja2/bookworm python3-markupsafe/bookworm \
+    python3-itsdangerous/bookworm python3-click/bookworm python3-blinker/bookworm python3-responses/bookworm python3-requests/bookworm \
+    python3-urllib3/bookworm python3-idna/bookworm python3-certifi/bookworm python3-charset-normalizer/bookworm python3-chardet/bookworm \
+    python3-xmltodict/bookworm python3-jmespath/bookworm python3-dateutil/bookworm python3-six/bookworm python3-yaml/bookworm \
+    python3-cryptography/bookworm python3-cffi-backend/bookworm)
+  for deb in "$apt_dir"/debs/*.deb; do dpkg -x "$deb" "$root"; done
+  rm -rf "$apt_dir"
+  touch "$root/.complete"
+}
+
 build() {
   local name=$1; shift
   local stamp="$PHANTOM_HOME/build/$name.stamp"
@@ -56,6 +85,7 @@ build() {
 
 install_debian_packages
 install_chdb
+install_moto
 case "${1:-all}" in
   platform) build platform "$REPO_ROOT/src/Silo/PhantomMl.Silo.csproj" "$REPO_ROOT/tools/ClickHouseSidecar/PhantomMl.ClickHouseSidecar.csproj" ;;
   all) build all "$REPO_ROOT/PhantomMl.sln" ;;

@@ -9,7 +9,8 @@ if [[ -f "$ENV_FILE" ]]; then
   source "$ENV_FILE"
 fi
 
-args=()
+# Artifacts go to .phantom/artifacts unless an S3 store is configured or the caller names another folder.
+args=("--Phantom:Artifacts:Root=$PHANTOM_HOME/artifacts")
 for arg in "$@"; do
   case "$arg" in
     --silo-port=*) args+=("--Phantom:Silo:SiloPort=${arg#*=}") ;;

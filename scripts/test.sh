@@ -7,12 +7,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Services this run starts are stopped again at the end; ones already running are left as they were.
 started=()
-for part in postgres redis clickhouse; do
+for part in postgres redis clickhouse s3; do
   "$REPO_ROOT/scripts/services.sh" status "$part" >/dev/null 2>&1 || started+=("$part")
 done
 stop_started() { ((${#started[@]})) && "$REPO_ROOT/scripts/services.sh" stop "${started[@]}" || true; }
 trap stop_started EXIT
-"$REPO_ROOT/scripts/services.sh" start
+"$REPO_ROOT/scripts/services.sh" start postgres redis clickhouse s3
 # shellcheck disable=SC1090
 source "$ENV_FILE"
 

@@ -62,5 +62,20 @@ public sealed partial class PhantomClient
     public Task<ModelPage> SearchModelsAsync(string tenantKey, ModelSearch search, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.GetGrain<IModelCatalogGrain>(tenantKey).SearchAsync(search), cancellationToken);
 
+    /// <summary>A version's artifact record (size, SHA-256, where it is stored).</summary>
+    public Task<ArtifactView> GetModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).GetArtifactAsync(versionOrAlias), cancellationToken);
+
+    /// <summary>Re-reads a stored artifact and checks it against its recorded SHA-256.</summary>
+    public Task<ArtifactVerification> VerifyModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).VerifyArtifactAsync(versionOrAlias), cancellationToken);
+
+    /// <summary>
+    /// A presigned URL to download an artifact directly from S3 (null for the filesystem store). Uploads go
+    /// through the HTTP API (<c>PUT .../artifact</c>), which streams and hashes them.
+    /// </summary>
+    public Task<Uri?> GetModelArtifactUrlAsync(string tenantKey, string name, string versionOrAlias, TimeSpan validFor, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).GetArtifactUrlAsync(versionOrAlias, validFor), cancellationToken);
+
     private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
 }

@@ -6,6 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddPhantomDataStores();     // PostgreSQL (system of record), ClickHouse, Redis, schema migrations
 builder.AddPhantomSilo();           // Orleans silo: ADO.NET clustering, storage and reminders, streams, dashboard
 builder.AddPhantomSecurity();       // API keys authenticated by the grains, roles, the first platform admin
+builder.AddPhantomArtifactStore();  // model artifacts in S3, or in a local folder on one machine
 builder.AddPhantomTelemetry();      // structured logs and OpenTelemetry meters
 builder.AddPhantomHealthChecks();   // /health/live and /health/ready
 builder.AddPhantomHttpApi();        // ProblemDetails, request limits, OpenAPI
@@ -27,6 +28,7 @@ app.MapPhantomApiReference();
 app.MapTenantsApi();
 app.MapAuditApi();
 app.MapModelsApi();
+app.MapArtifactsApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

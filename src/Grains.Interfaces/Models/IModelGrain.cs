@@ -46,6 +46,25 @@ public interface IModelGrain : IGrainWithStringKey
 
     /// <summary>Ancestors and descendants, up to <paramref name="depth"/> edges away.</summary>
     [Alias("GetLineageAsync")] Task<LineageGraph> GetLineageAsync(int depth);
+
+    /// <summary>Authorizes an artifact upload of <paramref name="sizeBytes"/> for a version without one, and names its object key.</summary>
+    [Alias("PrepareArtifactUploadAsync")] Task<ArtifactUploadTicket> PrepareArtifactUploadAsync(string versionOrAlias, long sizeBytes);
+
+    /// <summary>
+    /// Records an uploaded artifact, checking the client's checksum (when given) against the one computed
+    /// while it streamed; a mismatch deletes the object and answers 400.
+    /// </summary>
+    [Alias("CompleteArtifactUploadAsync")]
+    Task<ArtifactView> CompleteArtifactUploadAsync(ArtifactUploadTicket ticket, long sizeBytes, string sha256, string? expectedSha256);
+
+    /// <summary>A version's artifact record.</summary>
+    [Alias("GetArtifactAsync")] Task<ArtifactView> GetArtifactAsync(string versionOrAlias);
+
+    /// <summary>Re-reads the stored artifact and compares its SHA-256 and size with the record.</summary>
+    [Alias("VerifyArtifactAsync")] Task<ArtifactVerification> VerifyArtifactAsync(string versionOrAlias);
+
+    /// <summary>A presigned download URL valid for <paramref name="validFor"/>, where the store offers one.</summary>
+    [Alias("GetArtifactUrlAsync")] Task<Uri?> GetArtifactUrlAsync(string versionOrAlias, TimeSpan validFor);
 }
 
 /// <summary>Searches a tenant's models (key: tenant key). Stateless: reads scale out.</summary>

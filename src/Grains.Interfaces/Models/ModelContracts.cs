@@ -102,3 +102,28 @@ public sealed record ModelSearch(
 /// <summary>A page of models and the cursor of the next one (null at the end).</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.ModelPage")]
 public sealed record ModelPage([property: Id(0)] IReadOnlyList<ModelView> Models, [property: Id(1)] string? NextCursor);
+
+/// <summary>A version's stored artifact.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ArtifactView")]
+public sealed record ArtifactView(
+    [property: Id(0)] string Version,
+    [property: Id(1)] long SizeBytes,
+    [property: Id(2)] string Sha256,
+    [property: Id(3)] string StorageProvider,
+    [property: Id(4)] string StoragePath,
+    [property: Id(5)] string CompressionType,
+    [property: Id(6)] string? EncryptionKeyId,
+    [property: Id(7)] DateTimeOffset CreatedAt);
+
+/// <summary>Permission to stream one artifact into the store under a generated key.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ArtifactUploadTicket")]
+public sealed record ArtifactUploadTicket([property: Id(0)] Guid VersionId, [property: Id(1)] string Version, [property: Id(2)] string ObjectKey);
+
+/// <summary>The result of re-reading an artifact and hashing it again.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ArtifactVerification")]
+public sealed record ArtifactVerification(
+    [property: Id(0)] bool Intact,
+    [property: Id(1)] string RecordedSha256,
+    [property: Id(2)] string? ActualSha256,
+    [property: Id(3)] long? ActualSizeBytes,
+    [property: Id(4)] string? Problem);

@@ -11,7 +11,8 @@ namespace PhantomMl.Grains.Models;
 /// this activation keeps the model row and its aliases in memory, reloaded after every change it commits.
 /// Every change checks the caller, then the ETag, then commits together with its audit row.
 /// </summary>
-public sealed class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, TimeProvider time) : Grain, IModelGrain
+public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, TimeProvider time,
+    Microsoft.Extensions.Logging.ILogger<ModelGrain> logger) : Grain, IModelGrain
 {
     private const int MaxMetadataChars = 64 * 1024;
     private string _tenantKey = "";
@@ -100,10 +101,12 @@ public sealed class ModelGrain(TenantDatabase database, AccessGuard guard, Audit
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
         var limits = await QuotaLimitsAsync(model.TenantId);
-        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        var objectKeys = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
             var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            var keys = await ArtifactRecords.KeysOfModelAsync(connection, transaction, model.Id);
+            var bytes = await ArtifactRecords.BytesOfModelAsync(connection, transaction, model.Id);
             await ModelStore.DeleteAsync(connection, transaction, model.Id);
             var now = time.GetUtcNow();
             await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.Models, -1, limits[Quotas.Models], now);
@@ -112,10 +115,20 @@ public sealed class ModelGrain(TenantDatabase database, AccessGuard guard, Audit
                 await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions], now);
             }
 
-            return true;
-        }, replay: () => Task.FromResult(true));
+            if (bytes > 0)
+            {
+                await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ArtifactBytes, -bytes, limits[Quotas.ArtifactBytes], now);
+            }
+
+            return keys;
+        }, replay: () => Task.FromResult(new List<string>()));
         _model = null;
         _aliases = [];
+        // The rows are gone; the objects follow. A crash here leaves objects no row points to (see README).
+        foreach (var objectKey in objectKeys)
+        {
+            await DeleteObjectQuietlyAsync(objectKey);
+        }
     }
 
     /// <inheritdoc />
@@ -266,6 +279,169 @@ public sealed class ModelGrain(TenantDatabase database, AccessGuard guard, Audit
             await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: true),
             await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: false)));
     }
+
+    /// <inheritdoc />
+    public async Task<ArtifactUploadTicket> PrepareArtifactUploadAsync(string versionOrAlias, long sizeBytes)
+    {
+        var audit = Event("upload-artifact", Details: new { version = versionOrAlias, sizeBytes });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync(model.TenantId);
+        try
+        {
+            return await database.InTenantAsync(model.TenantId, async (connection, transaction) =>
+            {
+                var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+                if (await ArtifactRecords.FindAsync(connection, transaction, version.Id) is not null)
+                {
+                    throw PhantomException.Conflict($"Version '{version.Version}' has its artifact already; register a new version for a new artifact.");
+                }
+
+                if (sizeBytes < 0)
+                {
+                    throw PhantomException.Invalid("The artifact size must not be negative.", "Content-Length");
+                }
+
+                // Fail before anything streams; the bytes are consumed when the upload completes.
+                var used = (await TenantStore.ReadUsageAsync(connection, transaction, time.GetUtcNow()))[Quotas.ArtifactBytes];
+                if (used + sizeBytes > limits[Quotas.ArtifactBytes])
+                {
+                    throw PhantomException.QuotaExceeded(Quotas.ArtifactBytes, limits[Quotas.ArtifactBytes], used, sizeBytes);
+                }
+
+                return new ArtifactUploadTicket(version.Id, version.Version, ArtifactKeys.For(model.TenantId, model.Id, version.Id));
+            });
+        }
+        catch (PhantomException e) when (e.Status is 409 or 429 or 400)
+        {
+            await AuditRecorder.RecordAloneAsync(database, model.TenantId, caller.UserId, caller.Client,
+                audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ArtifactView> CompleteArtifactUploadAsync(ArtifactUploadTicket ticket, long sizeBytes, string sha256, string? expectedSha256)
+    {
+        var audit = Event("upload-artifact", Details: new { version = ticket.Version, sizeBytes, sha256 });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync(model.TenantId);
+        try
+        {
+            return await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+            {
+                if (!ArtifactKeys.IsGenerated(ticket.ObjectKey) || !ticket.ObjectKey.Contains($"/{ticket.VersionId:N}/", StringComparison.Ordinal))
+                {
+                    throw PhantomException.Invalid("The upload ticket is not valid.", "ticket");
+                }
+
+                if (expectedSha256 is not null && !string.Equals(expectedSha256, sha256, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw PhantomException.Invalid($"The artifact's SHA-256 is {sha256}, not the {expectedSha256} the client sent; nothing was stored.", "X-Content-Sha256");
+                }
+
+                if (await ArtifactRecords.FindAsync(connection, transaction, ticket.VersionId) is not null)
+                {
+                    throw PhantomException.Conflict($"Version '{ticket.Version}' has its artifact already.");
+                }
+
+                await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ArtifactBytes, sizeBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
+                await ArtifactRecords.InsertAsync(connection, transaction, model, ticket.VersionId, sizeBytes, sha256.ToLowerInvariant(), artifacts.Provider, ticket.ObjectKey);
+                await BumpAsync(connection, transaction, model);
+                return (await ArtifactRecords.FindAsync(connection, transaction, ticket.VersionId))!;
+            });
+        }
+        catch
+        {
+            // Whatever refused it, the uploaded object must not outlive the refusal.
+            await DeleteObjectQuietlyAsync(ticket.ObjectKey);
+            throw;
+        }
+        finally
+        {
+            await ReloadAsync(model.TenantId);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ArtifactView> GetArtifactAsync(string versionOrAlias)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        return await FindArtifactAsync(versionOrAlias);
+    }
+
+    /// <inheritdoc />
+    public async Task<ArtifactVerification> VerifyArtifactAsync(string versionOrAlias)
+    {
+        var audit = Event("verify-artifact", Details: new { version = versionOrAlias });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, audit);
+        var artifact = await FindArtifactAsync(versionOrAlias);
+        ArtifactVerification result;
+        try
+        {
+            await using var content = await artifacts.OpenReadAsync(artifact.StoragePath, 0, null, CancellationToken.None);
+            using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var buffer = new byte[1 << 16];
+            long size = 0;
+            int read;
+            while ((read = await content.ReadAsync(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                size += read;
+            }
+
+            var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+            var intact = actual == artifact.Sha256 && size == artifact.SizeBytes;
+            result = new ArtifactVerification(intact, artifact.Sha256, actual, size, intact ? null : "The stored bytes differ from what was uploaded.");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            result = new ArtifactVerification(false, artifact.Sha256, null, null, $"The stored object cannot be read: {e.Message}");
+        }
+
+        await AuditRecorder.RecordAloneAsync(database, Model.TenantId, caller.UserId, caller.Client,
+            audit.As(result.Intact ? AuditEvent.Success : AuditEvent.Failure, result));
+        return result;
+    }
+
+    /// <inheritdoc />
+    public async Task<Uri?> GetArtifactUrlAsync(string versionOrAlias, TimeSpan validFor)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        if (validFor <= TimeSpan.Zero || validFor > TimeSpan.FromDays(7))
+        {
+            throw PhantomException.Invalid("A download URL is valid for 1 second to 7 days.", "expiresIn");
+        }
+
+        var artifact = await FindArtifactAsync(versionOrAlias);
+        return await artifacts.GetDownloadUrlAsync(artifact.StoragePath, validFor, CancellationToken.None);
+    }
+
+    private async Task<ArtifactView> FindArtifactAsync(string versionOrAlias)
+    {
+        var model = Model;
+        return await database.InTenantAsync(model.TenantId, async (connection, transaction) =>
+        {
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            return await ArtifactRecords.FindAsync(connection, transaction, version.Id) ?? throw PhantomException.NotFound("artifact of version", version.Version);
+        });
+    }
+
+    private async Task DeleteObjectQuietlyAsync(string objectKey)
+    {
+        try
+        {
+            await artifacts.DeleteAsync(objectKey, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogOrphan(e, objectKey);
+        }
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "Could not delete artifact object {ObjectKey}; it is orphaned")]
+    private partial void LogOrphan(Exception exception, string objectKey);
 
     private async Task<ModelView> ChangeModelAsync(string action, long expectedETag, object details, Func<ModelRecord, ModelRecord> change)
     {

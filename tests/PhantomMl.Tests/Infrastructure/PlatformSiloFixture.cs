@@ -1,21 +1,17 @@
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
-
 namespace PhantomMl.Tests.Infrastructure;
 
 /// <summary>
 /// One running silo on its own databases, with its platform-admin key, shared by a test class. Tests make
 /// their own tenants (unique keys), so they never see each other's data.
 /// </summary>
-public sealed class PlatformSiloFixture : IAsyncLifetime
+public sealed class PlatformSiloFixture : PlatformApi, IAsyncLifetime
 {
     private MigratedDatabases? _databases;
     private SiloProcess? _silo;
 
     public MigratedDatabases Databases => _databases ?? throw new InvalidOperationException("not started");
 
-    public SiloProcess Silo => _silo ?? throw new InvalidOperationException("not started");
+    public override SiloProcess Silo => _silo ?? throw new InvalidOperationException("not started");
 
     public string ClusterId { get; } = ClusterDatabasesFixture.NewClusterId();
 
@@ -39,65 +35,4 @@ public sealed class PlatformSiloFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A new unique tenant key.</summary>
-    public static string NewTenantKey(string label) => $"{label}-{Guid.NewGuid():N}"[..30];
-
-    /// <summary>Sends JSON (or raw text) and returns the response.</summary>
-    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? apiKey = null, object? body = null,
-        IDictionary<string, string>? headers = null) =>
-        Silo.SendAsync(method, path, apiKey, body switch
-        {
-            null => null,
-            HttpContent content => content,
-            string raw => new StringContent(raw, System.Text.Encoding.UTF8, "application/json"),
-            _ => JsonContent.Create(body),
-        }, headers);
-
-    /// <summary>Sends, asserts the status, and reads the JSON answer.</summary>
-    public async Task<JsonElement> ExpectAsync(HttpStatusCode status, HttpMethod method, string path, string? apiKey = null, object? body = null,
-        IDictionary<string, string>? headers = null)
-    {
-        using var response = await SendAsync(method, path, apiKey, body, headers);
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"{method} {path}: expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        if ((int)status >= 400)
-        {
-            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        }
-
-        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
-    }
-
-    /// <summary>A tenant with a tenant-admin 'admin' whose key is returned.</summary>
-    public async Task<(string TenantKey, string AdminKey)> CreateTenantWithAdminAsync(string label, object? quotas = null)
-    {
-        var tenantKey = NewTenantKey(label);
-        await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, "/api/v1/tenants", body: new { tenantKey, name = $"Tenant {label}", resourceQuotas = quotas });
-        return (tenantKey, await AddUserWithKeyAsync(tenantKey, "admin", ["tenant-admin"]));
-    }
-
-    /// <summary>Adds a user (as the platform admin) and issues a key for it.</summary>
-    public async Task<string> AddUserWithKeyAsync(string tenantKey, string userId, string[] roles)
-    {
-        await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenantKey}/users",
-            body: new { userId, email = $"{userId}@{tenantKey}.test", roles });
-        var issued = await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenantKey}/users/{userId}/api-keys", body: new { name = "test" });
-        return issued.GetProperty("secret").GetString()!;
-    }
-
-    /// <summary>Every audit row of a tenant, read as the platform admin.</summary>
-    public async Task<List<JsonElement>> AuditAsync(string tenantKey)
-    {
-        var rows = new List<JsonElement>();
-        string? cursor = null;
-        do
-        {
-            var page = await ExpectAsync(HttpStatusCode.OK, HttpMethod.Get,
-                $"/api/v1/tenants/{tenantKey}/audit?limit=200" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}"));
-            rows.AddRange(page.GetProperty("entries").EnumerateArray());
-            cursor = page.GetProperty("nextCursor").GetString();
-        }
-        while (cursor is not null);
-        return rows;
-    }
 }

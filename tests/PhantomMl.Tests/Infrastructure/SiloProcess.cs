@@ -24,6 +24,9 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     private readonly string _adminKeyFile;
 
+    /// <summary>The folder of this silo's filesystem artifact store.</summary>
+    public string ArtifactRoot { get; private init; } = "";
+
     /// <summary>The platform-admin key this silo issued at start (each test silo bootstraps its own).</summary>
     public string AdminKey => File.ReadAllText(_adminKeyFile).Trim();
 
@@ -64,7 +67,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Phantom__Silo__GatewayPort"] = endpoints.GatewayPort.ToString();
         start.Environment["Logging__Console__FormatterName"] = "simple";
         var adminKeyFile = Path.ChangeExtension(logPath, ".admin.key");
+        var artifactRoot = Path.ChangeExtension(logPath, ".artifacts");
+        start.Environment["Phantom__Artifacts__Root"] = artifactRoot;
         start.Environment["Phantom__Bootstrap__AdminKeyFile"] = adminKeyFile;
+        // The test process has the S3 address (for the tests that want it); a silo uses S3 only when asked.
+        start.Environment.Remove("ConnectionStrings__S3");
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -77,7 +84,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var silo = new SiloProcess(process, endpoints, logPath, adminKeyFile);
+        var silo = new SiloProcess(process, endpoints, logPath, adminKeyFile) { ArtifactRoot = artifactRoot };
         await silo.WaitForAsync("/health/live", TimeSpan.FromSeconds(60));
         return silo;
     }

@@ -1,0 +1,108 @@
+using PhantomMl.Grains.Models;
+
+namespace PhantomMl.Grains.Adapters.FileSystem;
+
+/// <summary>
+/// Artifacts as files under one root folder: the single-machine default. Writes go to a temporary file
+/// that is renamed into place when complete, so a reader never sees half an artifact.
+/// </summary>
+public sealed class FileSystemArtifactStore(string root) : IArtifactStore
+{
+    /// <inheritdoc />
+    public string Provider => "filesystem";
+
+    /// <inheritdoc />
+    public async Task PutAsync(string objectKey, Stream content, long length, CancellationToken cancellationToken)
+    {
+        var path = PathOf(objectKey);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var partial = path + ".partial";
+        await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        {
+            await content.CopyToAsync(file, 1 << 16, cancellationToken);
+            if (file.Length != length)
+            {
+                file.Close();
+                File.Delete(partial);
+                throw new IOException($"Expected {length} bytes, received {file.Length}.");
+            }
+
+            await file.FlushAsync(cancellationToken);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(partial, path, overwrite: true);
+    }
+
+    /// <inheritdoc />
+    public Task<Stream> OpenReadAsync(string objectKey, long offset, long? length, CancellationToken cancellationToken)
+    {
+        var file = new FileStream(PathOf(objectKey), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        file.Seek(offset, SeekOrigin.Begin);
+        return Task.FromResult<Stream>(length is { } count ? new BoundedStream(file, count) : file);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteAsync(string objectKey, CancellationToken cancellationToken)
+    {
+        File.Delete(PathOf(objectKey));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<Uri?> GetDownloadUrlAsync(string objectKey, TimeSpan validFor, CancellationToken cancellationToken) => Task.FromResult<Uri?>(null);
+
+    private string PathOf(string objectKey) => ArtifactKeys.IsGenerated(objectKey)
+        ? Path.Combine(root, objectKey)
+        : throw new ArgumentException("Not a generated artifact key.", nameof(objectKey));
+}
+
+/// <summary>Reads at most a given number of bytes of an inner stream, then ends (for HTTP Range requests).</summary>
+public sealed class BoundedStream(Stream inner, long length) : Stream
+{
+    private long _remaining = length;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (_remaining <= 0)
+        {
+            return 0;
+        }
+
+        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
+        _remaining -= read;
+        return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await inner.DisposeAsync();
+        await base.DisposeAsync();
+    }
+}

@@ -1,0 +1,37 @@
+namespace PhantomMl.Tests.Infrastructure;
+
+/// <summary>Two silos on one database: one storing artifacts in a folder, one in S3 (moto, started by scripts/test.sh).</summary>
+public sealed class ArtifactSilosFixture : IAsyncLifetime
+{
+    private MigratedDatabases? _databases;
+
+    public Dictionary<string, PlatformApi> Stores { get; } = [];
+
+    public static string S3ConnectionString => Environment.GetEnvironmentVariable("ConnectionStrings__S3") is { Length: > 0 } value
+        ? value
+        : throw new InvalidOperationException("ConnectionStrings__S3 is not set: run the tests with scripts/test.sh, which starts moto.");
+
+    public async ValueTask InitializeAsync()
+    {
+        _databases = await MigratedDatabases.CreateAsync("artifacts");
+        var folder = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), _databases);
+        var s3 = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), _databases,
+            settings: new Dictionary<string, string> { ["ConnectionStrings__S3"] = S3ConnectionString });
+        await Task.WhenAll(folder.WaitUntilReadyAsync(), s3.WaitUntilReadyAsync());
+        Stores["filesystem"] = new PlatformApi(folder);
+        Stores["s3"] = new PlatformApi(s3);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var api in Stores.Values)
+        {
+            await api.Silo.DisposeAsync();
+        }
+
+        if (_databases is not null)
+        {
+            await _databases.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using PhantomMl.Tests.Infrastructure;
+
+namespace PhantomMl.Tests.Models;
+
+/// <summary>Artifacts on both stores: a folder (single machine) and S3 through the Minio SDK (moto).</summary>
+[Collection(SiloProcessCollection.Name)]
+public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<ArtifactSilosFixture>
+{
+    private const int SixtyFourMiB = 64 << 20;
+
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task A_64_MiB_artifact_round_trips_with_its_checksum_and_ranges(string store)
+    {
+        var api = fixture.Stores[store];
+        var (path, key) = await VersionAsync(api, "big");
+        var bytes = RandomNumberGenerator.GetBytes(SixtyFourMiB);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        var uploaded = await UploadAsync(api, path, key, bytes, sha, HttpStatusCode.Created);
+        Assert.Equal(SixtyFourMiB, uploaded.GetProperty("sizeBytes").GetInt64());
+        Assert.Equal(sha, uploaded.GetProperty("sha256").GetString());
+        Assert.Equal(store, uploaded.GetProperty("storageProvider").GetString());
+        Assert.StartsWith("tenants/", uploaded.GetProperty("storagePath").GetString());
+
+        using (var download = await api.Silo.SendAsync(HttpMethod.Get, $"{path}/artifact", key))
+        {
+            Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+            await using var body = await download.Content.ReadAsStreamAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(sha, Convert.ToHexStringLower(await SHA256.HashDataAsync(body, TestContext.Current.CancellationToken)));
+        }
+
+        using (var ranged = await api.Silo.SendAsync(HttpMethod.Get, $"{path}/artifact", key, headers: new Dictionary<string, string> { ["Range"] = "bytes=1000000-1999999" }))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, ranged.StatusCode);
+            Assert.Equal($"bytes 1000000-1999999/{SixtyFourMiB}", ranged.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(bytes[1_000_000..2_000_000], await ranged.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        }
+
+        using (var tail = await api.Silo.SendAsync(HttpMethod.Get, $"{path}/artifact", key, headers: new Dictionary<string, string> { ["Range"] = "bytes=-10" }))
+        {
+            Assert.Equal(bytes[^10..], await tail.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        }
+
+        using (var beyond = await api.Silo.SendAsync(HttpMethod.Get, $"{path}/artifact", key, headers: new Dictionary<string, string> { ["Range"] = $"bytes={SixtyFourMiB}-" }))
+        {
+            Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, beyond.StatusCode);
+        }
+
+        var verified = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{path}/artifact/verify", key);
+        Assert.True(verified.GetProperty("intact").GetBoolean());
+        await UploadAsync(api, path, key, [1, 2, 3], null, HttpStatusCode.Conflict);
+    }
+
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task A_wrong_client_checksum_stores_nothing_and_counts_nothing(string store)
+    {
+        var api = fixture.Stores[store];
+        var (path, key) = await VersionAsync(api, "sum");
+        var problem = await UploadAsync(api, path, key, RandomNumberGenerator.GetBytes(4096), new string('0', 64), HttpStatusCode.BadRequest);
+        Assert.Contains("SHA-256", problem.GetProperty("detail").GetString());
+        await api.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{path}/artifact/metadata", key);
+        var tenant = path.Split('/')[4];
+        var used = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key)).EnumerateArray()
+            .Single(q => q.GetProperty("resource").GetString() == "artifact_bytes").GetProperty("used").GetInt64();
+        Assert.Equal(0, used);
+        // The version can still take its artifact.
+        await UploadAsync(api, path, key, RandomNumberGenerator.GetBytes(4096), null, HttpStatusCode.Created);
+    }
+
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task A_corrupted_stored_object_is_detected_on_verification(string store)
+    {
+        var api = fixture.Stores[store];
+        var (path, key) = await VersionAsync(api, "rot");
+        var artifact = await UploadAsync(api, path, key, RandomNumberGenerator.GetBytes(100_000), null, HttpStatusCode.Created);
+        var objectKey = artifact.GetProperty("storagePath").GetString()!;
+
+        // Flip the stored bytes behind the platform's back, as disk rot or a stray writer would.
+        if (store == "filesystem")
+        {
+            var file = Path.Combine(ArtifactRoot(api), objectKey);
+            var content = await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken);
+            content[5000] ^= 0xFF;
+            await File.WriteAllBytesAsync(file, content, TestContext.Current.CancellationToken);
+        }
+        else
+        {
+            var s3 = new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
+            await s3.PutAsync(objectKey, new MemoryStream(new byte[99_999]), 99_999, TestContext.Current.CancellationToken);
+        }
+
+        var verified = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{path}/artifact/verify", key);
+        Assert.False(verified.GetProperty("intact").GetBoolean());
+        Assert.NotEqual(verified.GetProperty("recordedSha256").GetString(), verified.GetProperty("actualSha256").GetString());
+    }
+
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task Another_tenant_cannot_reach_an_artifact_and_deleting_the_model_deletes_its_objects(string store)
+    {
+        var api = fixture.Stores[store];
+        var (path, key) = await VersionAsync(api, "own");
+        var (_, otherKey) = await api.CreateTenantWithAdminAsync("thief");
+        var artifact = await UploadAsync(api, path, key, RandomNumberGenerator.GetBytes(10_000), null, HttpStatusCode.Created);
+
+        foreach (var (method, suffix) in new[] { (HttpMethod.Get, ""), (HttpMethod.Get, "/metadata"), (HttpMethod.Post, "/verify"), (HttpMethod.Get, "/url") })
+        {
+            await api.ExpectAsync(HttpStatusCode.NotFound, method, $"{path}/artifact{suffix}", otherKey);
+        }
+
+        await UploadAsync(api, path.Replace("/versions/1", "/versions/2"), otherKey, [1], null, HttpStatusCode.NotFound);
+
+        if (store == "s3")
+        {
+            var url = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{path}/artifact/url?expiresIn=60", key)).GetProperty("url").GetString();
+            using var direct = await new HttpClient().GetAsync(url, TestContext.Current.CancellationToken);
+            Assert.Equal(10_000, (await direct.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).Length);
+        }
+        else
+        {
+            await api.ExpectAsync(HttpStatusCode.NotImplemented, HttpMethod.Get, $"{path}/artifact/url", key);
+        }
+
+        var modelPath = path[..path.IndexOf("/versions/", StringComparison.Ordinal)];
+        var model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, modelPath, key);
+        using (var deleted = await api.SendAsync(HttpMethod.Delete, modelPath, key, headers: new Dictionary<string, string> { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        var objectKey = artifact.GetProperty("storagePath").GetString()!;
+        if (store == "filesystem")
+        {
+            Assert.False(File.Exists(Path.Combine(ArtifactRoot(api), objectKey)));
+        }
+        else
+        {
+            var s3 = new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
+            await Assert.ThrowsAsync<IOException>(() => s3.OpenReadAsync(objectKey, 0, null, TestContext.Current.CancellationToken));
+        }
+    }
+
+    /// <summary>A tenant, a model and its version "1"; returns the version's path and the tenant admin's key.</summary>
+    private static async Task<(string Path, string Key)> VersionAsync(PlatformApi api, string label)
+    {
+        var (tenant, key) = await api.CreateTenantWithAdminAsync(label);
+        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key,
+            new { name = "m", modelType = "classifier", algorithm = "fasttree" });
+        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/m/versions", key, new { version = "1" });
+        return ($"/api/v1/tenants/{tenant}/models/m/versions/1", key);
+    }
+
+    private static async Task<System.Text.Json.JsonElement> UploadAsync(PlatformApi api, string path, string key, byte[] bytes, string? sha, HttpStatusCode expected)
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var headers = sha is null ? null : new Dictionary<string, string> { ["X-Content-Sha256"] = sha };
+        return await api.ExpectAsync(expected, HttpMethod.Put, $"{path}/artifact", key, content, headers);
+    }
+
+    private static string ArtifactRoot(PlatformApi api) => api.Silo.ArtifactRoot;
+}
