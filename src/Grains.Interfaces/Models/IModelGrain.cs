@@ -73,4 +73,10 @@ public interface IModelCatalogGrain : IGrainWithStringKey
 {
     /// <summary>Models matching the filters, with keyset pagination.</summary>
     [Alias("SearchAsync")] Task<ModelPage> SearchAsync(ModelSearch search);
+
+    /// <summary>A model's view from the shared cache, or from its grain on a miss: the hot read path.</summary>
+    [Alias("GetModelAsync")] Task<ModelView> GetModelAsync(string name);
+
+    /// <summary>The version label an alias (or label) stands for, from the shared cache where possible.</summary>
+    [Alias("ResolveVersionAsync")] Task<string> ResolveVersionAsync(string name, string versionOrAlias);
 }

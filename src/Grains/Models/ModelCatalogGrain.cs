@@ -15,7 +15,7 @@ namespace PhantomMl.Grains.Models;
 /// (by name, or newest first by (created_at, id)); tenant + model_type filters use idx_models_metadata_covering.
 /// </summary>
 [StatelessWorker]
-public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard) : Grain, IModelCatalogGrain
+public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard, IModelCache cache) : Grain, IModelCatalogGrain
 {
     /// <inheritdoc />
     public async Task<ModelPage> SearchAsync(ModelSearch search)
@@ -93,6 +93,24 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
 
             return new ModelPage(views, more ? EncodeCursor(page[^1], byName) : null);
         });
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> GetModelAsync(string name)
+    {
+        var tenantKey = this.GetPrimaryKeyString();
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
+        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", name, "read"));
+        return tenantId is { } id && await cache.GetAsync(id, name) is { } cached
+            ? cached
+            : await GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{name}").GetAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<string> ResolveVersionAsync(string name, string versionOrAlias)
+    {
+        var model = await GetModelAsync(name);
+        return model.Aliases.TryGetValue(versionOrAlias, out var version) ? version : versionOrAlias;
     }
 
     private static (string?, string?) SplitTag(string? tag)

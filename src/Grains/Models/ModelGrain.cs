@@ -11,7 +11,7 @@ namespace PhantomMl.Grains.Models;
 /// this activation keeps the model row and its aliases in memory, reloaded after every change it commits.
 /// Every change checks the caller, then the ETag, then commits together with its audit row.
 /// </summary>
-public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, TimeProvider time,
+public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, IModelCache cache, TimeProvider time,
     Microsoft.Extensions.Logging.ILogger<ModelGrain> logger) : Grain, IModelGrain
 {
     private const int MaxMetadataChars = 64 * 1024;
@@ -48,6 +48,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var tenantId = _tenantId ?? throw PhantomException.NotFound("tenant", _tenantKey);
         var limits = await QuotaLimitsAsync(tenantId);
+        await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
             var name = ModelLifecycle.Name(_name);
@@ -71,7 +72,10 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     public async Task<ModelView> GetAsync()
     {
         await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
-        return View();
+        var view = View();
+        // Readers come here on a cache miss; only this activation publishes, so what it publishes is the latest.
+        await cache.SetAsync(Model.TenantId, view);
+        return view;
     }
 
     /// <inheritdoc />
@@ -101,6 +105,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
         var limits = await QuotaLimitsAsync(model.TenantId);
+        await InvalidateCacheAsync();
         var objectKeys = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
@@ -138,6 +143,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
         var limits = await QuotaLimitsAsync(model.TenantId);
+        await InvalidateCacheAsync();
         var registered = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             var label = ModelLifecycle.Label(command.Version, "version");
@@ -184,6 +190,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var audit = Event("activate-version", Details: new { version = versionOrAlias });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
@@ -202,6 +209,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var audit = Event("set-alias", Details: new { alias, version = versionOrAlias });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             var name = ModelLifecycle.Alias(alias);
@@ -220,6 +228,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var audit = Event("remove-alias", Details: new { alias });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
@@ -240,6 +249,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var audit = Event("add-lineage", Details: new { parentModel, lineageType });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        // Lineage is not part of the model's view: the cache stays as it is.
         return await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             if (lineageType is not ("derived" or "retrained" or "ensemble"))
@@ -329,6 +339,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var limits = await QuotaLimitsAsync(model.TenantId);
         try
         {
+            await InvalidateCacheAsync();
             return await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
             {
                 if (!ArtifactKeys.IsGenerated(ticket.ObjectKey) || !ticket.ObjectKey.Contains($"/{ticket.VersionId:N}/", StringComparison.Ordinal))
@@ -448,6 +459,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var audit = Event(action, Details: details);
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
@@ -479,12 +491,26 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         return versions.SingleOrDefault(v => v.Version == label) ?? throw PhantomException.NotFound("model version", versionOrAlias);
     }
 
-    private async Task ReloadAsync(Guid tenantId) =>
+    /// <summary>Reads the committed state and publishes it to the shared cache.</summary>
+    private async Task ReloadAsync(Guid tenantId)
+    {
         (_model, _aliases) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             var model = _name.Length == 0 ? null : await ModelStore.LoadAsync(connection, transaction, _name);
             return (model, model is null ? [] : await ModelStore.ListAliasesAsync(connection, transaction, model.Id));
         });
+        if (_model is not null)
+        {
+            await cache.SetAsync(tenantId, View());
+        }
+    }
+
+    /// <summary>
+    /// Before a change commits, the cached view goes: readers then miss and ask this grain until the new
+    /// state is published, so no reader sees the old state after the change returns, even if this silo dies
+    /// between the commit and the publication.
+    /// </summary>
+    private Task InvalidateCacheAsync() => _tenantId is { } tenantId ? cache.InvalidateAsync(tenantId, _name) : Task.CompletedTask;
 
     private async Task<IReadOnlyDictionary<string, long>> QuotaLimitsAsync(Guid tenantId) =>
         (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction)))?.EffectiveQuotas

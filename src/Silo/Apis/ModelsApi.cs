@@ -19,7 +19,8 @@ public static class ModelsApi
         models.MapGet("/", SearchAsync).WithSummary("Search models: namePrefix, modelType, status, algorithm, tag (key or key=value), createdFrom/To; sort name|created; keyset pages");
         models.MapPost("/", CreateAsync).WithSummary("Register a model (counts against the models quota)");
         models.MapGet("/{name}", async (string tenantKey, string name, HttpContext http, IGrainFactory grains) =>
-            WithETag(http, await Model(grains, tenantKey, name).GetAsync())).WithSummary("Read a model and its ETag");
+                WithETag(http, await grains.GetGrain<IModelCatalogGrain>(tenantKey).GetModelAsync(name)))
+            .WithSummary("Read a model and its ETag (served from the Redis cache when it holds the model)");
         models.MapPatch("/{name}", async (string tenantKey, string name, ModelChangeRequest request, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).UpdateAsync(request.ToUpdate(), IfMatch(http))))
             .WithSummary("Change a model (If-Match)");

@@ -2,6 +2,8 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Adapters.Migrations;
+using PhantomMl.Grains.Adapters.Redis;
+using PhantomMl.Grains.Models;
 using StackExchange.Redis;
 
 namespace PhantomMl.Silo.Extensions;
@@ -25,6 +27,7 @@ public static class DataStoreExtensions
             options.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(options);
         });
+        builder.Services.AddSingleton<IModelCache, RedisModelCache>();
 
         // Reads what is pending (health); migrating uses the owner's connection, see MigrateAsync.
         builder.Services.AddSingleton(services => SchemaMigrator.Create(

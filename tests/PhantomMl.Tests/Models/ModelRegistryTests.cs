@@ -65,6 +65,26 @@ public sealed class ModelRegistryTests(PlatformSiloFixture platform) : IClassFix
     }
 
     [Fact]
+    public async Task Reads_served_from_the_Redis_cache_see_every_change_at_once()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("cache");
+        var model = await CreateModelAsync(tenant, key, "hot");
+        var path = $"/api/v1/tenants/{tenant}/models/hot";
+        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.Redis);
+        for (var i = 0; i < 10; i++)
+        {
+            model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Patch, path, key, new { tags = new Dictionary<string, string> { ["n"] = $"{i}" } }, IfMatch(model));
+            var read = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, path, key);
+            Assert.Equal($"{i}", read.GetProperty("tags").GetProperty("n").GetString());
+            Assert.Equal(model.GetProperty("eTag").GetInt64(), read.GetProperty("eTag").GetInt64());
+        }
+
+        var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        var cached = await redis.GetDatabase().StringGetAsync($"phantom:t:{tenantId:N}:model:hot");
+        Assert.Contains("\"n\":\"9\"", cached.ToString());
+    }
+
+    [Fact]
     public async Task Versions_compute_their_delta_one_is_active_and_aliases_move_atomically()
     {
         var (tenant, key) = await platform.CreateTenantWithAdminAsync("ver");
