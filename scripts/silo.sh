@@ -4,9 +4,12 @@
 #   scripts/silo.sh --silo-port=11112 --gateway-port=30001 --http-port=5081
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
+# The local services' connection strings, for each one the caller has not set itself.
 if [[ -f "$ENV_FILE" ]]; then
-  # shellcheck disable=SC1090
-  source "$ENV_FILE"
+  while IFS= read -r line; do
+    [[ "$line" =~ ^export\ ([A-Za-z_]+)= ]] || continue
+    [[ -n "${!BASH_REMATCH[1]:-}" ]] || eval "$line"
+  done <"$ENV_FILE"
 fi
 
 # Artifacts go to .phantom/artifacts unless an S3 store is configured or the caller names another folder.

@@ -13,8 +13,8 @@ public sealed partial class PhantomClient
     public Task<ModelView> GetModelAsync(string tenantKey, string name, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).GetAsync(), cancellationToken);
 
-    /// <summary>Changes a model if <paramref name="expectedETag"/> is current.</summary>
-    public Task<ModelView> UpdateModelAsync(string tenantKey, string name, UpdateModel command, long expectedETag, CancellationToken cancellationToken = default) =>
+    /// <summary>Changes a model if <paramref name="expectedETag"/> is current (null: whatever is current, one change at a time).</summary>
+    public Task<ModelView> UpdateModelAsync(string tenantKey, string name, UpdateModel command, long? expectedETag, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).UpdateAsync(command, expectedETag), cancellationToken);
 
     /// <summary>Moves a model along its lifecycle.</summary>

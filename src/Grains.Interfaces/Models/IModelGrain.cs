@@ -14,8 +14,11 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Reads the model.</summary>
     [Alias("GetAsync")] Task<ModelView> GetAsync();
 
-    /// <summary>Changes the model if <paramref name="expectedETag"/> is current.</summary>
-    [Alias("UpdateAsync")] Task<ModelView> UpdateAsync(UpdateModel command, long expectedETag);
+    /// <summary>
+    /// Changes the model if <paramref name="expectedETag"/> is current; null (HTTP <c>If-Match: *</c>) applies the
+    /// change to whatever is current, still one change at a time, so nothing another writer changed is lost.
+    /// </summary>
+    [Alias("UpdateAsync")] Task<ModelView> UpdateAsync(UpdateModel command, long? expectedETag);
 
     /// <summary>Moves the model to another status along the documented lifecycle (illegal = 409).</summary>
     [Alias("ChangeStatusAsync")] Task<ModelView> ChangeStatusAsync(string status, long expectedETag);

@@ -29,7 +29,10 @@ public sealed record CreateModel(
     [property: Id(4)] IReadOnlyDictionary<string, string>? Tags = null,
     [property: Id(5)] string? Metadata = null);
 
-/// <summary>Changes a model; null members stay as they are. Tags given replace all tags.</summary>
+/// <summary>
+/// Changes a model; null members stay as they are. <see cref="Tags"/> replaces all tags; <see cref="MergeTags"/>
+/// sets only the tags it names, keeping the others (so concurrent writers of different tags do not collide).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.UpdateModel")]
 public sealed record UpdateModel(
     [property: Id(0)] string? ModelType = null,
@@ -37,7 +40,8 @@ public sealed record UpdateModel(
     [property: Id(2)] int? FeatureCount = null,
     [property: Id(3)] long? TrainingSamples = null,
     [property: Id(4)] IReadOnlyDictionary<string, string>? Tags = null,
-    [property: Id(5)] string? Metadata = null);
+    [property: Id(5)] string? Metadata = null,
+    [property: Id(6)] IReadOnlyDictionary<string, string>? MergeTags = null);
 
 /// <summary>One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.ModelVersionView")]

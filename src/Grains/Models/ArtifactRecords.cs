@@ -10,7 +10,7 @@ public static class ArtifactRecords
     public static async Task<ArtifactView?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
     {
         await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM model_artifacts a JOIN model_versions v ON v.id = a.model_version_id WHERE a.model_version_id = @version",
+            $"SELECT {Columns} FROM model_artifacts a JOIN model_versions v ON v.id = a.model_version_id WHERE a.tenant_id = phantom_current_tenant() AND a.model_version_id = @version",
             connection, transaction);
         command.Parameters.AddWithValue("version", versionId);
         await using var reader = await command.ExecuteReaderAsync();
@@ -42,7 +42,7 @@ public static class ArtifactRecords
     /// <summary>Every object key of a model's artifacts, to delete from the store once the rows are gone.</summary>
     public static async Task<List<string>> KeysOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("SELECT storage_path FROM model_artifacts WHERE model_id = @model", connection, transaction);
+        await using var command = new NpgsqlCommand("SELECT storage_path FROM model_artifacts WHERE tenant_id = phantom_current_tenant() AND model_id = @model", connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         var keys = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -57,7 +57,7 @@ public static class ArtifactRecords
     /// <summary>Total bytes of a model's artifacts, released from the artifact_bytes quota when it is deleted.</summary>
     public static async Task<long> BytesOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE model_id = @model", connection, transaction);
+        await using var command = new NpgsqlCommand("SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = phantom_current_tenant() AND model_id = @model", connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         return (long)(await command.ExecuteScalarAsync())!;
     }

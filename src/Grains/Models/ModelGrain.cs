@@ -79,14 +79,15 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     }
 
     /// <inheritdoc />
-    public Task<ModelView> UpdateAsync(UpdateModel command, long expectedETag) =>
+    public Task<ModelView> UpdateAsync(UpdateModel command, long? expectedETag) =>
         ChangeModelAsync("update", expectedETag, command, model => model with
         {
             ModelType = command.ModelType is null ? model.ModelType : ModelLifecycle.Word(command.ModelType, "modelType"),
             Algorithm = command.Algorithm is null ? model.Algorithm : ModelLifecycle.Word(command.Algorithm, "algorithm"),
             FeatureCount = command.FeatureCount is null ? model.FeatureCount : FeatureCount(command.FeatureCount),
             TrainingSamples = command.TrainingSamples is null ? model.TrainingSamples : TrainingSamples(command.TrainingSamples),
-            Tags = command.Tags is null ? model.Tags : Tags(command.Tags),
+            Tags = Tags(command.MergeTags is null ? command.Tags ?? model.Tags
+                : (command.Tags ?? model.Tags).Concat(command.MergeTags).GroupBy(t => t.Key).ToDictionary(g => g.Key, g => g.Last().Value)),
             Metadata = command.Metadata is null ? model.Metadata : Metadata(command.Metadata),
         });
 
@@ -454,18 +455,19 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Error, Message = "Could not delete artifact object {ObjectKey}; it is orphaned")]
     private partial void LogOrphan(Exception exception, string objectKey);
 
-    private async Task<ModelView> ChangeModelAsync(string action, long expectedETag, object details, Func<ModelRecord, ModelRecord> change)
+    private async Task<ModelView> ChangeModelAsync(string action, long? expectedETag, object details, Func<ModelRecord, ModelRecord> change)
     {
         var audit = Event(action, Details: details);
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
         var model = Model;
+        // A stale ETag is answered at once, before any database work: under contention most attempts are stale.
+        // It changes nothing and refuses nothing, so it leaves no audit row.
+        var expected = expectedETag ?? model.RowVersion;
+        RequireETag(expected);
         await InvalidateCacheAsync();
         await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
-        {
-            RequireETag(expectedETag);
-            return await ModelStore.UpdateAsync(connection, transaction, change(model), expectedETag)
-                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
-        }, replay: () => Task.FromResult(Model));
+            await ModelStore.UpdateAsync(connection, transaction, change(model), expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
+            replay: () => Task.FromResult(Model));
         await ReloadAsync(model.TenantId);
         return View();
     }
@@ -572,9 +574,9 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var result = new Dictionary<string, string>();
         foreach (var (key, value) in tags ?? new Dictionary<string, string>())
         {
-            if (result.Count >= 50 || !ModelLifecycle.IsTagKey(key) || value is null || value.Length > 256)
+            if (result.Count >= 100 || !ModelLifecycle.IsTagKey(key) || value is null || value.Length > 256)
             {
-                throw PhantomException.Invalid("tags: at most 50, keys 1-100 of letters, digits, '.', '_', '-', values at most 256 characters.", "tags");
+                throw PhantomException.Invalid("tags: at most 100, keys 1-100 of letters, digits, '.', '_', '-', values at most 256 characters.", "tags");
             }
 
             result[key] = value;

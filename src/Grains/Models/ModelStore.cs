@@ -4,7 +4,11 @@ using NpgsqlTypes;
 
 namespace PhantomMl.Grains.Models;
 
-/// <summary>The SQL of models, versions, aliases and lineage; always inside a tenant's unit of work.</summary>
+/// <summary>
+/// The SQL of models, versions, aliases and lineage; always inside a tenant's unit of work. Every query names
+/// <c>tenant_id = phantom_current_tenant()</c> itself, although row-level security adds the same condition:
+/// written out, it lets PostgreSQL prune to the tenant's one hash partition and use the (tenant_id, ...) indexes.
+/// </summary>
 public static class ModelStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -22,7 +26,7 @@ public static class ModelStore
 
     public static async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
     {
-        await using var command = new NpgsqlCommand($"SELECT {ModelColumns} FROM models WHERE name = @name", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {ModelColumns} FROM models WHERE tenant_id = phantom_current_tenant() AND name = @name", connection, transaction);
         command.Parameters.AddWithValue("name", name);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadModel(reader) : null;
@@ -52,13 +56,13 @@ public static class ModelStore
                SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
                    training_samples = @samples, tags = @tags, metadata = @metadata,
                    version = CASE WHEN @setActive THEN @active ELSE version END,
-                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE model_id = @id AND version = @active) ELSE artifact_uri END,
-                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE model_id = @id AND version = @active) ELSE accuracy END,
-                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE precision_score END,
-                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE recall_score END,
-                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE model_id = @id AND version = @active) ELSE f1_score END,
+                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE artifact_uri END,
+                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE accuracy END,
+                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE precision_score END,
+                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE recall_score END,
+                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE f1_score END,
                    row_version = row_version + 1, updated_at = now()
-             WHERE id = @id AND row_version = @expected
+             WHERE tenant_id = phantom_current_tenant() AND id = @id AND row_version = @expected
             RETURNING {ModelColumns}
             """, connection, transaction);
         command.Parameters.AddWithValue("id", model.Id);
@@ -73,7 +77,7 @@ public static class ModelStore
 
     public static async Task DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("DELETE FROM models WHERE id = @id", connection, transaction);
+        await using var command = new NpgsqlCommand("DELETE FROM models WHERE tenant_id = phantom_current_tenant() AND id = @id", connection, transaction);
         command.Parameters.AddWithValue("id", modelId);
         await command.ExecuteNonQueryAsync();
     }
@@ -129,7 +133,7 @@ public static class ModelStore
 
     public static async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand($"SELECT {VersionColumns} FROM model_versions WHERE model_id = @model ORDER BY created_at, id", connection, transaction);
+        await using var command = new NpgsqlCommand($"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @model ORDER BY created_at, id", connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         return await ReadVersionsAsync(command);
     }
@@ -138,8 +142,8 @@ public static class ModelStore
     public static async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
     {
         await using var command = new NpgsqlCommand("""
-            UPDATE model_versions SET is_active = false WHERE model_id = @model AND is_active AND id <> @version;
-            UPDATE model_versions SET is_active = true WHERE model_id = @model AND id = @version;
+            UPDATE model_versions SET is_active = false WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND is_active AND id <> @version;
+            UPDATE model_versions SET is_active = true WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND id = @version;
             """, connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("version", versionId);
@@ -169,7 +173,7 @@ public static class ModelStore
     public static async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = new NpgsqlCommand("""
-            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.model_id = @model ORDER BY a.alias
+            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.tenant_id = phantom_current_tenant() AND a.model_id = @model ORDER BY a.alias
             """, connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         var aliases = new Dictionary<string, string>();
@@ -198,7 +202,7 @@ public static class ModelStore
 
     public static async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
     {
-        await using var command = new NpgsqlCommand("DELETE FROM model_aliases WHERE model_id = @model AND alias = @alias", connection, transaction);
+        await using var command = new NpgsqlCommand("DELETE FROM model_aliases WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND alias = @alias", connection, transaction);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("alias", alias);
         return await command.ExecuteNonQueryAsync() > 0;
@@ -229,7 +233,7 @@ public static class ModelStore
         var (from, to) = up ? ("model_id", "parent_model_id") : ("parent_model_id", "model_id");
         await using var command = new NpgsqlCommand($"""
             WITH RECURSIVE walk (edge_id, next_id, depth) AS (
-                SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.{from} = @model
+                SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.tenant_id = phantom_current_tenant() AND l.{from} = @model
                 UNION
                 SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id WHERE w.depth < @depth
             )

@@ -22,8 +22,8 @@ public static class ModelsApi
                 WithETag(http, await grains.GetGrain<IModelCatalogGrain>(tenantKey).GetModelAsync(name)))
             .WithSummary("Read a model and its ETag (served from the Redis cache when it holds the model)");
         models.MapPatch("/{name}", async (string tenantKey, string name, ModelChangeRequest request, HttpContext http, IGrainFactory grains) =>
-                WithETag(http, await Model(grains, tenantKey, name).UpdateAsync(request.ToUpdate(), IfMatch(http))))
-            .WithSummary("Change a model (If-Match)");
+                WithETag(http, await Model(grains, tenantKey, name).UpdateAsync(request.ToUpdate(), IfMatchOrAny(http))))
+            .WithSummary("Change a model (If-Match: an ETag, or * for whatever is current); mergeTags sets only the tags it names");
         models.MapPost("/{name}/status", async (string tenantKey, string name, StatusRequest request, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).ChangeStatusAsync(request.Status, IfMatch(http))))
             .WithSummary("Move a model along its lifecycle (If-Match; illegal moves are 409)");
@@ -69,9 +69,9 @@ public static class ModelsApi
 
     /// <summary>Body of PATCH .../models/{name}.</summary>
     public sealed record ModelChangeRequest(string? ModelType = null, string? Algorithm = null, int? FeatureCount = null, long? TrainingSamples = null,
-        IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null)
+        IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null, IReadOnlyDictionary<string, string>? MergeTags = null)
     {
-        internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, Raw(Metadata));
+        internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, Raw(Metadata), MergeTags);
     }
 
     /// <summary>Body of POST .../status.</summary>
@@ -101,6 +101,9 @@ public static class ModelsApi
         http.Response.Headers.ETag = $"\"{model.ETag}\"";
         return model;
     }
+
+    /// <summary>If-Match: <c>*</c> (null: whatever is current) or an ETag.</summary>
+    private static long? IfMatchOrAny(HttpContext http) => http.Request.Headers.IfMatch.ToString().Trim() == "*" ? null : IfMatch(http);
 
     /// <summary>The version an update expects, from If-Match: <c>"17"</c>.</summary>
     private static long IfMatch(HttpContext http)

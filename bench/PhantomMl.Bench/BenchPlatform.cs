@@ -1,0 +1,58 @@
+using Npgsql;
+using PhantomMl.Client;
+using PhantomMl.Grains.Tenants;
+using StackExchange.Redis;
+
+namespace PhantomMl.Bench;
+
+/// <summary>The SDK as a tenant admin of a fresh tenant, plus direct PostgreSQL and Redis access for the baseline.</summary>
+public sealed class BenchPlatform : IAsyncDisposable
+{
+    private BenchPlatform(PhantomClient admin, PhantomClient tenant, string tenantKey, Guid tenantId, NpgsqlDataSource app, NpgsqlDataSource owner, IConnectionMultiplexer redis)
+    {
+        Admin = admin;
+        Tenant = tenant;
+        TenantKey = tenantKey;
+        TenantId = tenantId;
+        App = app;
+        Owner = owner;
+        Redis = redis;
+    }
+
+    public PhantomClient Admin { get; }
+    public PhantomClient Tenant { get; }
+    public string TenantKey { get; }
+    public Guid TenantId { get; }
+    public NpgsqlDataSource App { get; }
+    public NpgsqlDataSource Owner { get; }
+    public IConnectionMultiplexer Redis { get; }
+
+    public static async Task<BenchPlatform> ConnectAsync(BenchSettings settings)
+    {
+        var admin = await PhantomClient.ConnectAsync(new PhantomClientOptions
+        {
+            MembershipConnectionString = settings.AppConnectionString, ClusterId = settings.ClusterId, ApiKey = settings.AdminKey,
+        });
+        var tenantKey = $"bench-{Guid.NewGuid():N}"[..20];
+        var quotas = new Dictionary<string, long> { ["models"] = 1_000_000, ["model_versions"] = 1_000_000 };
+        var tenant = await admin.CreateTenantAsync(tenantKey, new CreateTenant("Benchmark", "enterprise", ResourceQuotas: quotas));
+        await admin.AddUserAsync(tenantKey, new AddTenantUser("bench", "bench@bench.test", ["tenant-admin"]));
+        var key = await admin.CreateApiKeyAsync(tenantKey, "bench", new CreateApiKey("bench"));
+        var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
+        {
+            MembershipConnectionString = settings.AppConnectionString, ClusterId = settings.ClusterId, ApiKey = key.Secret,
+        });
+        var app = new NpgsqlDataSourceBuilder(settings.AppConnectionString) { ConnectionStringBuilder = { MaxPoolSize = 200 } }.Build();
+        return new BenchPlatform(admin, client, tenantKey, tenant.Id, app, NpgsqlDataSource.Create(settings.OwnerConnectionString),
+            await ConnectionMultiplexer.ConnectAsync(settings.Redis));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Tenant.DisposeAsync();
+        await Admin.DisposeAsync();
+        await App.DisposeAsync();
+        await Owner.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+}

@@ -1,0 +1,34 @@
+namespace PhantomMl.Bench;
+
+/// <summary>What the benchmark runs against and how hard; everything from the environment scripts/bench.sh sets.</summary>
+public sealed record BenchSettings(
+    string AppConnectionString,
+    string OwnerConnectionString,
+    string Redis,
+    string ClusterId,
+    string AdminKey,
+    string HttpBase,
+    int Writers,
+    TimeSpan Duration,
+    int Tenants,
+    int ModelsPerTenant,
+    int Searches)
+{
+    public static BenchSettings FromEnvironment() => new(
+        Require("ConnectionStrings__PostgreSql"),
+        Require("ConnectionStrings__PostgreSqlMigrations"),
+        Require("ConnectionStrings__Redis"),
+        Require("PHANTOM_BENCH_CLUSTER"),
+        File.ReadAllText(Require("PHANTOM_BENCH_ADMIN_KEY_FILE")).Trim(),
+        Require("PHANTOM_BENCH_HTTP"),
+        Int("PHANTOM_BENCH_WRITERS", 64),
+        TimeSpan.FromSeconds(Int("PHANTOM_BENCH_SECONDS", 10)),
+        Int("PHANTOM_BENCH_TENANTS", 100),
+        Int("PHANTOM_BENCH_MODELS_PER_TENANT", 1000),
+        Int("PHANTOM_BENCH_SEARCHES", 400));
+
+    private static string Require(string name) =>
+        Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");
+
+    private static int Int(string name, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? value : fallback;
+}

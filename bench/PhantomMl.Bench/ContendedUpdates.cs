@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using Npgsql;
+using PhantomMl.Grains.Models;
+using StackExchange.Redis;
+
+namespace PhantomMl.Bench;
+
+/// <summary>Many writers changing one model at once, each its own tag; an update is lost if a later one overwrote it.</summary>
+public static class ContendedUpdates
+{
+    public sealed record Result(long Updates, TimeSpan Elapsed, double[] LatenciesMs, long LostUpdates, long Retries)
+    {
+        public long[] Acknowledged { get; init; } = [];
+
+        public double PerSecond => Updates / Elapsed.TotalSeconds;
+
+        /// <summary>A writer's update is lost when the stored value is not the last one it was told had landed.</summary>
+        public Result Check(IReadOnlyDictionary<string, string> finalTags) => this with
+        {
+            LostUpdates = Acknowledged.Select((sequence, writer) => finalTags.TryGetValue($"w{writer}", out var stored) && stored == sequence.ToString() ? 0 : 1).Sum(),
+        };
+
+        public void Print(string name)
+        {
+            Array.Sort(LatenciesMs);
+            Console.WriteLine($"{name,-36} {PerSecond,9:F0} updates/s  p50 {Percentile(0.50),7:F2} ms  p99 {Percentile(0.99),7:F2} ms  " +
+                              $"retries {Retries,6}  lost updates {LostUpdates}");
+        }
+
+        private double Percentile(double p) => LatenciesMs.Length == 0 ? double.NaN : LatenciesMs[(int)Math.Min(LatenciesMs.Length - 1, p * LatenciesMs.Length)];
+    }
+
+    /// <summary>
+    /// The platform's way: each writer sends its change (its own tag, set to its next sequence number) with
+    /// If-Match: * and the model's grain applies the changes one at a time; nothing is read first, nothing retried.
+    /// </summary>
+    public static async Task<Result> RunGrainAsync(BenchPlatform platform, BenchSettings settings)
+    {
+        const string name = "contended-grain";
+        await platform.Tenant.CreateModelAsync(platform.TenantKey, name, new CreateModel("classifier", "fasttree"));
+        var result = await RunAsync(settings, (writer, sequence) =>
+            platform.Tenant.UpdateModelAsync(platform.TenantKey, name, new UpdateModel(MergeTags: Tag(writer, sequence)), expectedETag: null));
+        return result.Check((await platform.Tenant.GetModelAsync(platform.TenantKey, name)).Tags);
+    }
+
+    /// <summary>
+    /// The design document's StrongConsistencyManager, faithfully: a Redis lock per model (SET NX PX 30000,
+    /// released by a compare-and-delete script), then a transaction that reads the row FOR UPDATE and writes it.
+    /// </summary>
+    public static async Task<Result> RunLockBaselineAsync(BenchPlatform platform, BenchSettings settings)
+    {
+        const string name = "contended-baseline";
+        var model = await platform.Tenant.CreateModelAsync(platform.TenantKey, name, new CreateModel("classifier", "fasttree"));
+        var redis = platform.Redis.GetDatabase();
+        var lockKey = $"model_lock:{model.Id}";
+        const string release = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+        long retries = 0;
+        var result = await RunAsync(settings, async (writer, sequence) =>
+        {
+            var token = Guid.NewGuid().ToString();
+            while (!await redis.StringSetAsync(lockKey, token, TimeSpan.FromSeconds(30), When.NotExists))
+            {
+                Interlocked.Increment(ref retries);
+                await Task.Delay(1);
+            }
+
+            try
+            {
+                await using var connection = await platform.App.OpenConnectionAsync();
+                await using var transaction = await connection.BeginTransactionAsync();
+                await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
+                {
+                    scope.Parameters.AddWithValue("t", platform.TenantId.ToString());
+                    await scope.ExecuteNonQueryAsync();
+                }
+
+                // As the design wrote it: read the current row under the lock FOR UPDATE, then write it.
+                string tags;
+                await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id FOR UPDATE", connection, transaction))
+                {
+                    select.Parameters.AddWithValue("id", model.Id);
+                    tags = (string)(await select.ExecuteScalarAsync())!;
+                }
+
+                var merged = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(tags)!;
+                foreach (var (key, value) in Tag(writer, sequence))
+                {
+                    merged[key] = value;
+                }
+
+                await using (var update = new NpgsqlCommand(
+                    "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE id = @id", connection, transaction))
+                {
+                    update.Parameters.AddWithValue("id", model.Id);
+                    update.Parameters.AddWithValue("tags", System.Text.Json.JsonSerializer.Serialize(merged));
+                    await update.ExecuteNonQueryAsync();
+                }
+
+                await transaction.CommitAsync();
+            }
+            finally
+            {
+                await redis.ScriptEvaluateAsync(release, [lockKey], [token]);
+            }
+        });
+
+        return result.Check(await FinalBaselineTagsAsync(platform, model.Id)) with { Retries = retries };
+    }
+
+    private static async Task<Dictionary<string, string>> FinalBaselineTagsAsync(BenchPlatform platform, Guid modelId)
+    {
+        await using var connection = await platform.App.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
+        {
+            scope.Parameters.AddWithValue("t", platform.TenantId.ToString());
+            await scope.ExecuteNonQueryAsync();
+        }
+
+        await using var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id", connection, transaction);
+        select.Parameters.AddWithValue("id", modelId);
+        return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>((string)(await select.ExecuteScalarAsync())!)!;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="update"/> from every writer until the time is up, each writer numbering its
+    /// updates; measures each acknowledged update and remembers the last sequence number each writer was told landed.
+    /// </summary>
+    private static async Task<Result> RunAsync(BenchSettings settings, Func<int, long, Task> update)
+    {
+        var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
+        var acknowledged = new long[settings.Writers];
+        var clock = Stopwatch.StartNew();
+        var writers = Enumerable.Range(0, settings.Writers).Select(writer => Task.Run(async () =>
+        {
+            for (long sequence = 1; clock.Elapsed < settings.Duration; sequence++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await update(writer, sequence);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                acknowledged[writer] = sequence;
+            }
+        }));
+        await Task.WhenAll(writers);
+        clock.Stop();
+        return new Result(latencies.Count, clock.Elapsed, [.. latencies], 0, 0) { Acknowledged = acknowledged };
+    }
+
+    private static Dictionary<string, string> Tag(int writer, long sequence) => new() { [$"w{writer}"] = sequence.ToString() };
+
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Registry benchmarks: starts the local services, a fresh database, and one silo on its own ports, runs
+# bench/PhantomMl.Bench against them, then removes the database. Prints ratios measured in the same run.
+# Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
+# PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400).
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+"$REPO_ROOT/scripts/setup.sh" all
+"$REPO_ROOT/scripts/services.sh" start postgres redis clickhouse
+# shellcheck disable=SC1090
+source "$ENV_FILE"
+
+database="phantom_bench"
+owner_admin="${ConnectionStrings__PostgreSqlMigrations/Database=phantom/Database=postgres}"
+psql_owner() { psql "$(tr ';' '\n' <<<"$1" | sed -E 's/^Host=/host=/; s/^Port=/port=/; s/^Database=/dbname=/; s/^Username=/user=/; s/^Password=/password=/' | tr '\n' ' ')" -qAt "${@:2}"; }
+psql_owner "$owner_admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
+
+export ConnectionStrings__PostgreSql="${ConnectionStrings__PostgreSql/Database=phantom/Database=$database}"
+export ConnectionStrings__PostgreSqlMigrations="${ConnectionStrings__PostgreSqlMigrations/Database=phantom/Database=$database}"
+export ConnectionStrings__ClickHouse="${ConnectionStrings__ClickHouse/Database=phantom/Database=$database}"
+export PHANTOM_BENCH_CLUSTER="bench"
+export PHANTOM_BENCH_ADMIN_KEY_FILE="$PHANTOM_HOME/bench-admin.key"
+export PHANTOM_BENCH_HTTP="http://127.0.0.1:5090"
+rm -f "$PHANTOM_BENCH_ADMIN_KEY_FILE"
+
+ASPNETCORE_ENVIRONMENT=Production "$REPO_ROOT/scripts/silo.sh" migrate >/dev/null
+ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT/scripts/silo.sh" \
+  --Phantom:Silo:ClusterId=bench --silo-port=11190 --gateway-port=30090 --http-port=5090 \
+  "--Phantom:Bootstrap:AdminKeyFile=$PHANTOM_BENCH_ADMIN_KEY_FILE" "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
+  >"$LOG_DIR/bench-silo.log" 2>&1 &
+silo_pid=$!
+cleanup() {
+  kill -TERM "$silo_pid" 2>/dev/null || true
+  wait "$silo_pid" 2>/dev/null || true
+  psql_owner "$owner_admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
+}
+trap cleanup EXIT
+wait_until_ready "$PHANTOM_BENCH_HTTP" 120 "$silo_pid" || fail "the benchmark silo did not start (log: $LOG_DIR/bench-silo.log)"
+
+dotnet "$REPO_ROOT/bench/PhantomMl.Bench/bin/Release/net10.0/PhantomMl.Bench.dll"
