@@ -46,7 +46,10 @@ postgres_start() {
   if ! pg_running; then
     log "postgres: starting on 127.0.0.1:$PG_PORT"
     pg_as_postgres "$PG_BIN/pg_ctl" -D "$root/data" -l "$root/postgres.log" -w -t 60 \
-      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $root/socket -c max_connections=400" start >/dev/null
+      -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $root/socket -c max_connections=400" start >/dev/null || {
+      tail -n 5 "$root/postgres.log" >&2
+      fail "postgres: could not start on 127.0.0.1:$PG_PORT (another server on that port? set PHANTOM_PG_PORT)"
+    }
   fi
   wait_until 60 "postgres" "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT"
   postgres_provision
@@ -118,6 +121,21 @@ redis_stop() {
 
 redis_connection_string() { printf '127.0.0.1:%s' "$REDIS_PORT"; }
 
+# stop_by_pidfile NAME SECONDS: SIGTERM to the process in .phantom/run/NAME.pid, SIGKILL after SECONDS.
+stop_by_pidfile() {
+  local pidfile="$RUN_DIR/$1.pid"
+  [[ -s "$pidfile" ]] || return 0
+  local pid; pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$1: stopping"
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
 # ---- ClickHouse (chDB sidecar) -----------------------------------------------------------------
 clickhouse_status() { curl -sf "http://127.0.0.1:$CLICKHOUSE_PORT/ping" >/dev/null 2>&1; }
 
@@ -133,19 +151,7 @@ clickhouse_start() {
   wait_until 60 "clickhouse" clickhouse_status
 }
 
-clickhouse_stop() {
-  local pidfile="$RUN_DIR/clickhouse.pid"
-  [[ -s "$pidfile" ]] || return 0
-  local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "clickhouse: stopping"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + 20))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
+clickhouse_stop() { stop_by_pidfile clickhouse 20; }
 
 clickhouse_connection_string() { printf 'Host=127.0.0.1;Port=%s;Protocol=http;Database=phantom;Username=default' "$CLICKHOUSE_PORT"; }
 
@@ -165,16 +171,7 @@ s3_start() {
   wait_until 60 "s3" s3_status
 }
 
-s3_stop() {
-  local pidfile="$RUN_DIR/s3.pid"
-  [[ -s "$pidfile" ]] || return 0
-  local pid; pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    log "s3: stopping"
-    kill -TERM "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
+s3_stop() { stop_by_pidfile s3 10; }
 
 s3_connection_string() { printf 'Endpoint=http://127.0.0.1:%s;AccessKey=phantom;SecretKey=phantom-secret;Bucket=phantom-artifacts' "$S3_PORT"; }
 

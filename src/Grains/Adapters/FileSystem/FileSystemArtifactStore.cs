@@ -58,17 +58,9 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
 }
 
 /// <summary>Reads at most a given number of bytes of an inner stream, then ends (for HTTP Range requests).</summary>
-public sealed class BoundedStream(Stream inner, long length) : Stream
+public sealed class BoundedStream(Stream inner, long length) : ForwardReadStream(inner)
 {
     private long _remaining = length;
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -77,10 +69,26 @@ public sealed class BoundedStream(Stream inner, long length) : Stream
             return 0;
         }
 
-        var read = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
+        var read = await Inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, _remaining)], cancellationToken);
         _remaining -= read;
         return read;
     }
+}
+
+/// <summary>The plumbing of a read-only, forward-only stream over another; subclasses decide what a read does.</summary>
+public abstract class ForwardReadStream(Stream inner) : Stream
+{
+    protected Stream Inner { get; } = inner;
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default);
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -94,7 +102,7 @@ public sealed class BoundedStream(Stream inner, long length) : Stream
     {
         if (disposing)
         {
-            inner.Dispose();
+            Inner.Dispose();
         }
 
         base.Dispose(disposing);
@@ -102,7 +110,7 @@ public sealed class BoundedStream(Stream inner, long length) : Stream
 
     public override async ValueTask DisposeAsync()
     {
-        await inner.DisposeAsync();
+        await Inner.DisposeAsync();
         await base.DisposeAsync();
     }
 }
