@@ -10,7 +10,8 @@ namespace PhantomMl.Tests.Infrastructure;
 /// </summary>
 public sealed partial class SiloProcess : IAsyncDisposable
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    // Long enough for a 64 MiB artifact to reach moto on a busy 2-core machine; health polls pass their own short deadline.
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(120) };
     private readonly Process _process;
     private readonly string _logPath;
 
@@ -167,7 +168,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
             try
             {
-                using var response = await Http.GetAsync(new Uri(BaseAddress, path)); // health needs no key
+                using var poll = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var response = await Http.GetAsync(new Uri(BaseAddress, path), poll.Token); // health needs no key
                 if (response.IsSuccessStatusCode)
                 {
                     return;
@@ -175,7 +177,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
                 last = $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}";
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
                 last = e.Message;
             }
