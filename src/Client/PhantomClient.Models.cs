@@ -33,6 +33,10 @@ public sealed partial class PhantomClient
     public Task<ModelVersionView> RegisterModelVersionAsync(string tenantKey, string name, RegisterVersion command, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).RegisterVersionAsync(command), cancellationToken);
 
+    /// <summary>Deletes a version that is not active, with its artifact.</summary>
+    public Task<ModelView> DeleteModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).DeleteVersionAsync(versionOrAlias, expectedETag), cancellationToken);
+
     /// <summary>Lists a model's versions.</summary>
     public Task<IReadOnlyList<ModelVersionView>> ListModelVersionsAsync(string tenantKey, string name, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).ListVersionsAsync(), cancellationToken);

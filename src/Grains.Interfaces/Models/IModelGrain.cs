@@ -29,6 +29,12 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Registers a version; the performance delta against the parent is computed here.</summary>
     [Alias("RegisterVersionAsync")] Task<ModelVersionView> RegisterVersionAsync(RegisterVersion command);
 
+    /// <summary>
+    /// Deletes a version that is not active, with its aliases, and its artifact object once the rows are gone;
+    /// releases its quota.
+    /// </summary>
+    [Alias("DeleteVersionAsync")] Task<ModelView> DeleteVersionAsync(string versionOrAlias, long expectedETag);
+
     /// <summary>The versions, oldest first.</summary>
     [Alias("ListVersionsAsync")] Task<IReadOnlyList<ModelVersionView>> ListVersionsAsync();
 

@@ -172,6 +172,45 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     }
 
     /// <inheritdoc />
+    public async Task<ModelView> DeleteVersionAsync(string versionOrAlias, long expectedETag)
+    {
+        var audit = Event("delete-version", Details: new { version = versionOrAlias });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync(model.TenantId);
+        await InvalidateCacheAsync();
+        var objectKey = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            if (version.IsActive)
+            {
+                throw PhantomException.Conflict($"Version '{version.Version}' is active; activate another version first.");
+            }
+
+            var artifact = await ArtifactRecords.FindAsync(connection, transaction, version.Id);
+            await ModelStore.DeleteVersionAsync(connection, transaction, version.Id);
+            var now = time.GetUtcNow();
+            await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
+            if (artifact is not null)
+            {
+                await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ArtifactBytes, -artifact.SizeBytes, limits[Quotas.ArtifactBytes], now);
+            }
+
+            await BumpAsync(connection, transaction, model);
+            return artifact?.StoragePath;
+        }, replay: () => Task.FromResult<string?>(null));
+        await ReloadAsync(model.TenantId);
+        // The rows are gone; the object follows. A crash here leaves an object no row points to (see README).
+        if (objectKey is not null)
+        {
+            await DeleteObjectQuietlyAsync(objectKey);
+        }
+
+        return View();
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<ModelVersionView>> ListVersionsAsync()
     {
         await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));

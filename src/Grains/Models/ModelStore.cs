@@ -138,6 +138,14 @@ public static class ModelStore
         return await ReadVersionsAsync(command);
     }
 
+    /// <summary>Deletes a version; its aliases and artifact row go with it (foreign keys cascade).</summary>
+    public static async Task DeleteVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
+    {
+        await using var command = new NpgsqlCommand("DELETE FROM model_versions WHERE tenant_id = phantom_current_tenant() AND id = @id", connection, transaction);
+        command.Parameters.AddWithValue("id", versionId);
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>Makes exactly one version active (two statements: the one-active unique index is checked row by row).</summary>
     public static async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
     {

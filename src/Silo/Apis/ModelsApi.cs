@@ -44,6 +44,9 @@ public static class ModelsApi
             .WithSummary("Register a version; performanceDelta is computed against parentVersion (counts against the model_versions quota)");
         models.MapGet("/{name}/versions/{version}", (string tenantKey, string name, string version, IGrainFactory grains) =>
             Model(grains, tenantKey, name).GetVersionAsync(version)).WithSummary("Read a version by label or alias");
+        models.MapDelete("/{name}/versions/{version}", async (string tenantKey, string name, string version, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).DeleteVersionAsync(version, IfMatch(http))))
+            .WithSummary("Delete a version that is not active, with its aliases and artifact object (If-Match)");
         models.MapPost("/{name}/versions/{version}/activate", async (string tenantKey, string name, string version, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).ActivateVersionAsync(version, IfMatch(http))))
             .WithSummary("Make a version (label or alias) the only active one (If-Match)");

@@ -150,6 +150,45 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         }
     }
 
+    [Theory]
+    [InlineData("filesystem")]
+    [InlineData("s3")]
+    public async Task Deleting_a_version_deletes_its_object_and_releases_its_quota_but_the_active_one_stays(string store)
+    {
+        var api = fixture.Stores[store];
+        var (path, key) = await VersionAsync(api, "delver");
+        var artifact = await UploadAsync(api, path, key, RandomNumberGenerator.GetBytes(20_000), null, HttpStatusCode.Created);
+        var modelPath = path[..path.IndexOf("/versions/", StringComparison.Ordinal)];
+        var model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, modelPath, key);
+        model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{path}/activate", key, headers: ETag(model));
+        await api.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Delete, path, key, headers: ETag(model));
+
+        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{modelPath}/versions", key, new { version = "2" });
+        model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, modelPath, key);
+        model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{modelPath}/versions/2/activate", key, headers: ETag(model));
+        await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, path, key, headers: ETag(model));
+
+        await api.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{path}/artifact/metadata", key);
+        var objectKey = artifact.GetProperty("storagePath").GetString()!;
+        if (store == "filesystem")
+        {
+            Assert.False(File.Exists(Path.Combine(ArtifactRoot(api), objectKey)));
+        }
+        else
+        {
+            var s3 = new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
+            await Assert.ThrowsAsync<IOException>(() => s3.OpenReadAsync(objectKey, 0, null, TestContext.Current.CancellationToken));
+        }
+
+        var tenant = path.Split('/')[4];
+        var usage = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key)).EnumerateArray()
+            .ToDictionary(q => q.GetProperty("resource").GetString()!, q => q.GetProperty("used").GetInt64());
+        Assert.Equal(0, usage["artifact_bytes"]);
+        Assert.Equal(1, usage["model_versions"]);
+    }
+
+    private static Dictionary<string, string> ETag(System.Text.Json.JsonElement model) => new() { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" };
+
     /// <summary>A tenant, a model and its version "1"; returns the version's path and the tenant admin's key.</summary>
     private static async Task<(string Path, string Key)> VersionAsync(PlatformApi api, string label)
     {
