@@ -47,6 +47,22 @@ public sealed class BenchPlatform : IAsyncDisposable
             await ConnectionMultiplexer.ConnectAsync(settings.Redis));
     }
 
+    /// <summary>One transaction as the application in a tenant's context, as the platform runs its units of work.</summary>
+    public async Task<T> InTenantAsync<T>(Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work)
+    {
+        await using var connection = await App.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
+        {
+            scope.Parameters.AddWithValue("t", tenantId.ToString());
+            await scope.ExecuteNonQueryAsync();
+        }
+
+        var result = await work(connection, transaction);
+        await transaction.CommitAsync();
+        return result;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await Tenant.DisposeAsync();

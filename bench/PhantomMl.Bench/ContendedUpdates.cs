@@ -66,37 +66,32 @@ public static class ContendedUpdates
 
             try
             {
-                await using var connection = await platform.App.OpenConnectionAsync();
-                await using var transaction = await connection.BeginTransactionAsync();
-                await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
+                await platform.InTenantAsync(platform.TenantId, async (connection, transaction) =>
                 {
-                    scope.Parameters.AddWithValue("t", platform.TenantId.ToString());
-                    await scope.ExecuteNonQueryAsync();
-                }
+                    // As the design wrote it: read the current row under the lock FOR UPDATE, then write it.
+                    string tags;
+                    await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id FOR UPDATE", connection, transaction))
+                    {
+                        select.Parameters.AddWithValue("id", model.Id);
+                        tags = (string)(await select.ExecuteScalarAsync())!;
+                    }
 
-                // As the design wrote it: read the current row under the lock FOR UPDATE, then write it.
-                string tags;
-                await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id FOR UPDATE", connection, transaction))
-                {
-                    select.Parameters.AddWithValue("id", model.Id);
-                    tags = (string)(await select.ExecuteScalarAsync())!;
-                }
+                    var merged = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(tags)!;
+                    foreach (var (key, value) in Tag(writer, sequence))
+                    {
+                        merged[key] = value;
+                    }
 
-                var merged = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(tags)!;
-                foreach (var (key, value) in Tag(writer, sequence))
-                {
-                    merged[key] = value;
-                }
+                    await using (var update = new NpgsqlCommand(
+                        "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE id = @id", connection, transaction))
+                    {
+                        update.Parameters.AddWithValue("id", model.Id);
+                        update.Parameters.AddWithValue("tags", System.Text.Json.JsonSerializer.Serialize(merged));
+                        await update.ExecuteNonQueryAsync();
+                    }
 
-                await using (var update = new NpgsqlCommand(
-                    "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE id = @id", connection, transaction))
-                {
-                    update.Parameters.AddWithValue("id", model.Id);
-                    update.Parameters.AddWithValue("tags", System.Text.Json.JsonSerializer.Serialize(merged));
-                    await update.ExecuteNonQueryAsync();
-                }
-
-                await transaction.CommitAsync();
+                    return true;
+                });
             }
             finally
             {
@@ -107,20 +102,13 @@ public static class ContendedUpdates
         return result.Check(await FinalBaselineTagsAsync(platform, model.Id)) with { Retries = retries };
     }
 
-    private static async Task<Dictionary<string, string>> FinalBaselineTagsAsync(BenchPlatform platform, Guid modelId)
-    {
-        await using var connection = await platform.App.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
+    private static Task<Dictionary<string, string>> FinalBaselineTagsAsync(BenchPlatform platform, Guid modelId) =>
+        platform.InTenantAsync(platform.TenantId, async (connection, transaction) =>
         {
-            scope.Parameters.AddWithValue("t", platform.TenantId.ToString());
-            await scope.ExecuteNonQueryAsync();
-        }
-
-        await using var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id", connection, transaction);
-        select.Parameters.AddWithValue("id", modelId);
-        return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>((string)(await select.ExecuteScalarAsync())!)!;
-    }
+            await using var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id", connection, transaction);
+            select.Parameters.AddWithValue("id", modelId);
+            return System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>((string)(await select.ExecuteScalarAsync())!)!;
+        });
 
     /// <summary>
     /// Runs <paramref name="update"/> from every writer until the time is up, each writer numbering its

@@ -17,7 +17,7 @@ public static class RegistrySearch
         {
             var id = Guid.CreateVersion7();
             var key = $"bench-search-{t:D3}-{id.ToString("N")[..6]}";
-            await InTenantAsync(platform, id, async (connection, transaction) =>
+            await platform.InTenantAsync(id, async (connection, transaction) =>
             {
                 await using (var tenant = new NpgsqlCommand(
                     "INSERT INTO tenants (id, tenant_key, name, resource_quotas, created_by) VALUES (@id, @key, 'bench', '{}', 'bench')", connection, transaction))
@@ -37,7 +37,7 @@ public static class RegistrySearch
                     """, connection, transaction);
                 insert.Parameters.AddWithValue("tenant", id);
                 insert.Parameters.AddWithValue("count", settings.ModelsPerTenant);
-                await insert.ExecuteNonQueryAsync();
+                return await insert.ExecuteNonQueryAsync();
             });
             tenants.Add((id, key));
         }
@@ -53,23 +53,27 @@ public static class RegistrySearch
         {
             ("first page by name (50)", _ => new ModelSearch(Limit: 50)),
             ("model_type filter (50)", i => new ModelSearch(ModelType: Types[i % Types.Length], Limit: 50)),
-            ("name prefix (50)", i => new ModelSearch(NamePrefix: $"model-00{i % 10}", Limit: 50)),
+            // Four of the five digits: ten models per prefix, whatever ModelsPerTenant is.
+            ("name prefix (10)", i => new ModelSearch(NamePrefix: $"model-{i % Math.Max(1, settings.ModelsPerTenant / 10):D4}", Limit: 50)),
             ("tag + status (50)", i => new ModelSearch(Tag: $"team=t{i % 7}", Status: "active", Limit: 50)),
             ("newest first (50)", _ => new ModelSearch(Sort: "created", Limit: 50)),
         };
         foreach (var (name, search) in queries)
         {
             var latencies = new List<double>();
+            var found = 0;
             for (var i = 0; i < settings.Searches / queries.Length; i++)
             {
                 var tenant = tenants[i % tenants.Count];
                 var started = Stopwatch.GetTimestamp();
                 var page = await platform.Admin.SearchModelsAsync(tenant.Key, search(i));
                 latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                if (page.Models.Count == 0)
-                {
-                    throw new InvalidOperationException($"{name}: no models found");
-                }
+                found += page.Models.Count;
+            }
+
+            if (found == 0)
+            {
+                throw new InvalidOperationException($"{name}: no call found any model; the query or the load is broken");
             }
 
             latencies.Sort();
@@ -77,7 +81,7 @@ public static class RegistrySearch
         }
 
         // The list query's plan, as the application runs it for one tenant.
-        await InTenantAsync(platform, tenants[0].Id, async (connection, transaction) =>
+        await platform.InTenantAsync(tenants[0].Id, async (connection, transaction) =>
         {
             await using var explain = new NpgsqlCommand(
                 "EXPLAIN SELECT name, model_type, version, accuracy, created_at FROM models WHERE tenant_id = phantom_current_tenant() AND model_type = 'ranker' LIMIT 50",
@@ -92,26 +96,4 @@ public static class RegistrySearch
             return true;
         });
     }
-
-    private static async Task<T> InTenantAsync<T>(BenchPlatform platform, Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work)
-    {
-        await using var connection = await platform.App.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var scope = new NpgsqlCommand("SELECT set_config('app.current_tenant_id', @t, true)", connection, transaction))
-        {
-            scope.Parameters.AddWithValue("t", tenantId.ToString());
-            await scope.ExecuteNonQueryAsync();
-        }
-
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync();
-        return result;
-    }
-
-    private static Task InTenantAsync(BenchPlatform platform, Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task> work) =>
-        InTenantAsync(platform, tenantId, async (connection, transaction) =>
-        {
-            await work(connection, transaction);
-            return true;
-        });
 }

@@ -138,16 +138,7 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
             Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         }
 
-        var objectKey = artifact.GetProperty("storagePath").GetString()!;
-        if (store == "filesystem")
-        {
-            Assert.False(File.Exists(Path.Combine(ArtifactRoot(api), objectKey)));
-        }
-        else
-        {
-            var s3 = new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
-            await Assert.ThrowsAsync<IOException>(() => s3.OpenReadAsync(objectKey, 0, null, TestContext.Current.CancellationToken));
-        }
+        await AssertObjectGoneAsync(api, store, artifact.GetProperty("storagePath").GetString()!);
     }
 
     [Theory]
@@ -169,7 +160,17 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, path, key, headers: ETag(model));
 
         await api.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{path}/artifact/metadata", key);
-        var objectKey = artifact.GetProperty("storagePath").GetString()!;
+        await AssertObjectGoneAsync(api, store, artifact.GetProperty("storagePath").GetString()!);
+
+        var tenant = path.Split('/')[4];
+        var usage = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key)).EnumerateArray()
+            .ToDictionary(q => q.GetProperty("resource").GetString()!, q => q.GetProperty("used").GetInt64());
+        Assert.Equal(0, usage["artifact_bytes"]);
+        Assert.Equal(1, usage["model_versions"]);
+    }
+
+    private static async Task AssertObjectGoneAsync(PlatformApi api, string store, string objectKey)
+    {
         if (store == "filesystem")
         {
             Assert.False(File.Exists(Path.Combine(ArtifactRoot(api), objectKey)));
@@ -179,12 +180,6 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
             var s3 = new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
             await Assert.ThrowsAsync<IOException>(() => s3.OpenReadAsync(objectKey, 0, null, TestContext.Current.CancellationToken));
         }
-
-        var tenant = path.Split('/')[4];
-        var usage = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key)).EnumerateArray()
-            .ToDictionary(q => q.GetProperty("resource").GetString()!, q => q.GetProperty("used").GetInt64());
-        Assert.Equal(0, usage["artifact_bytes"]);
-        Assert.Equal(1, usage["model_versions"]);
     }
 
     private static Dictionary<string, string> ETag(System.Text.Json.JsonElement model) => new() { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" };
