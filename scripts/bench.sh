@@ -12,7 +12,7 @@ source "$ENV_FILE"
 
 database="phantom_bench"
 owner_admin="${ConnectionStrings__PostgreSqlMigrations/Database=phantom/Database=postgres}"
-psql_owner() { psql "$(tr ';' '\n' <<<"$1" | sed -E 's/^Host=/host=/; s/^Port=/port=/; s/^Database=/dbname=/; s/^Username=/user=/; s/^Password=/password=/' | tr '\n' ' ')" -qAt "${@:2}"; }
+psql_owner() { psql "$(libpq_conninfo "$1")" -qAt "${@:2}"; }
 psql_owner "$owner_admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" -c "CREATE DATABASE $database"
 
 export ConnectionStrings__PostgreSql="${ConnectionStrings__PostgreSql/Database=phantom/Database=$database}"

@@ -6,6 +6,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 [[ -f "$ENV_FILE" ]] || fail "no local services yet: run scripts/run.sh or scripts/services.sh start"
 # shellcheck disable=SC1090
 source "$ENV_FILE"
-# Npgsql's key=value form, turned into libpq's.
-conninfo="$(tr ';' '\n' <<<"${ConnectionStrings__PostgreSqlMigrations:-$ConnectionStrings__PostgreSql}" | sed -E 's/^Host=/host=/I; s/^Port=/port=/I; s/^Database=/dbname=/I; s/^Username=/user=/I; s/^Password=/password=/I' | tr '\n' ' ')"
-exec psql "$conninfo" "$@"
+exec psql "$(libpq_conninfo "${ConnectionStrings__PostgreSqlMigrations:-$ConnectionStrings__PostgreSql}")" "$@"

@@ -61,3 +61,9 @@ wait_until_ready() {
   log "the silo did not report ready within ${timeout}s; see $url/health/ready"
   return 1
 }
+
+# libpq_conninfo NPGSQL_CONNECTION_STRING: the same server, database and credentials in psql's key=value form.
+libpq_conninfo() {
+  tr ';' '\n' <<<"$1" |
+    sed -E 's/^Host=/host=/I; s/^Port=/port=/I; s/^Database=/dbname=/I; s/^Username=/user=/I; s/^Password=/password=/I' | tr '\n' ' '
+}

@@ -67,16 +67,16 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
                  ORDER BY "timestamp" DESC, id DESC
                  LIMIT @limit
                 """, connection, transaction);
-            Add(command, "from", NpgsqlDbType.TimestampTz, query.From);
-            Add(command, "to", NpgsqlDbType.TimestampTz, query.To);
-            Add(command, "eventType", NpgsqlDbType.Text, query.EventType);
-            Add(command, "resourceType", NpgsqlDbType.Text, query.ResourceType);
-            Add(command, "resourceId", NpgsqlDbType.Text, query.ResourceId);
-            Add(command, "userId", NpgsqlDbType.Text, query.UserId);
-            Add(command, "action", NpgsqlDbType.Text, query.Action);
-            Add(command, "result", NpgsqlDbType.Text, query.Result);
-            Add(command, "afterTime", NpgsqlDbType.TimestampTz, afterTime);
-            Add(command, "afterId", NpgsqlDbType.Uuid, afterId);
+            command.AddOptional("from", NpgsqlDbType.TimestampTz, query.From);
+            command.AddOptional("to", NpgsqlDbType.TimestampTz, query.To);
+            command.AddOptional("eventType", NpgsqlDbType.Text, query.EventType);
+            command.AddOptional("resourceType", NpgsqlDbType.Text, query.ResourceType);
+            command.AddOptional("resourceId", NpgsqlDbType.Text, query.ResourceId);
+            command.AddOptional("userId", NpgsqlDbType.Text, query.UserId);
+            command.AddOptional("action", NpgsqlDbType.Text, query.Action);
+            command.AddOptional("result", NpgsqlDbType.Text, query.Result);
+            command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
+            command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
             command.Parameters.AddWithValue("limit", query.Limit + 1);
 
             var entries = new List<AuditEntry>();
@@ -138,9 +138,6 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
             throw PhantomException.Invalid("cursor is not one this API returned.", "cursor");
         }
     }
-
-    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
 
     private static string? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -61,17 +61,17 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
                  ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
                  LIMIT @limit
                 """, connection, transaction);
-            Add(command, "prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
-            Add(command, "type", NpgsqlDbType.Text, search.ModelType);
-            Add(command, "status", NpgsqlDbType.Text, search.Status);
-            Add(command, "algorithm", NpgsqlDbType.Text, search.Algorithm);
-            Add(command, "tagKey", NpgsqlDbType.Text, tagKey);
-            Add(command, "tagValue", NpgsqlDbType.Text, tagValue);
-            Add(command, "from", NpgsqlDbType.TimestampTz, search.CreatedFrom);
-            Add(command, "to", NpgsqlDbType.TimestampTz, search.CreatedTo);
-            Add(command, "afterName", NpgsqlDbType.Text, afterName);
-            Add(command, "afterTime", NpgsqlDbType.TimestampTz, afterTime);
-            Add(command, "afterId", NpgsqlDbType.Uuid, afterId);
+            command.AddOptional("prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
+            command.AddOptional("type", NpgsqlDbType.Text, search.ModelType);
+            command.AddOptional("status", NpgsqlDbType.Text, search.Status);
+            command.AddOptional("algorithm", NpgsqlDbType.Text, search.Algorithm);
+            command.AddOptional("tagKey", NpgsqlDbType.Text, tagKey);
+            command.AddOptional("tagValue", NpgsqlDbType.Text, tagValue);
+            command.AddOptional("from", NpgsqlDbType.TimestampTz, search.CreatedFrom);
+            command.AddOptional("to", NpgsqlDbType.TimestampTz, search.CreatedTo);
+            command.AddOptional("afterName", NpgsqlDbType.Text, afterName);
+            command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
+            command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
             command.Parameters.AddWithValue("limit", search.Limit + 1);
 
             var models = new List<ModelRecord>();
@@ -154,7 +154,4 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
 
         throw PhantomException.Invalid("cursor is not one this API returned for this sort.", "cursor");
     }
-
-    private static void Add(NpgsqlCommand command, string name, NpgsqlDbType type, object? value) =>
-        command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
 }

@@ -72,10 +72,9 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     public async Task<ModelView> GetAsync()
     {
         await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
-        var view = View();
         // Readers come here on a cache miss; only this activation publishes, so what it publishes is the latest.
-        await cache.SetAsync(Model.TenantId, view);
-        return view;
+        await PublishAsync();
+        return View();
     }
 
     /// <inheritdoc />
@@ -504,10 +503,11 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var expected = expectedETag ?? model.RowVersion;
         RequireETag(expected);
         await InvalidateCacheAsync();
-        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        // The UPDATE returns the committed row, and these changes leave the aliases alone: no reload is needed.
+        _model = await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
             await ModelStore.UpdateAsync(connection, transaction, change(model), expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
             replay: () => Task.FromResult(Model));
-        await ReloadAsync(model.TenantId);
+        await PublishAsync();
         return View();
     }
 
@@ -540,11 +540,11 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             var model = _name.Length == 0 ? null : await ModelStore.LoadAsync(connection, transaction, _name);
             return (model, model is null ? [] : await ModelStore.ListAliasesAsync(connection, transaction, model.Id));
         });
-        if (_model is not null)
-        {
-            await cache.SetAsync(tenantId, View());
-        }
+        await PublishAsync();
     }
+
+    /// <summary>Publishes the committed state to the shared cache (only this activation ever writes the key).</summary>
+    private Task PublishAsync() => _model is null ? Task.CompletedTask : cache.SetAsync(_model.TenantId, View());
 
     /// <summary>
     /// Before a change commits, the cached view goes: readers then miss and ask this grain until the new
