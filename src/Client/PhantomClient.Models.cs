@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using PhantomMl.Grains.Models;
 
 namespace PhantomMl.Client;
@@ -74,12 +75,118 @@ public sealed partial class PhantomClient
     public Task<ArtifactVerification> VerifyModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).VerifyArtifactAsync(versionOrAlias), cancellationToken);
 
-    /// <summary>
-    /// A presigned URL to download an artifact directly from S3 (null for the filesystem store). Uploads go
-    /// through the HTTP API (<c>PUT .../artifact</c>), which streams and hashes them.
-    /// </summary>
+    /// <summary>A presigned URL to download an artifact directly from S3 (null for the filesystem store).</summary>
     public Task<Uri?> GetModelArtifactUrlAsync(string tenantKey, string name, string versionOrAlias, TimeSpan validFor, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).GetArtifactUrlAsync(versionOrAlias, validFor), cancellationToken);
+
+    /// <summary>
+    /// Uploads a version's artifact from <paramref name="content"/>, streamed in chunks through the cluster into the
+    /// artifact store (memory stays bounded on both sides). <paramref name="sizeBytes"/> defaults to what is left of a
+    /// seekable stream. When <paramref name="expectedSha256"/> is given, a mismatch stores nothing and answers 400.
+    /// </summary>
+    public async Task<ArtifactView> UploadModelArtifactAsync(string tenantKey, string name, string versionOrAlias, Stream content,
+        long? sizeBytes = null, string? expectedSha256 = null, CancellationToken cancellationToken = default)
+    {
+        var size = sizeBytes ?? (content.CanSeek
+            ? content.Length - content.Position
+            : throw new ArgumentException("Give sizeBytes for a stream that cannot seek.", nameof(sizeBytes)));
+        var ticket = await CallAsync(grains => Model(grains, tenantKey, name).PrepareArtifactUploadAsync(versionOrAlias, size), cancellationToken);
+        var upload = Grains.GetGrain<IArtifactUploadGrain>(ticket.ObjectKey);
+        try
+        {
+            await CallAsync(async _ =>
+            {
+                await upload.BeginAsync(tenantKey, name, ticket, size);
+                return true;
+            }, cancellationToken);
+
+            // Reading the next chunk overlaps with sending the previous one.
+            long offset = 0;
+            var next = ReadChunkAsync(content, size, cancellationToken);
+            while (offset < size)
+            {
+                var chunk = await next;
+                var chunkOffset = offset;
+                offset += chunk.Length;
+                next = offset < size ? ReadChunkAsync(content, size - offset, cancellationToken) : Task.FromResult(Array.Empty<byte>());
+                await CallAsync(_ => upload.WriteAsync(chunkOffset, chunk), cancellationToken);
+            }
+
+            return await CallAsync(_ => upload.CompleteAsync(expectedSha256), cancellationToken);
+        }
+        catch
+        {
+            await AbortQuietlyAsync(upload);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Downloads a version's artifact into <paramref name="destination"/> in chunks, checking the bytes against the
+    /// recorded SHA-256 at the end (<see cref="InvalidDataException"/> on a mismatch: the stored object was damaged).
+    /// </summary>
+    public async Task<ArtifactView> DownloadModelArtifactAsync(string tenantKey, string name, string versionOrAlias, Stream destination,
+        CancellationToken cancellationToken = default)
+    {
+        var artifact = await GetModelArtifactAsync(tenantKey, name, versionOrAlias, cancellationToken);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long offset = 0;
+        var next = ReadArtifactChunkAsync(artifact, offset, cancellationToken);
+        while (offset < artifact.SizeBytes)
+        {
+            var chunk = await next;
+            if (chunk.Length == 0)
+            {
+                throw new InvalidDataException($"The stored artifact ended after {offset} of its {artifact.SizeBytes} bytes.");
+            }
+
+            offset += chunk.Length;
+            next = offset < artifact.SizeBytes ? ReadArtifactChunkAsync(artifact, offset, cancellationToken) : Task.FromResult(Array.Empty<byte>());
+            hash.AppendData(chunk);
+            await destination.WriteAsync(chunk, cancellationToken);
+        }
+
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        return actual == artifact.Sha256
+            ? artifact
+            : throw new InvalidDataException($"The downloaded artifact's SHA-256 is {actual}, not the recorded {artifact.Sha256}: the stored object is damaged.");
+    }
+
+    /// <summary>Reads bytes [offset, offset + count) of a version's artifact (fewer at its end; count at most 8 MiB).</summary>
+    public async Task<byte[]> ReadModelArtifactRangeAsync(string tenantKey, string name, string versionOrAlias, long offset, int count,
+        CancellationToken cancellationToken = default)
+    {
+        var artifact = await GetModelArtifactAsync(tenantKey, name, versionOrAlias, cancellationToken);
+        return offset >= artifact.SizeBytes
+            ? []
+            : await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(artifact.StoragePath, offset, count), cancellationToken);
+    }
+
+    /// <summary>The chunk size of SDK uploads and downloads.</summary>
+    private const int ArtifactChunkBytes = 4 << 20;
+
+    private static async Task<byte[]> ReadChunkAsync(Stream content, long remaining, CancellationToken cancellationToken)
+    {
+        var chunk = new byte[(int)Math.Min(ArtifactChunkBytes, remaining)];
+        var read = await content.ReadAtLeastAsync(chunk, chunk.Length, throwOnEndOfStream: false, cancellationToken);
+        return read == chunk.Length ? chunk : throw new EndOfStreamException($"The content ended {remaining - read} bytes before the size given.");
+    }
+
+    private Task<byte[]> ReadArtifactChunkAsync(ArtifactView artifact, long offset, CancellationToken cancellationToken) =>
+        CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(artifact.StoragePath, offset, (int)Math.Min(ArtifactChunkBytes, artifact.SizeBytes - offset)),
+            cancellationToken);
+
+    private static async Task AbortQuietlyAsync(IArtifactUploadGrain upload)
+    {
+        try
+        {
+            await upload.AbortAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The upload was never begun, or is gone already; an idle upload deletes its object itself.
+        }
+    }
 
     private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
 }

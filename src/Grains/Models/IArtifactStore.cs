@@ -36,4 +36,7 @@ public static class ArtifactKeys
         return parts.Length == 7 && parts[0] == "tenants" && parts[2] == "models" && parts[4] == "versions"
             && parts.Where((_, i) => i % 2 == 1 || i == 6).All(p => p.Length == 32 && p.All(char.IsAsciiHexDigitLower));
     }
+
+    /// <summary>The tenant a generated key belongs to; null for anything else.</summary>
+    public static Guid? TenantOf(string key) => IsGenerated(key) ? Guid.ParseExact(key.Split('/')[1], "N") : null;
 }

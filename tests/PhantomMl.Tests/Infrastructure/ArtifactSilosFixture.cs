@@ -22,6 +22,15 @@ public sealed class ArtifactSilosFixture : IAsyncLifetime
         Stores["s3"] = new PlatformApi(s3);
     }
 
+    /// <summary>An SDK client of the silo that uses <paramref name="store"/>, calling with <paramref name="apiKey"/>.</summary>
+    public Task<PhantomMl.Client.PhantomClient> ConnectAsync(string store, string apiKey) =>
+        PhantomMl.Client.PhantomClient.ConnectAsync(new PhantomMl.Client.PhantomClientOptions
+        {
+            MembershipConnectionString = _databases!.PostgreSql,
+            ClusterId = Stores[store].Silo.ClusterId,
+            ApiKey = apiKey,
+        }, TestContext.Current.CancellationToken);
+
     public async ValueTask DisposeAsync()
     {
         foreach (var api in Stores.Values)

@@ -28,6 +28,9 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>The folder of this silo's filesystem artifact store.</summary>
     public string ArtifactRoot { get; private init; } = "";
 
+    /// <summary>The cluster the silo joined (what an SDK client connects to).</summary>
+    public string ClusterId { get; private init; } = "";
+
     /// <summary>The platform-admin key this silo issued at start (each test silo bootstraps its own).</summary>
     public string AdminKey => File.ReadAllText(_adminKeyFile).Trim();
 
@@ -85,7 +88,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var silo = new SiloProcess(process, endpoints, logPath, adminKeyFile) { ArtifactRoot = artifactRoot };
+        var silo = new SiloProcess(process, endpoints, logPath, adminKeyFile) { ArtifactRoot = artifactRoot, ClusterId = clusterId };
         await silo.WaitForAsync("/health/live", TimeSpan.FromSeconds(60));
         return silo;
     }

@@ -17,18 +17,23 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
         var path = PathOf(objectKey);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var partial = path + ".partial";
-        await using (var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+        try
         {
+            await using var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
             await content.CopyToAsync(file, 1 << 16, cancellationToken);
             if (file.Length != length)
             {
-                file.Close();
-                File.Delete(partial);
                 throw new IOException($"Expected {length} bytes, received {file.Length}.");
             }
 
             await file.FlushAsync(cancellationToken);
             file.Flush(flushToDisk: true);
+        }
+        catch
+        {
+            // A failed or abandoned write leaves nothing behind.
+            File.Delete(partial);
+            throw;
         }
 
         File.Move(partial, path, overwrite: true);

@@ -63,7 +63,9 @@ public sealed class S3ArtifactStore : IArtifactStore
         if (!response.IsSuccessStatusCode)
         {
             response.Dispose();
-            throw new IOException($"S3 GET {objectKey} answered {(int)response.StatusCode}.");
+            throw response.StatusCode == System.Net.HttpStatusCode.NotFound
+                ? new FileNotFoundException($"S3 has no object {objectKey}.")
+                : new IOException($"S3 GET {objectKey} answered {(int)response.StatusCode}.");
         }
 
         return await response.Content.ReadAsStreamAsync(cancellationToken);
