@@ -1,4 +1,5 @@
 using Npgsql;
+using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Models;
 
@@ -21,11 +22,11 @@ public static class ArtifactRecords
     }
 
     public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, Guid versionId,
-        long size, string sha256, string provider, string objectKey)
+        long size, string sha256, IArtifactStore store, string objectKey)
     {
         await using var command = new NpgsqlCommand("""
-            INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider, storage_path, compression_type)
-            VALUES (@version, @tenant, @model, @size, @sha, @provider, @path, 'none');
+            INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider, storage_path, compression_type, encryption_key_id)
+            VALUES (@version, @tenant, @model, @size, @sha, @provider, @path, 'none', @encryption);
             UPDATE model_versions SET artifact_uri = @uri WHERE id = @version;
             """, connection, transaction);
         command.Parameters.AddWithValue("version", versionId);
@@ -33,9 +34,10 @@ public static class ArtifactRecords
         command.Parameters.AddWithValue("model", model.Id);
         command.Parameters.AddWithValue("size", size);
         command.Parameters.AddWithValue("sha", sha256);
-        command.Parameters.AddWithValue("provider", provider);
+        command.Parameters.AddWithValue("provider", store.Provider);
+        command.AddOptional("encryption", NpgsqlTypes.NpgsqlDbType.Varchar, store.EncryptionKeyId);
         command.Parameters.AddWithValue("path", objectKey);
-        command.Parameters.AddWithValue("uri", $"{provider}://{objectKey}");
+        command.Parameters.AddWithValue("uri", $"{store.Provider}://{objectKey}");
         await command.ExecuteNonQueryAsync();
     }
 

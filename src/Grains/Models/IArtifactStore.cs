@@ -9,6 +9,9 @@ public interface IArtifactStore
     /// <summary>The provider name recorded in model_artifacts.storage_provider.</summary>
     string Provider { get; }
 
+    /// <summary>The key id objects are encrypted under by the store (server-side encryption); null when they are not.</summary>
+    string? EncryptionKeyId { get; }
+
     /// <summary>Streams <paramref name="content"/> (exactly <paramref name="length"/> bytes) into <paramref name="objectKey"/>.</summary>
     Task PutAsync(string objectKey, Stream content, long length, CancellationToken cancellationToken);
 
@@ -20,7 +23,16 @@ public interface IArtifactStore
 
     /// <summary>A time-limited URL to download the object directly, where the store offers one; otherwise null.</summary>
     Task<Uri?> GetDownloadUrlAsync(string objectKey, TimeSpan validFor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every object (and unfinished write) in the generated key space, with when it was last written: what the
+    /// orphan sweep compares with model_artifacts.
+    /// </summary>
+    IAsyncEnumerable<StoredObject> ListAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>An object in an artifact store.</summary>
+public sealed record StoredObject(string Key, DateTimeOffset LastModified);
 
 /// <summary>Generated object keys: <c>tenants/{tenantId}/models/{modelId}/versions/{versionId}/{uploadId}</c>.</summary>
 public static class ArtifactKeys

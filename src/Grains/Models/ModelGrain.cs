@@ -397,7 +397,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
                 }
 
                 await TenantStore.ConsumeAsync(connection, transaction, model.TenantId, Quotas.ArtifactBytes, sizeBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
-                await ArtifactRecords.InsertAsync(connection, transaction, model, ticket.VersionId, sizeBytes, sha256.ToLowerInvariant(), artifacts.Provider, ticket.ObjectKey);
+                await ArtifactRecords.InsertAsync(connection, transaction, model, ticket.VersionId, sizeBytes, sha256.ToLowerInvariant(), artifacts, ticket.ObjectKey);
                 await BumpAsync(connection, transaction, model);
                 return (await ArtifactRecords.FindAsync(connection, transaction, ticket.VersionId))!;
             });

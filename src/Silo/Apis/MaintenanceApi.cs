@@ -1,9 +1,10 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Maintenance;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Apis;
 
-/// <summary>Partition maintenance: see what the last pass did, or run one now.</summary>
+/// <summary>Cluster maintenance: partition passes (see the last, or run one now) and the orphaned-artifact sweep.</summary>
 public static class MaintenanceApi
 {
     /// <summary>Maps <c>/api/v1/maintenance</c>.</summary>
@@ -12,6 +13,8 @@ public static class MaintenanceApi
         var api = routes.MapGroup("/api/v1/maintenance").WithTags("Maintenance").RequireClusterOperator();
         api.MapGet("/partitions", GetLastReportAsync).WithSummary("The last partition maintenance pass since the job's activation");
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
+        api.MapPost("/artifact-sweep", SweepArtifactsAsync)
+            .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
         return routes;
     }
 
@@ -20,6 +23,19 @@ public static class MaintenanceApi
 
     private static async Task<Ok<PartitionMaintenanceReport>> RunAsync(IGrainFactory grains) =>
         TypedResults.Ok(await Grain(grains).RunAsync());
+
+    private static async Task<Ok<ArtifactSweepReport>> SweepArtifactsAsync(long? olderThanSeconds, IGrainFactory grains)
+    {
+        if (olderThanSeconds is < 0 or > MaxGraceSeconds)
+        {
+            throw PhantomException.Invalid($"olderThanSeconds is 0 to {MaxGraceSeconds}.", "olderThanSeconds");
+        }
+
+        var grace = olderThanSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        return TypedResults.Ok(await grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey).RunAsync(grace));
+    }
+
+    private const long MaxGraceSeconds = 366L * 24 * 3600;
 
     private static IPartitionMaintenanceGrain Grain(IGrainFactory grains) =>
         grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey);

@@ -65,7 +65,9 @@ public static class OrleansExtensions
 
         builder.Services.AddOptions<PartitionMaintenanceOptions>().BindConfiguration(PartitionMaintenanceOptions.SectionName);
         builder.Services.AddSingleton<PartitionMaintainer>();
-        builder.Services.AddHostedService<PartitionMaintenanceStarter>();
+        builder.Services.AddOptions<ArtifactSweepOptions>().BindConfiguration(ArtifactSweepOptions.SectionName);
+        builder.Services.AddSingleton<ArtifactSweeper>();
+        builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }
 

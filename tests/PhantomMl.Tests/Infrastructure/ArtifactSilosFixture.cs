@@ -1,9 +1,14 @@
 namespace PhantomMl.Tests.Infrastructure;
 
-/// <summary>Two silos on one database: one storing artifacts in a folder, one in S3 (moto, started by scripts/test.sh).</summary>
+/// <summary>
+/// Two silos on one database: one storing artifacts in a folder, one in S3 (moto, started by scripts/test.sh) with
+/// server-side encryption under the KMS key <see cref="KmsKeyId"/>.
+/// </summary>
 public sealed class ArtifactSilosFixture : IAsyncLifetime
 {
     private MigratedDatabases? _databases;
+
+    public const string KmsKeyId = "phantom-test-artifacts-key";
 
     public Dictionary<string, PlatformApi> Stores { get; } = [];
 
@@ -16,7 +21,7 @@ public sealed class ArtifactSilosFixture : IAsyncLifetime
         _databases = await MigratedDatabases.CreateAsync("artifacts");
         var folder = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), _databases);
         var s3 = await SiloProcess.StartAsync(ClusterDatabasesFixture.NewClusterId(), _databases,
-            settings: new Dictionary<string, string> { ["ConnectionStrings__S3"] = S3ConnectionString });
+            settings: new Dictionary<string, string> { ["ConnectionStrings__S3"] = $"{S3ConnectionString};KmsKeyId={KmsKeyId}" });
         await Task.WhenAll(folder.WaitUntilReadyAsync(), s3.WaitUntilReadyAsync());
         Stores["filesystem"] = new PlatformApi(folder);
         Stores["s3"] = new PlatformApi(s3);

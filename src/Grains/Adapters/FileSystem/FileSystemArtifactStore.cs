@@ -12,6 +12,9 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
     public string Provider => "filesystem";
 
     /// <inheritdoc />
+    public string? EncryptionKeyId => null;
+
+    /// <inheritdoc />
     public async Task PutAsync(string objectKey, Stream content, long length, CancellationToken cancellationToken)
     {
         var path = PathOf(objectKey);
@@ -50,8 +53,34 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
     /// <inheritdoc />
     public Task DeleteAsync(string objectKey, CancellationToken cancellationToken)
     {
-        File.Delete(PathOf(objectKey));
+        var path = PathOf(objectKey);
+        File.Delete(path);
+        File.Delete(path + ".partial");
         return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StoredObject> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var tenants = Path.Combine(root, "tenants");
+        if (!Directory.Exists(tenants))
+        {
+            yield break;
+        }
+
+        foreach (var file in new DirectoryInfo(tenants).EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            // A ".partial" file is a write a crash cut short: it is listed under the key it was meant for.
+            var key = Path.GetRelativePath(root, file.FullName).Replace(Path.DirectorySeparatorChar, '/');
+            key = key.EndsWith(".partial", StringComparison.Ordinal) ? key[..^".partial".Length] : key;
+            if (ArtifactKeys.IsGenerated(key))
+            {
+                yield return new StoredObject(key, file.LastWriteTimeUtc);
+            }
+        }
+
+        await Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Net.Http.Headers;
 using Minio;
 using Minio.DataModel.Args;
+using Minio.DataModel.Encryption;
 using PhantomMl.Grains.Models;
 
 namespace PhantomMl.Grains.Adapters.S3;
@@ -9,13 +10,17 @@ namespace PhantomMl.Grains.Adapters.S3;
 /// <summary>
 /// Artifacts in an S3 bucket through the Minio SDK (large uploads go multipart). Reads, ranged or whole, use
 /// a presigned GET with an HTTP Range header, because ranged GetObject is broken in Minio SDK 7.0.0.
-/// Connection string: <c>Endpoint=http://host:port;AccessKey=...;SecretKey=...;Bucket=...[;Region=...]</c>.
+/// Connection string: <c>Endpoint=http://host:port;AccessKey=...;SecretKey=...;Bucket=...[;Region=...][;KmsKeyId=...]</c>.
+/// With <c>KmsKeyId</c>, every object is written with server-side encryption under that KMS key (SSE-KMS), and the
+/// key id is recorded with each artifact. One bucket (or cluster) per deployment: the orphan sweep treats every
+/// generated key in the bucket as belonging to this platform's database.
 /// </summary>
 public sealed class S3ArtifactStore : IArtifactStore
 {
     private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan };
     private readonly IMinioClient _client;
     private readonly string _bucket;
+    private readonly SSEKMS? _encryption;
     private readonly SemaphoreSlim _bucketReady = new(1, 1);
     private bool _bucketExists;
 
@@ -35,10 +40,18 @@ public sealed class S3ArtifactStore : IArtifactStore
         }
 
         _client = client.Build();
+        if (settings.TryGetValue("KmsKeyId", out var kms) && kms is string kmsKeyId && kmsKeyId.Length > 0)
+        {
+            EncryptionKeyId = kmsKeyId;
+            _encryption = new SSEKMS(kmsKeyId);
+        }
     }
 
     /// <inheritdoc />
     public string Provider => "s3";
+
+    /// <inheritdoc />
+    public string? EncryptionKeyId { get; }
 
     /// <inheritdoc />
     public async Task PutAsync(string objectKey, Stream content, long length, CancellationToken cancellationToken)
@@ -46,7 +59,7 @@ public sealed class S3ArtifactStore : IArtifactStore
         Guard(objectKey);
         await EnsureBucketAsync(cancellationToken);
         await _client.PutObjectAsync(new PutObjectArgs().WithBucket(_bucket).WithObject(objectKey).WithStreamData(content)
-            .WithObjectSize(length).WithContentType("application/octet-stream"), cancellationToken);
+            .WithObjectSize(length).WithContentType("application/octet-stream").WithServerSideEncryption(_encryption), cancellationToken);
     }
 
     /// <inheritdoc />
@@ -85,6 +98,24 @@ public sealed class S3ArtifactStore : IArtifactStore
         var url = await _client.PresignedGetObjectAsync(new PresignedGetObjectArgs().WithBucket(_bucket).WithObject(objectKey)
             .WithExpiry((int)validFor.TotalSeconds));
         return new Uri(url);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<StoredObject> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await EnsureBucketAsync(cancellationToken);
+        var listing = new ListObjectsArgs().WithBucket(_bucket).WithPrefix("tenants/").WithRecursive(true);
+        await foreach (var item in _client.ListObjectsEnumAsync(listing, cancellationToken))
+        {
+            if (!item.IsDir && ArtifactKeys.IsGenerated(item.Key))
+            {
+                // An unreadable date counts as "just written": the sweep never deletes what it cannot date.
+                yield return new StoredObject(item.Key,
+                    DateTimeOffset.TryParse(item.LastModified, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var modified)
+                        ? modified
+                        : DateTimeOffset.MaxValue);
+            }
+        }
     }
 
     private async Task EnsureBucketAsync(CancellationToken cancellationToken)

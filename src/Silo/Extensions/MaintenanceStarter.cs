@@ -3,14 +3,15 @@ using PhantomMl.Grains.Maintenance;
 namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
-/// Makes sure the cluster's partition maintenance reminder exists once this silo is up, and runs a
-/// first pass so a fresh database has its time partitions at once. Every silo does this; the grain is
-/// a single activation and registering its reminder is idempotent, so the work happens once at a time.
+/// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts) exist once this silo is
+/// up, and runs a first partition pass so a fresh database has its time partitions at once. Every silo does
+/// this; each job is a single activation and registering a reminder is idempotent, so the work happens once
+/// at a time.
 /// </summary>
-internal sealed partial class PartitionMaintenanceStarter(
+internal sealed partial class MaintenanceStarter(
     IGrainFactory grains,
     IHostApplicationLifetime lifetime,
-    ILogger<PartitionMaintenanceStarter> logger) : BackgroundService
+    ILogger<MaintenanceStarter> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -19,12 +20,12 @@ internal sealed partial class PartitionMaintenanceStarter(
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
 
-        var grain = grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey);
         for (var attempt = 1; !stoppingToken.IsCancellationRequested; attempt++)
         {
             try
             {
-                await grain.EnsureScheduledAsync();
+                await grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey).EnsureScheduledAsync();
+                await grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey).EnsureScheduledAsync();
                 return;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -35,6 +36,6 @@ internal sealed partial class PartitionMaintenanceStarter(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduling partition maintenance failed (attempt {Attempt}); retrying")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Scheduling maintenance failed (attempt {Attempt}); retrying")]
     private partial void LogRetry(Exception exception, int attempt);
 }
