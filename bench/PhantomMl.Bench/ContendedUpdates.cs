@@ -68,10 +68,13 @@ public static class ContendedUpdates
             {
                 await platform.InTenantAsync(platform.TenantId, async (connection, transaction) =>
                 {
-                    // As the design wrote it: read the current row under the lock FOR UPDATE, then write it.
+                    // As the design wrote it: read the current row under the lock FOR UPDATE, then write it. The
+                    // tenant predicate is not in the design's query; it is added so that, like the grain's queries,
+                    // the baseline's plans touch the tenant's one partition and the comparison is about locking only.
                     string tags;
-                    await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE id = @id FOR UPDATE", connection, transaction))
+                    await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE tenant_id = @tenant AND id = @id FOR UPDATE", connection, transaction))
                     {
+                        select.Parameters.AddWithValue("tenant", platform.TenantId);
                         select.Parameters.AddWithValue("id", model.Id);
                         tags = (string)(await select.ExecuteScalarAsync())!;
                     }
@@ -83,8 +86,9 @@ public static class ContendedUpdates
                     }
 
                     await using (var update = new NpgsqlCommand(
-                        "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE id = @id", connection, transaction))
+                        "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE tenant_id = @tenant AND id = @id", connection, transaction))
                     {
+                        update.Parameters.AddWithValue("tenant", platform.TenantId);
                         update.Parameters.AddWithValue("id", model.Id);
                         update.Parameters.AddWithValue("tags", System.Text.Json.JsonSerializer.Serialize(merged));
                         await update.ExecuteNonQueryAsync();

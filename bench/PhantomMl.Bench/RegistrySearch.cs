@@ -84,8 +84,9 @@ public static class RegistrySearch
         await platform.InTenantAsync(tenants[0].Id, async (connection, transaction) =>
         {
             await using var explain = new NpgsqlCommand(
-                "EXPLAIN SELECT name, model_type, version, accuracy, created_at FROM models WHERE tenant_id = phantom_current_tenant() AND model_type = 'ranker' LIMIT 50",
+                "EXPLAIN SELECT name, model_type, version, accuracy, created_at FROM models WHERE tenant_id = @tenant AND model_type = 'ranker' LIMIT 50",
                 connection, transaction);
+            explain.Parameters.AddWithValue("tenant", tenants[0].Id);
             await using var reader = await explain.ExecuteReaderAsync();
             Console.WriteLine("plan of the covering list query (tenant_id, model_type) INCLUDE (name, version, accuracy, created_at):");
             while (await reader.ReadAsync())

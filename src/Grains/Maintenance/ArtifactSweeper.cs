@@ -70,8 +70,8 @@ public sealed partial class ArtifactSweeper(TenantDatabase database, IArtifactSt
 
     private static async Task<HashSet<string>> ReferencedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] keys)
     {
-        await using var command = new NpgsqlCommand(
-            "SELECT storage_path FROM model_artifacts WHERE tenant_id = phantom_current_tenant() AND storage_path = ANY(@keys)", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, 
+            "SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND storage_path = ANY(@keys)");
         command.Parameters.AddWithValue("keys", keys);
         var referenced = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();

@@ -10,9 +10,8 @@ public static class ArtifactRecords
 
     public static async Task<ArtifactView?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
     {
-        await using var command = new NpgsqlCommand(
-            $"SELECT {Columns} FROM model_artifacts a JOIN model_versions v ON v.id = a.model_version_id WHERE a.tenant_id = phantom_current_tenant() AND a.model_version_id = @version",
-            connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            $"SELECT {Columns} FROM model_artifacts a JOIN model_versions v ON v.tenant_id = a.tenant_id AND v.id = a.model_version_id WHERE a.tenant_id = @tenant AND a.model_version_id = @version");
         command.Parameters.AddWithValue("version", versionId);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync()
@@ -28,7 +27,7 @@ public static class ArtifactRecords
             INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider, storage_path, compression_type, encryption_key_id)
             VALUES (@version, @tenant, @model, @size, @sha, @provider, @path, 'none', @encryption);
             UPDATE model_versions SET artifact_uri = @uri WHERE id = @version;
-            """, connection, transaction);
+            """);
         command.Parameters.AddWithValue("version", versionId);
         command.Parameters.AddWithValue("tenant", model.TenantId);
         command.Parameters.AddWithValue("model", model.Id);
@@ -44,7 +43,7 @@ public static class ArtifactRecords
     /// <summary>Every object key of a model's artifacts, to delete from the store once the rows are gone.</summary>
     public static async Task<List<string>> KeysOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("SELECT storage_path FROM model_artifacts WHERE tenant_id = phantom_current_tenant() AND model_id = @model", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, "SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
         command.Parameters.AddWithValue("model", modelId);
         var keys = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -59,7 +58,7 @@ public static class ArtifactRecords
     /// <summary>Total bytes of a model's artifacts, released from the artifact_bytes quota when it is deleted.</summary>
     public static async Task<long> BytesOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = phantom_current_tenant() AND model_id = @model", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, "SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
         command.Parameters.AddWithValue("model", modelId);
         return (long)(await command.ExecuteScalarAsync())!;
     }

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Npgsql;
 using NpgsqlTypes;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Adapters.PostgreSql;
@@ -48,9 +47,10 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
         var (tagKey, tagValue) = SplitTag(search.Tag);
         return await database.InTenantAsync(id, async (connection, transaction) =>
         {
-            await using var command = new NpgsqlCommand($"""
+            await using var command = TenantDatabase.TenantCommand(transaction, $"""
                 SELECT {ModelStore.ModelColumns} FROM models
-                 WHERE (@prefix::text IS NULL OR name LIKE @prefix || '%')
+                 WHERE tenant_id = @tenant
+                   AND (@prefix::text IS NULL OR name LIKE @prefix || '%')
                    AND (@type::text IS NULL OR model_type = @type)
                    AND (@status::text IS NULL OR status::text = @status)
                    AND (@algorithm::text IS NULL OR algorithm = @algorithm)
@@ -60,7 +60,7 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
                    AND {(byName ? "(@afterName::text IS NULL OR name > @afterName)" : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))")}
                  ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
                  LIMIT @limit
-                """, connection, transaction);
+                """);
             command.AddOptional("prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
             command.AddOptional("type", NpgsqlDbType.Text, search.ModelType);
             command.AddOptional("status", NpgsqlDbType.Text, search.Status);

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Npgsql;
+using PhantomMl.Grains.Adapters.PostgreSql;
 using NpgsqlTypes;
 
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
 /// The SQL of models, versions, aliases and lineage; always inside a tenant's unit of work. Every query names
-/// <c>tenant_id = phantom_current_tenant()</c> itself, although row-level security adds the same condition:
+/// <c>tenant_id = @tenant</c> itself (see <see cref="TenantDatabase.TenantCommand"/>), although row-level security adds the same condition:
 /// written out, it lets PostgreSQL prune to the tenant's one hash partition and use the (tenant_id, ...) indexes.
 /// </summary>
 public static class ModelStore
@@ -26,7 +27,7 @@ public static class ModelStore
 
     public static async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
     {
-        await using var command = new NpgsqlCommand($"SELECT {ModelColumns} FROM models WHERE tenant_id = phantom_current_tenant() AND name = @name", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {ModelColumns} FROM models WHERE tenant_id = @tenant AND name = @name");
         command.Parameters.AddWithValue("name", name);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadModel(reader) : null;
@@ -51,20 +52,20 @@ public static class ModelStore
     public static async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
         string? activeVersion = null, bool setActive = false)
     {
-        await using var command = new NpgsqlCommand($"""
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE models
                SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
                    training_samples = @samples, tags = @tags, metadata = @metadata,
                    version = CASE WHEN @setActive THEN @active ELSE version END,
-                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE artifact_uri END,
-                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE accuracy END,
-                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE precision_score END,
-                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE recall_score END,
-                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @id AND version = @active) ELSE f1_score END,
+                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE artifact_uri END,
+                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE accuracy END,
+                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE precision_score END,
+                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
+                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
                    row_version = row_version + 1, updated_at = now()
-             WHERE tenant_id = phantom_current_tenant() AND id = @id AND row_version = @expected
+             WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
             RETURNING {ModelColumns}
-            """, connection, transaction);
+            """);
         command.Parameters.AddWithValue("id", model.Id);
         command.Parameters.AddWithValue("expected", expectedVersion);
         command.Parameters.AddWithValue("status", model.Status);
@@ -77,7 +78,7 @@ public static class ModelStore
 
     public static async Task DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("DELETE FROM models WHERE tenant_id = phantom_current_tenant() AND id = @id", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM models WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", modelId);
         await command.ExecuteNonQueryAsync();
     }
@@ -133,7 +134,7 @@ public static class ModelStore
 
     public static async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand($"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = phantom_current_tenant() AND model_id = @model ORDER BY created_at, id", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = @tenant AND model_id = @model ORDER BY created_at, id");
         command.Parameters.AddWithValue("model", modelId);
         return await ReadVersionsAsync(command);
     }
@@ -141,7 +142,7 @@ public static class ModelStore
     /// <summary>Deletes a version; its aliases and artifact row go with it (foreign keys cascade).</summary>
     public static async Task DeleteVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
     {
-        await using var command = new NpgsqlCommand("DELETE FROM model_versions WHERE tenant_id = phantom_current_tenant() AND id = @id", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM model_versions WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", versionId);
         await command.ExecuteNonQueryAsync();
     }
@@ -149,10 +150,10 @@ public static class ModelStore
     /// <summary>Makes exactly one version active (two statements: the one-active unique index is checked row by row).</summary>
     public static async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
     {
-        await using var command = new NpgsqlCommand("""
-            UPDATE model_versions SET is_active = false WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND is_active AND id <> @version;
-            UPDATE model_versions SET is_active = true WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND id = @version;
-            """, connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            UPDATE model_versions SET is_active = false WHERE tenant_id = @tenant AND model_id = @model AND is_active AND id <> @version;
+            UPDATE model_versions SET is_active = true WHERE tenant_id = @tenant AND model_id = @model AND id = @version;
+            """);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("version", versionId);
         await command.ExecuteNonQueryAsync();
@@ -180,9 +181,9 @@ public static class ModelStore
 
     public static async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = new NpgsqlCommand("""
-            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.tenant_id = phantom_current_tenant() AND a.model_id = @model ORDER BY a.alias
-            """, connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.tenant_id = @tenant AND a.model_id = @model ORDER BY a.alias
+            """);
         command.Parameters.AddWithValue("model", modelId);
         var aliases = new Dictionary<string, string>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -210,7 +211,7 @@ public static class ModelStore
 
     public static async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
     {
-        await using var command = new NpgsqlCommand("DELETE FROM model_aliases WHERE tenant_id = phantom_current_tenant() AND model_id = @model AND alias = @alias", connection, transaction);
+        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM model_aliases WHERE tenant_id = @tenant AND model_id = @model AND alias = @alias");
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("alias", alias);
         return await command.ExecuteNonQueryAsync() > 0;
@@ -239,18 +240,18 @@ public static class ModelStore
     public static async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth, bool up)
     {
         var (from, to) = up ? ("model_id", "parent_model_id") : ("parent_model_id", "model_id");
-        await using var command = new NpgsqlCommand($"""
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
             WITH RECURSIVE walk (edge_id, next_id, depth) AS (
-                SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.tenant_id = phantom_current_tenant() AND l.{from} = @model
+                SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.tenant_id = @tenant AND l.{from} = @model
                 UNION
-                SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id WHERE w.depth < @depth
+                SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id WHERE l.tenant_id = @tenant AND w.depth < @depth
             )
             SELECT DISTINCT m.name, p.name, l.lineage_type::text, l.transformation_metadata::text, l.created_at
-              FROM walk w JOIN model_lineage l ON l.id = w.edge_id
-              JOIN models m ON m.id = l.model_id
-              LEFT JOIN models p ON p.id = l.parent_model_id
+              FROM walk w JOIN model_lineage l ON l.tenant_id = @tenant AND l.id = w.edge_id
+              JOIN models m ON m.tenant_id = @tenant AND m.id = l.model_id
+              LEFT JOIN models p ON p.tenant_id = @tenant AND p.id = l.parent_model_id
              ORDER BY l.created_at
-            """, connection, transaction);
+            """);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("depth", depth);
         var edges = new List<LineageEdge>();

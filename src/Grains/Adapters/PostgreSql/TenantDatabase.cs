@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Npgsql;
 
 namespace PhantomMl.Grains.Adapters.PostgreSql;
@@ -9,6 +10,8 @@ namespace PhantomMl.Grains.Adapters.PostgreSql;
 /// </summary>
 public sealed class TenantDatabase(NpgsqlDataSource dataSource)
 {
+    private static readonly ConditionalWeakTable<NpgsqlTransaction, StrongBox<Guid>> Scopes = new();
+
     /// <summary>Runs <paramref name="work"/> in one transaction scoped to <paramref name="tenantId"/>, and commits it.</summary>
     public async Task<T> InTenantAsync<T>(Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken = default)
     {
@@ -20,9 +23,37 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
             await scope.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var result = await work(connection, transaction);
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+        // Npgsql reuses transaction objects per physical connection, so the scope is replaced, and removed after.
+        Scopes.AddOrUpdate(transaction, new StrongBox<Guid>(tenantId));
+        try
+        {
+            var result = await work(connection, transaction);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            Scopes.Remove(transaction);
+        }
+    }
+
+    /// <summary>
+    /// A command in a tenant's unit of work with the tenant's id bound as <c>@tenant</c>. Queries write
+    /// <c>tenant_id = @tenant</c> although row-level security adds the same condition: as a bound value, PostgreSQL
+    /// prunes the hash-partitioned tables to the tenant's one partition while planning. (The policy's
+    /// <c>phantom_current_tenant()</c> is only known at run time, so alone it makes every statement plan, and an
+    /// UPDATE open, all 64 partitions: measured 3 ms of planning and 2.7 ms of execution per UPDATE, against 0.1 ms.)
+    /// </summary>
+    public static NpgsqlCommand TenantCommand(NpgsqlTransaction transaction, string sql)
+    {
+        if (!Scopes.TryGetValue(transaction, out var tenant))
+        {
+            throw new InvalidOperationException("Not a tenant's unit of work: use TenantDatabase.InTenantAsync.");
+        }
+
+        var command = new NpgsqlCommand(sql, transaction.Connection, transaction);
+        command.Parameters.AddWithValue("tenant", tenant.Value);
+        return command;
     }
 
     /// <summary>A command outside any tenant: it sees no tenant rows, only what the security-definer functions return.</summary>
