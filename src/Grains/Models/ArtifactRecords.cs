@@ -23,13 +23,12 @@ public static class ArtifactRecords
     public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, Guid versionId,
         long size, string sha256, IArtifactStore store, string objectKey)
     {
-        await using var command = new NpgsqlCommand("""
+        await using var command = TenantDatabase.TenantCommand(transaction, """
             INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider, storage_path, compression_type, encryption_key_id)
             VALUES (@version, @tenant, @model, @size, @sha, @provider, @path, 'none', @encryption);
-            UPDATE model_versions SET artifact_uri = @uri WHERE id = @version;
+            UPDATE model_versions SET artifact_uri = @uri WHERE tenant_id = @tenant AND id = @version;
             """);
         command.Parameters.AddWithValue("version", versionId);
-        command.Parameters.AddWithValue("tenant", model.TenantId);
         command.Parameters.AddWithValue("model", model.Id);
         command.Parameters.AddWithValue("size", size);
         command.Parameters.AddWithValue("sha", sha256);
