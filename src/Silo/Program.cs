@@ -29,6 +29,7 @@ app.MapTenantsApi();
 app.MapAuditApi();
 app.MapModelsApi();
 app.MapArtifactsApi();
+app.MapTrainingApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

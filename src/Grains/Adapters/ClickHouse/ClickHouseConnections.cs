@@ -1,4 +1,5 @@
 using System.Data.Common;
+using ClickHouse.Driver;
 using ClickHouse.Driver.ADO;
 
 namespace PhantomMl.Grains.Adapters.ClickHouse;
@@ -24,9 +25,13 @@ public sealed class ClickHouseConnections
 
         builder["Database"] = Database;
         _connectionString = builder.ConnectionString;
+        Client = new ClickHouseClient(_connectionString);
         builder["Database"] = "default";
         _serverConnectionString = builder.ConnectionString;
     }
+
+    /// <summary>A shared, thread-safe client of the platform's database, for the hot paths (metric inserts and queries).</summary>
+    public ClickHouseClient Client { get; }
 
     /// <summary>The platform's database.</summary>
     public string Database { get; }

@@ -1,0 +1,101 @@
+using PhantomMl.Grains.Training;
+
+namespace PhantomMl.Client;
+
+/// <summary>One metric point to log; the timestamp defaults to now.</summary>
+public readonly record struct MetricPoint(string Name, double Value, long Step, DateTimeOffset? Timestamp = null);
+
+/// <summary>Training jobs and their metrics: the same operations as /api/v1/tenants/{tenantKey}/training-jobs.</summary>
+public sealed partial class PhantomClient
+{
+    /// <summary>Points per batch the SDK sends; a call with more points sends several batches.</summary>
+    public const int MetricBatchPoints = 50_000;
+
+    /// <summary>Creates a training job (pending until the tenant's scheduler has a slot for it).</summary>
+    public Task<TrainingJobView> CreateTrainingJobAsync(string tenantKey, CreateTrainingJob command, CancellationToken cancellationToken = default)
+    {
+        var jobId = Guid.CreateVersion7();
+        return CallAsync(grains => Job(grains, tenantKey, jobId).CreateAsync(command), cancellationToken);
+    }
+
+    /// <summary>Reads a job.</summary>
+    public Task<TrainingJobView> GetTrainingJobAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).GetAsync(), cancellationToken);
+
+    /// <summary>The tenant's jobs, newest first.</summary>
+    public Task<IReadOnlyList<TrainingJobView>> ListTrainingJobsAsync(string tenantKey, string? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit), cancellationToken);
+
+    /// <summary>Reports a runner's status: running, completed (with a JSON metrics summary) or failed (with an error).</summary>
+    public Task<TrainingJobView> ReportTrainingStatusAsync(string tenantKey, Guid jobId, string status, string? errorMessage = null, string? metricsSummary = null,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).ReportStatusAsync(status, errorMessage, metricsSummary), cancellationToken);
+
+    /// <summary>Reports a running job's progress (0 to 1).</summary>
+    public Task<TrainingJobView> ReportTrainingProgressAsync(string tenantKey, Guid jobId, double progress, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).ReportProgressAsync(progress), cancellationToken);
+
+    /// <summary>Cancels a job.</summary>
+    public Task<TrainingJobView> CancelTrainingJobAsync(string tenantKey, Guid jobId, string? reason = null, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).CancelAsync(reason), cancellationToken);
+
+    /// <summary>Queues a failed or cancelled job again.</summary>
+    public Task<TrainingJobView> RetryTrainingJobAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).RetryAsync(), cancellationToken);
+
+    /// <summary>Logs one point.</summary>
+    public Task<long> LogMetricAsync(string tenantKey, Guid jobId, string name, double value, long step, DateTimeOffset? timestamp = null,
+        CancellationToken cancellationToken = default) =>
+        LogMetricsAsync(tenantKey, jobId, [new MetricPoint(name, value, step, timestamp)], cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Logs points in batches of <see cref="MetricBatchPoints"/>, <paramref name="parallelBatches"/> in flight at a
+    /// time. Each batch has its own id, kept across the SDK's retries, so a batch whose answer was lost is stored once.
+    /// Returns when every batch is stored in ClickHouse. NaN and Infinity are refused (400) unless <paramref name="allowNonFinite"/>.
+    /// </summary>
+    public async Task<long> LogMetricsAsync(string tenantKey, Guid jobId, IReadOnlyList<MetricPoint> points, bool allowNonFinite = false,
+        int parallelBatches = 4, CancellationToken cancellationToken = default)
+    {
+        var batches = Enumerable.Range(0, (points.Count + MetricBatchPoints - 1) / MetricBatchPoints)
+            .Select(b => Pack(points, b * MetricBatchPoints, Math.Min(MetricBatchPoints, points.Count - (b * MetricBatchPoints)), allowNonFinite));
+        long stored = 0;
+        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelBatches), CancellationToken = cancellationToken },
+            async (batch, token) => Interlocked.Add(ref stored,
+                await CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenantKey, jobId, batch), token)));
+        return stored;
+    }
+
+    /// <summary>A metric's history, downsampled on the server to at most <paramref name="maxPoints"/> buckets (min/max/avg each).</summary>
+    public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints = 1000, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
+
+    /// <summary>One metric of several jobs, each downsampled.</summary>
+    public Task<IReadOnlyList<MetricHistory>> CompareMetricAsync(string tenantKey, IReadOnlyList<Guid> jobIds, string metric, int maxPoints = 1000,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).CompareAsync(tenantKey, [.. jobIds], metric, maxPoints), cancellationToken);
+
+    /// <summary>The latest point of every metric of a job.</summary>
+    public Task<IReadOnlyList<LatestMetric>> GetLatestMetricsAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).LatestAsync(tenantKey, jobId), cancellationToken);
+
+    private static MetricBatch Pack(IReadOnlyList<MetricPoint> points, int start, int count, bool allowNonFinite)
+    {
+        var names = new Dictionary<string, int>(StringComparer.Ordinal);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var (nameIndex, steps, values, timestamps) = (new int[count], new long[count], new double[count], new long[count]);
+        for (var i = 0; i < count; i++)
+        {
+            var point = points[start + i];
+            if (!names.TryGetValue(point.Name ?? "", out var index))
+            {
+                names[point.Name ?? ""] = index = names.Count;
+            }
+
+            (nameIndex[i], steps[i], values[i], timestamps[i]) = (index, point.Step, point.Value, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
+        }
+
+        return new MetricBatch(Guid.CreateVersion7().ToString(), [.. names.Keys], nameIndex, steps, values, timestamps, allowNonFinite);
+    }
+
+    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
+}

@@ -1,0 +1,72 @@
+namespace PhantomMl.Grains.Training;
+
+/// <summary>
+/// One training job of one tenant (key: <c>tenantKey/jobId</c>). Its activation serialises the job's own
+/// transitions; the tenant's scheduler moves pending jobs to scheduled. Legal moves:
+/// pending → scheduled | cancelled; scheduled → running | cancelled; running → completed | failed | cancelled;
+/// failed | cancelled → pending (retry). Anything else is 409.
+/// </summary>
+[Alias("phantomml.training.ITrainingJobGrain")]
+public interface ITrainingJobGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the job as pending and asks the tenant's scheduler to place it.</summary>
+    [Alias("CreateAsync")] Task<TrainingJobView> CreateAsync(CreateTrainingJob command);
+
+    /// <summary>Reads the job.</summary>
+    [Alias("GetAsync")] Task<TrainingJobView> GetAsync();
+
+    /// <summary>
+    /// A runner reports progress: <c>running</c> (from scheduled), <c>completed</c> (with a metrics summary) or
+    /// <c>failed</c> (with an error message).
+    /// </summary>
+    [Alias("ReportStatusAsync")] Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary);
+
+    /// <summary>A running job's progress in [0, 1]; also its heartbeat.</summary>
+    [Alias("ReportProgressAsync")] Task<TrainingJobView> ReportProgressAsync(double progress);
+
+    /// <summary>Cancels a job that has not finished.</summary>
+    [Alias("CancelAsync")] Task<TrainingJobView> CancelAsync(string? reason);
+
+    /// <summary>Puts a failed or cancelled job back in the queue as a new attempt.</summary>
+    [Alias("RetryAsync")] Task<TrainingJobView> RetryAsync();
+}
+
+/// <summary>
+/// A tenant's training queue (key: tenant key): keeps at most the tenant's <c>concurrent_training_jobs</c> jobs
+/// scheduled or running, choosing the next by priority, then age. The queue is the training_jobs table, so any
+/// activation on any silo sees the same one.
+/// </summary>
+[Alias("phantomml.training.ITrainingSchedulerGrain")]
+public interface ITrainingSchedulerGrain : IGrainWithStringKey
+{
+    /// <summary>Schedules as many pending jobs as free slots allow; returns the ids it scheduled.</summary>
+    [Alias("PumpAsync")] Task<IReadOnlyList<Guid>> PumpAsync();
+
+    /// <summary>The tenant's jobs, newest first, optionally of one status.</summary>
+    [Alias("ListAsync")] Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit);
+}
+
+/// <summary>
+/// Takes metric points into ClickHouse and answers history queries. A stateless worker: every silo ingests.
+/// </summary>
+[Alias("phantomml.training.ITrainingMetricsGrain")]
+public interface ITrainingMetricsGrain : IGrainWithIntegerKey
+{
+    /// <summary>Most points one batch may carry.</summary>
+    const int MaxBatchPoints = 100_000;
+
+    /// <summary>
+    /// Stores a batch of points of a job; returns once ClickHouse has them (an acknowledged batch is durable). A
+    /// retried batch (same <see cref="MetricBatch.BatchId"/>) is stored once.
+    /// </summary>
+    [Alias("LogAsync")] Task<int> LogAsync(string tenantKey, Guid jobId, MetricBatch batch);
+
+    /// <summary>A metric's history, downsampled on the server to at most <paramref name="maxPoints"/> buckets (min/max/avg each).</summary>
+    [Alias("HistoryAsync")] Task<MetricHistory> HistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints);
+
+    /// <summary>Several jobs' histories of one metric, for comparison.</summary>
+    [Alias("CompareAsync")] Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints);
+
+    /// <summary>The latest point of every metric of a job.</summary>
+    [Alias("LatestAsync")] Task<IReadOnlyList<LatestMetric>> LatestAsync(string tenantKey, Guid jobId);
+}

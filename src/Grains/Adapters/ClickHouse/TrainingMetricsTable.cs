@@ -1,0 +1,120 @@
+using System.Globalization;
+using ClickHouse.Driver;
+using ClickHouse.Driver.ADO.Parameters;
+using ClickHouse.Driver.Utility;
+using PhantomMl.Grains.Training;
+
+namespace PhantomMl.Grains.Adapters.ClickHouse;
+
+/// <summary>
+/// training_metrics in ClickHouse: inserts in RowBinary with a deduplication token (a retried batch lands once),
+/// and the history queries, downsampled on the server. A step is stored in the <c>batch</c> column (UInt32).
+/// </summary>
+public sealed class TrainingMetricsTable(ClickHouseConnections connections)
+{
+    private static readonly string[] Columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value", "metadata"];
+
+    private static readonly IReadOnlyDictionary<string, string> ColumnTypes = new Dictionary<string, string>
+    {
+        ["timestamp"] = "DateTime64(3)",
+        ["tenant_id"] = "String",
+        ["training_job_id"] = "String",
+        ["epoch"] = "UInt32",
+        ["batch"] = "UInt32",
+        ["metric_name"] = "String",
+        ["metric_value"] = "Float64",
+        ["metadata"] = "Map(String, String)",
+    };
+
+    private static readonly Dictionary<string, string> NoMetadata = [];
+
+    /// <summary>Inserts a validated batch as one INSERT; <paramref name="deduplicationToken"/> identifies it across retries.</summary>
+    public async Task<long> InsertAsync(Guid tenantId, Guid jobId, MetricBatch batch, string deduplicationToken, CancellationToken cancellationToken = default)
+    {
+        var tenant = tenantId.ToString();
+        var job = jobId.ToString();
+        var rows = Enumerable.Range(0, batch.Values.Length).Select(i => new object[]
+        {
+            DateTimeOffset.FromUnixTimeMilliseconds(batch.TimestampsMs[i]).UtcDateTime, tenant, job, 0u, (uint)batch.Steps[i],
+            batch.Names[batch.NameIndex[i]], batch.Values[i], NoMetadata,
+        });
+        var options = new InsertOptions
+        {
+            // One INSERT, one block: the token then covers the whole batch.
+            BatchSize = Math.Max(1, batch.Values.Length),
+            MaxDegreeOfParallelism = 1,
+            ColumnTypes = ColumnTypes,
+            CustomSettings = new Dictionary<string, object> { ["insert_deduplication_token"] = deduplicationToken },
+        };
+        return await connections.Client.InsertBinaryAsync("training_metrics", Columns, rows, options, cancellationToken);
+    }
+
+    /// <summary>One job's metric, in at most <paramref name="maxBuckets"/> step buckets with min, max and mean each.</summary>
+    public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets, CancellationToken cancellationToken = default)
+    {
+        var parameters = Parameters(tenantId, jobId);
+        parameters.AddParameter("metric", metric);
+        long total = 0, first = 0, last = 0;
+        await using (var range = await connections.Client.ExecuteReaderAsync(
+            "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}",
+            parameters, null, cancellationToken))
+        {
+            if (await range.ReadAsync(cancellationToken))
+            {
+                total = Convert.ToInt64(range.GetValue(0), CultureInfo.InvariantCulture);
+                first = Convert.ToInt64(range.GetValue(1), CultureInfo.InvariantCulture);
+                last = Convert.ToInt64(range.GetValue(2), CultureInfo.InvariantCulture);
+            }
+        }
+
+        if (total == 0)
+        {
+            return new MetricHistory(jobId, metric, 0, []);
+        }
+
+        var width = Math.Max(1, (last - first + maxBuckets) / maxBuckets);
+        parameters.AddParameter("first", (ulong)first);
+        parameters.AddParameter("width", (ulong)width);
+        var buckets = new List<MetricBucket>(maxBuckets);
+        await using var reader = await connections.Client.ExecuteReaderAsync("""
+            SELECT intDiv(batch - {first:UInt64}, {width:UInt64}) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value), avg(metric_value), count()
+              FROM training_metrics
+             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+             GROUP BY bucket ORDER BY bucket
+            """, parameters, null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            buckets.Add(new MetricBucket(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
+                reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)));
+        }
+
+        return new MetricHistory(jobId, metric, total, buckets);
+    }
+
+    /// <summary>The point with the highest step of every metric of a job.</summary>
+    public async Task<IReadOnlyList<LatestMetric>> LatestAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        var latest = new List<LatestMetric>();
+        await using var reader = await connections.Client.ExecuteReaderAsync("""
+            SELECT metric_name, max(batch), argMax(metric_value, (batch, timestamp)), argMax(timestamp, (batch, timestamp))
+              FROM training_metrics
+             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String}
+             GROUP BY metric_name ORDER BY metric_name
+            """, Parameters(tenantId, jobId), null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            latest.Add(new LatestMetric(reader.GetString(0), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), reader.GetDouble(2),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc))));
+        }
+
+        return latest;
+    }
+
+    private static ClickHouseParameterCollection Parameters(Guid tenantId, Guid jobId)
+    {
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("tenant", tenantId.ToString());
+        parameters.AddParameter("job", jobId.ToString());
+        return parameters;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Training;
+
+/// <summary>
+/// See <see cref="ITrainingJobGrain"/>. The job's row is its state and is read afresh on every call: the
+/// tenant's scheduler moves rows too, and every move is a conditional UPDATE from the status it expects, so
+/// neither can overwrite the other.
+/// </summary>
+public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes) : Grain, ITrainingJobGrain
+{
+    /// <summary>The legal moves of the state machine, from → to.</summary>
+    public static readonly FrozenDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
+    {
+        ["pending"] = ["scheduled", "cancelled"],
+        ["scheduled"] = ["running", "cancelled"],
+        ["running"] = ["completed", "failed", "cancelled"],
+        ["completed"] = [],
+        ["failed"] = ["pending"],
+        ["cancelled"] = ["pending"],
+    }.ToFrozenDictionary();
+
+    private const int MaxJsonChars = 64 * 1024;
+    private string _tenantKey = "";
+    private Guid _jobId;
+    private Guid? _tenantId;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (slash > 0 && TenantValidation.IsTenantKey(key[..slash]) && Guid.TryParse(key[(slash + 1)..], out var jobId))
+        {
+            (_tenantKey, _jobId) = (key[..slash], jobId);
+            _tenantId = await TenantStore.ResolveAsync(database, _tenantKey, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> CreateAsync(CreateTrainingJob command)
+    {
+        var audit = Event("create", new { command.JobName, command.ModelName, command.DatasetUri, command.Priority });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        Validate(command);
+        var job = await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
+        {
+            if (await TrainingJobStore.LoadAsync(transaction, _jobId) is not null)
+            {
+                throw PhantomException.Conflict($"Training job {_jobId} exists already.");
+            }
+
+            var model = await ModelStore.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model", command.ModelName);
+            return await TrainingJobStore.InsertAsync(transaction, _jobId, model.Id, command, caller.UserId);
+        }, replay: LoadAsync);
+        await PumpAsync();
+        return await LoadAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> GetAsync()
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRead, Event("read"));
+        return await LoadAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary)
+    {
+        var audit = Event("report-status", new { status, errorMessage });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        if (status is not ("running" or "completed" or "failed"))
+        {
+            throw PhantomException.Invalid("A runner reports running, completed or failed.", "status");
+        }
+
+        if (status == "failed" && string.IsNullOrWhiteSpace(errorMessage))
+        {
+            throw PhantomException.Invalid("A failure needs an errorMessage.", "errorMessage");
+        }
+
+        if (errorMessage is { Length: > 8192 })
+        {
+            throw PhantomException.Invalid("errorMessage is at most 8192 characters.", "errorMessage");
+        }
+
+        var job = await MoveAsync(caller, audit, status, errorMessage, JsonObjectOrNull(metricsSummary, "metricsSummary"));
+        if (status != "running")
+        {
+            await PumpAsync();
+        }
+
+        return job;
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> ReportProgressAsync(double progress)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, Event("report-progress", new { progress }));
+        if (!double.IsFinite(progress) || progress is < 0 or > 1)
+        {
+            throw PhantomException.Invalid("progress is a number from 0 to 1.", "progress");
+        }
+
+        // Progress is frequent and not a change of state: not audited row by row.
+        return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
+            await TrainingJobStore.SetProgressAsync(transaction, _jobId, progress)
+            ?? throw PhantomException.Conflict($"Only a running job reports progress; this one is {(await Existing(transaction)).Status}."));
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> CancelAsync(string? reason)
+    {
+        var audit = Event("cancel", new { reason });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var job = await MoveAsync(caller, audit, "cancelled", reason is null ? "cancelled" : $"cancelled: {reason}", null);
+        await PumpAsync();
+        return job;
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> RetryAsync()
+    {
+        var audit = Event("retry");
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        await MoveAsync(caller, audit, "pending", null, null);
+        await PumpAsync();
+        return await LoadAsync();
+    }
+
+    private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary) =>
+        changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
+        {
+            var current = await Existing(transaction);
+            if (!Transitions[current.Status].Contains(to))
+            {
+                throw PhantomException.Conflict(
+                    $"A {current.Status} job cannot become {to}; from {current.Status} it can become: {string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
+            }
+
+            return await TrainingJobStore.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary)
+                ?? throw PhantomException.Conflict("The job changed meanwhile; read it and try again.");
+        }, replay: LoadAsync);
+
+    private async Task<TrainingJobView> Existing(Npgsql.NpgsqlTransaction transaction) =>
+        await TrainingJobStore.LoadAsync(transaction, _jobId) ?? throw PhantomException.NotFound("training job", _jobId.ToString());
+
+    private Task<TrainingJobView> LoadAsync() =>
+        database.InTenantAsync(_tenantId!.Value, (_, transaction) => Existing(transaction));
+
+    private Task PumpAsync() => GrainFactory.GetGrain<ITrainingSchedulerGrain>(_tenantKey).PumpAsync();
+
+    private static void Validate(CreateTrainingJob command)
+    {
+        if (string.IsNullOrWhiteSpace(command.JobName) || command.JobName.Length > 255)
+        {
+            throw PhantomException.Invalid("jobName is 1 to 255 characters.", "jobName");
+        }
+
+        if (string.IsNullOrWhiteSpace(command.DatasetUri) || command.DatasetUri.Length > 2048)
+        {
+            throw PhantomException.Invalid("datasetUri is 1 to 2048 characters.", "datasetUri");
+        }
+
+        if (command.Priority is < -1000 or > 1000)
+        {
+            throw PhantomException.Invalid("priority is from -1000 to 1000.", "priority");
+        }
+
+        ModelLifecycle.Name(command.ModelName);
+        JsonObjectOrNull(command.Config, "config");
+        JsonObjectOrNull(command.Hyperparameters, "hyperparameters");
+        JsonObjectOrNull(command.ResourceRequirements, "resourceRequirements");
+    }
+
+    private static string? JsonObjectOrNull(string? json, string field)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        if (json.Length > MaxJsonChars)
+        {
+            throw PhantomException.Invalid($"{field} is at most {MaxJsonChars} characters of JSON.", field);
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.ValueKind == JsonValueKind.Object ? json : throw PhantomException.Invalid($"{field} must be a JSON object.", field);
+        }
+        catch (JsonException)
+        {
+            throw PhantomException.Invalid($"{field} is not valid JSON.", field);
+        }
+    }
+
+    private AuditEvent Event(string action, object? details = null) =>
+        new(action == "read" ? "data_access" : "training", "training_job", _jobId.ToString(), action, AuditEvent.Success, details);
+}

@@ -1,0 +1,154 @@
+using Orleans.Concurrency;
+using PhantomMl.Grains.Adapters.ClickHouse;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Training;
+
+/// <summary>
+/// See <see cref="ITrainingMetricsGrain"/>. A batch is checked whole before anything is written (one bad point
+/// rejects the batch with 400 and stores nothing), then written as one ClickHouse INSERT whose deduplication
+/// token is tenant + job + batch id: acknowledged means stored, and a retry after a lost answer stores nothing twice.
+/// </summary>
+[StatelessWorker]
+public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, TimeProvider time) : Grain, ITrainingMetricsGrain
+{
+    /// <summary>Longest metric name.</summary>
+    public const int MaxNameLength = 250;
+
+    /// <summary>Most distinct metric names in one batch.</summary>
+    public const int MaxNamesPerBatch = 1_000;
+
+    /// <summary>Most buckets one history query returns.</summary>
+    public const int MaxBuckets = 10_000;
+
+    private static readonly DateTimeOffset EarliestTimestamp = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <inheritdoc />
+    public async Task<int> LogAsync(string tenantKey, Guid jobId, MetricBatch batch)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRun, "log-metrics");
+        Validate(batch, time.GetUtcNow());
+        await metrics.InsertAsync(tenantId, jobId, batch, $"{tenantId:N}:{jobId:N}:{batch.BatchId}");
+        return batch.Values.Length;
+    }
+
+    /// <inheritdoc />
+    public async Task<MetricHistory> HistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        CheckQuery(metric, maxPoints);
+        return await metrics.HistoryAsync(tenantId, jobId, metric, maxPoints);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints)
+    {
+        if (jobIds.Length is 0 or > 20)
+        {
+            throw PhantomException.Invalid("Compare 1 to 20 jobs.", "jobIds");
+        }
+
+        CheckQuery(metric, maxPoints);
+        var histories = new List<MetricHistory>();
+        foreach (var jobId in jobIds.Distinct())
+        {
+            var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+            histories.Add(await metrics.HistoryAsync(tenantId, jobId, metric, maxPoints));
+        }
+
+        return histories;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<LatestMetric>> LatestAsync(string tenantKey, Guid jobId)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        return await metrics.LatestAsync(tenantId, jobId);
+    }
+
+    /// <summary>Checks a batch whole; throws 400 naming the first problem.</summary>
+    public static void Validate(MetricBatch batch, DateTimeOffset now)
+    {
+        if (string.IsNullOrEmpty(batch.BatchId) || batch.BatchId.Length > 128)
+        {
+            throw PhantomException.Invalid("batchId is 1 to 128 characters.", "batchId");
+        }
+
+        var count = batch.Values.Length;
+        if (count == 0 || count > ITrainingMetricsGrain.MaxBatchPoints)
+        {
+            throw PhantomException.Invalid($"A batch holds 1 to {ITrainingMetricsGrain.MaxBatchPoints} points.", "points");
+        }
+
+        if (batch.NameIndex.Length != count || batch.Steps.Length != count || batch.TimestampsMs.Length != count)
+        {
+            throw PhantomException.Invalid("Every point needs a name, a step, a value and a timestamp.", "points");
+        }
+
+        if (batch.Names.Length is 0 or > MaxNamesPerBatch)
+        {
+            throw PhantomException.Invalid($"A batch names 1 to {MaxNamesPerBatch} metrics.", "names");
+        }
+
+        foreach (var name in batch.Names)
+        {
+            CheckName(name);
+        }
+
+        var earliest = EarliestTimestamp.ToUnixTimeMilliseconds();
+        var latest = now.AddDays(1).ToUnixTimeMilliseconds();
+        for (var i = 0; i < count; i++)
+        {
+            if ((uint)batch.NameIndex[i] >= (uint)batch.Names.Length)
+            {
+                throw PhantomException.Invalid($"Point {i} names no metric of the batch.", $"points[{i}].name");
+            }
+
+            if (batch.Steps[i] is < 0 or > uint.MaxValue)
+            {
+                throw PhantomException.Invalid($"Point {i}: step {batch.Steps[i]} is outside 0..{uint.MaxValue}.", $"points[{i}].step");
+            }
+
+            if (!double.IsFinite(batch.Values[i]) && !batch.AllowNonFinite)
+            {
+                throw PhantomException.Invalid($"Point {i} ({batch.Names[batch.NameIndex[i]]}) is {batch.Values[i]}; send allowNonFinite to store NaN or Infinity.",
+                    $"points[{i}].value");
+            }
+
+            if (batch.TimestampsMs[i] < earliest || batch.TimestampsMs[i] > latest)
+            {
+                throw PhantomException.Invalid($"Point {i}: its timestamp is before 2000 or more than a day ahead.", $"points[{i}].timestamp");
+            }
+        }
+    }
+
+    private static void CheckName(string name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ' '))
+        {
+            throw PhantomException.Invalid($"A metric name is 1 to {MaxNameLength} letters, digits, spaces and _ - . / :.", "name");
+        }
+    }
+
+    private static void CheckQuery(string metric, int maxPoints)
+    {
+        CheckName(metric);
+        if (maxPoints is < 1 or > MaxBuckets)
+        {
+            throw PhantomException.Invalid($"maxPoints is 1 to {MaxBuckets}.", "maxPoints");
+        }
+    }
+
+    /// <summary>The caller may act on the tenant, and the job is one of the tenant's (else 404, like another tenant's).</summary>
+    private async Task<Guid> AuthorizeJobAsync(string tenantKey, Guid jobId, string permission, string action)
+    {
+        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
+        var audit = new AuditEvent(action == "read" ? "data_access" : "training", "training_job", jobId.ToString(), action);
+        await guard.AuthorizeAsync(tenantId, tenantKey, permission, audit);
+        var exists = await database.InTenantAsync(tenantId!.Value, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
+        return exists ? tenantId.Value : throw PhantomException.NotFound("training job", jobId.ToString());
+    }
+}

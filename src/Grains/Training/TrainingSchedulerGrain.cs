@@ -1,0 +1,57 @@
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Training;
+
+/// <summary>
+/// See <see cref="ITrainingSchedulerGrain"/>. One activation per tenant serialises the tenant's pumps, and the
+/// slot count and the promotion happen in one statement, so the quota holds whichever silo pumps.
+/// </summary>
+public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard) : Grain, ITrainingSchedulerGrain
+{
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
+    {
+        var tenantKey = this.GetPrimaryKeyString();
+        var tenantId = await TenantIdAsync(tenantKey);
+        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRead, new AuditEvent("data_access", "training_queue", tenantKey, "read"));
+        if (status is not null && !TrainingJobGrain.Transitions.ContainsKey(status))
+        {
+            throw PhantomException.Invalid($"status is one of {string.Join(", ", TrainingJobGrain.Transitions.Keys)}.", "status");
+        }
+
+        if (limit is < 1 or > 500)
+        {
+            throw PhantomException.Invalid("limit is 1 to 500.", "limit");
+        }
+
+        return await database.InTenantAsync(tenantId!.Value, async (_, transaction) =>
+            (IReadOnlyList<TrainingJobView>)await TrainingJobStore.ListAsync(transaction, status, limit));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<Guid>> PumpAsync()
+    {
+        var tenantKey = this.GetPrimaryKeyString();
+        var tenantId = await TenantIdAsync(tenantKey);
+        var audit = new AuditEvent("training", "training_queue", tenantKey, "schedule");
+        var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRun, audit);
+        return await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
+        {
+            var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
+            var scheduled = await TrainingJobStore.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
+            if (scheduled.Count > 0)
+            {
+                await AuditRecorder.RecordAsync(connection, transaction, tenantId.Value, "system:training-scheduler", caller.Client,
+                    audit.As(AuditEvent.Success, new { scheduled }), eventIdSuffix: ":schedule");
+            }
+
+            return (IReadOnlyList<Guid>)scheduled;
+        });
+    }
+
+    private async Task<Guid?> TenantIdAsync(string tenantKey) =>
+        TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
+}

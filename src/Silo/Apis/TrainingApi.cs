@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Training;
+
+namespace PhantomMl.Silo.Apis;
+
+/// <summary>
+/// Training jobs under <c>/api/v1/tenants/{tenantKey}/training-jobs</c>: create and follow jobs, report a runner's
+/// status and progress, log metrics (batches of up to 100,000 points) and read them back downsampled from ClickHouse.
+/// </summary>
+public static class TrainingApi
+{
+    /// <summary>Maps the training API.</summary>
+    public static IEndpointRouteBuilder MapTrainingApi(this IEndpointRouteBuilder routes)
+    {
+        var jobs = routes.MapGroup("/api/v1/tenants/{tenantKey}/training-jobs").WithTags("Training");
+        jobs.MapPost("/", async (string tenantKey, CreateJobRequest request, IGrainFactory grains) =>
+            {
+                var job = await Job(grains, tenantKey, Guid.CreateVersion7()).CreateAsync(request.ToCommand());
+                return TypedResults.Created($"/api/v1/tenants/{tenantKey}/training-jobs/{job.Id}", job);
+            })
+            .WithSummary("Create a training job (pending; scheduled as the tenant's concurrent_training_jobs quota allows, by priority then age)");
+        jobs.MapGet("/", (string tenantKey, string? status, int? limit, IGrainFactory grains) =>
+            grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit ?? 100)).WithSummary("The tenant's jobs, newest first");
+        jobs.MapGet("/{jobId:guid}", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).GetAsync())
+            .WithSummary("Read a job");
+        jobs.MapPost("/{jobId:guid}/status", (string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
+                Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, Raw(request.MetricsSummary)))
+            .WithSummary("A runner reports running (from scheduled), completed (metricsSummary) or failed (errorMessage)");
+        jobs.MapPost("/{jobId:guid}/progress", (string tenantKey, Guid jobId, ProgressRequest request, IGrainFactory grains) =>
+            Job(grains, tenantKey, jobId).ReportProgressAsync(request.Progress)).WithSummary("A running job's progress, 0 to 1");
+        jobs.MapPost("/{jobId:guid}/cancel", (string tenantKey, Guid jobId, CancelRequest? request, IGrainFactory grains) =>
+            Job(grains, tenantKey, jobId).CancelAsync(request?.Reason)).WithSummary("Cancel a job that has not finished");
+        jobs.MapPost("/{jobId:guid}/retry", (string tenantKey, Guid jobId, IGrainFactory grains) =>
+            Job(grains, tenantKey, jobId).RetryAsync()).WithSummary("Queue a failed or cancelled job again as a new attempt");
+
+        jobs.MapPost("/{jobId:guid}/metrics", async (string tenantKey, Guid jobId, MetricsRequest request, HttpContext http, IGrainFactory grains) =>
+                TypedResults.Ok(new
+                {
+                    stored = await grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenantKey, jobId,
+                        request.ToBatch(http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null)),
+                }))
+            .WithSummary("Log metric points (1 to 100,000): name, value, step, optional timestamp; NaN/Infinity only with allowNonFinite. " +
+                         "batchId (or Idempotency-Key) makes a retry store nothing twice");
+        jobs.MapGet("/{jobId:guid}/metrics/latest", (string tenantKey, Guid jobId, IGrainFactory grains) =>
+            grains.GetGrain<ITrainingMetricsGrain>(0).LatestAsync(tenantKey, jobId)).WithSummary("The latest point of every metric");
+        jobs.MapGet("/{jobId:guid}/metrics/{metric}", (string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
+                grains.GetGrain<ITrainingMetricsGrain>(0).HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000))
+            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive)");
+        jobs.MapGet("/compare", (string tenantKey, string jobIds, string metric, int? maxPoints, IGrainFactory grains) =>
+                grains.GetGrain<ITrainingMetricsGrain>(0).CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000))
+            .WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
+        return routes;
+    }
+
+    /// <summary>Body of POST .../training-jobs.</summary>
+    public sealed record CreateJobRequest(string JobName, string ModelName, string DatasetUri, JsonElement? Config = null, JsonElement? Hyperparameters = null,
+        JsonElement? ResourceRequirements = null, int Priority = 0)
+    {
+        internal CreateTrainingJob ToCommand() => new(JobName, ModelName, DatasetUri, Raw(Config), Raw(Hyperparameters), Raw(ResourceRequirements), Priority);
+    }
+
+    /// <summary>Body of POST .../status.</summary>
+    public sealed record StatusRequest(string Status, string? ErrorMessage = null, JsonElement? MetricsSummary = null);
+
+    /// <summary>Body of POST .../progress.</summary>
+    public sealed record ProgressRequest(double Progress);
+
+    /// <summary>Body of POST .../cancel.</summary>
+    public sealed record CancelRequest(string? Reason = null);
+
+    /// <summary>One metric point; the timestamp defaults to now.</summary>
+    public sealed record MetricPointRequest(
+        string Name,
+        [property: JsonNumberHandling(JsonNumberHandling.AllowNamedFloatingPointLiterals)] double Value,
+        long Step,
+        DateTimeOffset? Timestamp = null);
+
+    /// <summary>Body of POST .../metrics.</summary>
+    public sealed record MetricsRequest(IReadOnlyList<MetricPointRequest> Points, string? BatchId = null, bool AllowNonFinite = false)
+    {
+        internal MetricBatch ToBatch(string? idempotencyKey)
+        {
+            if (Points is null)
+            {
+                throw PhantomException.Invalid("points is required.", "points");
+            }
+
+            var names = new Dictionary<string, int>(StringComparer.Ordinal);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var nameIndex = new int[Points.Count];
+            var steps = new long[Points.Count];
+            var values = new double[Points.Count];
+            var timestamps = new long[Points.Count];
+            for (var i = 0; i < Points.Count; i++)
+            {
+                var point = Points[i] ?? throw PhantomException.Invalid($"Point {i} is null.", $"points[{i}]");
+                var name = point.Name ?? "";
+                if (!names.TryGetValue(name, out var index))
+                {
+                    names[name] = index = names.Count;
+                }
+
+                (nameIndex[i], steps[i], values[i], timestamps[i]) = (index, point.Step, point.Value, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
+            }
+
+            return new MetricBatch(BatchId ?? idempotencyKey ?? Guid.CreateVersion7().ToString(), [.. names.Keys], nameIndex, steps, values, timestamps, AllowNonFinite);
+        }
+    }
+
+    private static Guid[] ParseIds(string jobIds) =>
+        jobIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(id => Guid.TryParse(id, out var guid) ? guid : throw PhantomException.Invalid($"'{id}' is not a job id.", "jobIds")).ToArray();
+
+    private static string? Raw(JsonElement? element) => element is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } value ? value.GetRawText() : null;
+
+    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
+}
