@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Registry benchmarks: starts the local services, a fresh database, and one silo on its own ports, runs
+# Benchmarks (scripts/bench.sh [registry|training], default both): starts the local services, a fresh database, and one silo on its own ports, runs
 # bench/PhantomMl.Bench against them, then removes the database. Prints ratios measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
-# PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400).
+# PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400), PHANTOM_BENCH_METRIC_POINTS (2000000).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 "$REPO_ROOT/scripts/setup.sh" all
@@ -37,4 +37,4 @@ cleanup() {
 trap cleanup EXIT
 wait_until_ready "$PHANTOM_BENCH_HTTP" 120 "$silo_pid" || fail "the benchmark silo did not start (log: $LOG_DIR/bench-silo.log)"
 
-dotnet "$REPO_ROOT/bench/PhantomMl.Bench/bin/Release/net10.0/PhantomMl.Bench.dll"
+dotnet "$REPO_ROOT/bench/PhantomMl.Bench/bin/Release/net10.0/PhantomMl.Bench.dll" "$@"

@@ -12,7 +12,9 @@ public sealed record BenchSettings(
     TimeSpan Duration,
     int Tenants,
     int ModelsPerTenant,
-    int Searches)
+    int Searches,
+    string ClickHouse,
+    int MetricPoints)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -25,7 +27,9 @@ public sealed record BenchSettings(
         TimeSpan.FromSeconds(Int("PHANTOM_BENCH_SECONDS", 10)),
         Int("PHANTOM_BENCH_TENANTS", 100),
         Int("PHANTOM_BENCH_MODELS_PER_TENANT", 1000),
-        Int("PHANTOM_BENCH_SEARCHES", 400));
+        Int("PHANTOM_BENCH_SEARCHES", 400),
+        Require("ConnectionStrings__ClickHouse"),
+        Int("PHANTOM_BENCH_METRIC_POINTS", 2_000_000));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

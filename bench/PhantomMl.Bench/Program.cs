@@ -1,12 +1,27 @@
-// Registry benchmarks (issue 4), run by scripts/bench.sh against a silo on a fresh database:
-//  1. 64 concurrent writers doing read-modify-write on one model: the grain design (optimistic ETags,
+// Benchmarks, run by scripts/bench.sh [registry|training] against a silo on a fresh database (default: both):
+//  1. (registry) 64 concurrent writers doing read-modify-write on one model: the grain design (optimistic ETags,
 //     serialised by the model's activation) against the design document's own approach (Redis lock +
 //     SELECT ... FOR UPDATE), implemented faithfully here only as the baseline.
-//  2. Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
+//  2. (registry) Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
+//  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
+//     latency of downsampled history queries.
 using PhantomMl.Bench;
 
 var settings = BenchSettings.FromEnvironment();
+var only = args.FirstOrDefault();
 await using var platform = await BenchPlatform.ConnectAsync(settings);
+
+if (only is null or "training")
+{
+    Console.WriteLine($"== Metric ingestion: {settings.MetricPoints:N0} points each way");
+    await MetricsIngestion.RunAsync(platform, settings);
+    Console.WriteLine();
+}
+
+if (only is not (null or "registry"))
+{
+    return;
+}
 
 Console.WriteLine($"== Concurrent updates of one model: {settings.Writers} writers for {settings.Duration.TotalSeconds:F0} s each way");
 var grain = await ContendedUpdates.RunGrainAsync(platform, settings);
