@@ -19,6 +19,12 @@ public static class CallContext
     /// <summary>The client's user agent.</summary>
     public const string UserAgent = "phantom.user-agent";
 
+    /// <summary>The cluster's internal-call secret: set only by the platform's own components, never by clients.</summary>
+    public const string InternalSecret = "phantom.internal-secret";
+
+    /// <summary>Which platform component makes an internal call (recorded as the audit rows' user).</summary>
+    public const string Component = "phantom.component";
+
     /// <summary>An idempotency key: the same key makes a retried mutation a no-op; it becomes the audit event id.</summary>
     public const string RequestId = "phantom.request-id";
 }

@@ -29,6 +29,35 @@ public interface ITrainingJobGrain : IGrainWithStringKey
 
     /// <summary>Puts a failed or cancelled job back in the queue as a new attempt.</summary>
     [Alias("RetryAsync")] Task<TrainingJobView> RetryAsync();
+
+    /// <summary>
+    /// Starts a scheduled job that asks for the built-in trainer, in this activation's silo (the scheduler calls it;
+    /// for other jobs, or when already started, it only answers the job).
+    /// </summary>
+    [Alias("StartAsync")] Task<TrainingJobView> StartAsync();
+
+    /// <summary>
+    /// The watchdog found the job running without a heartbeat: unless this activation is running it, it fails the
+    /// job ("runner lost") and queues it again while attempts remain.
+    /// </summary>
+    [Alias("RecoverAsync")] Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince);
+}
+
+/// <summary>
+/// The cluster-wide training watchdog: finds running jobs whose runner went silent (a silo or an external runner
+/// died) and recovers them. One activation (key <see cref="ClusterKey"/>), woken by a reminder.
+/// </summary>
+[Alias("phantomml.training.ITrainingWatchdogGrain")]
+public interface ITrainingWatchdogGrain : IGrainWithStringKey
+{
+    /// <summary>The only key in use.</summary>
+    const string ClusterKey = "cluster";
+
+    /// <summary>Registers the reminder (idempotent).</summary>
+    [Alias("EnsureScheduledAsync")] Task EnsureScheduledAsync();
+
+    /// <summary>Checks now; returns the ids of the jobs it recovered.</summary>
+    [Alias("RunAsync")] Task<IReadOnlyList<Guid>> RunAsync();
 }
 
 /// <summary>

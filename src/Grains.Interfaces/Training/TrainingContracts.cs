@@ -33,7 +33,8 @@ public sealed record TrainingJobView(
     [property: Id(16)] string? ErrorMessage,
     [property: Id(17)] string? MetricsSummary,
     [property: Id(18)] string CreatedBy,
-    [property: Id(19)] DateTimeOffset UpdatedAt);
+    [property: Id(19)] DateTimeOffset UpdatedAt,
+    [property: Id(20)] string? Runner);
 
 /// <summary>
 /// Metric points of one job in columns (compact on the wire for batches of many thousands): point i is

@@ -19,13 +19,14 @@ public sealed class AuditedChanges(TenantDatabase database)
     /// <param name="change">The change, run after the audit row is claimed, in the same transaction.</param>
     /// <param name="replay">What to answer when the request was applied before; null answers 409.</param>
     /// <param name="failureTenantId">Where a refusal is audited when not in <paramref name="tenantId"/> (a tenant that does not exist yet).</param>
+    /// <param name="eventIdSuffix">Tells apart a second change made by the same request (its event id is the request id plus this).</param>
     public async Task<T> ApplyAsync<T>(Caller caller, Guid tenantId, AuditEvent audit,
-        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null)
+        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null, string? eventIdSuffix = null)
     {
         try
         {
             var (applied, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit)
+                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit, eventIdSuffix)
                     ? (true, await change(connection, transaction))
                     : (false, default(T)));
             if (applied)

@@ -19,6 +19,11 @@ public sealed record Caller(
 
     /// <summary>Whether the caller holds a permission.</summary>
     public bool Can(string permission) => Permissions.Contains(permission);
+
+    /// <summary>A platform component calling internally (see <see cref="InternalCalls"/>): platform-wide, audited as <c>system:{name}</c>.</summary>
+    public static Caller Component(string name, ClientDetails client) =>
+        new(Guid.Empty, null, null, true, null, $"system:{name}", new[] { Security.Permissions.PlatformAdmin }.ToFrozenSet(),
+            Security.Permissions.All, client);
 }
 
 /// <summary>

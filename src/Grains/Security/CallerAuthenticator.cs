@@ -11,14 +11,23 @@ namespace PhantomMl.Grains.Security;
 /// a revoked key is refused on the very next call, on every silo. A known key that is refused (revoked,
 /// expired, user disabled) leaves an authentication audit row in its tenant.
 /// </summary>
-public sealed partial class CallerAuthenticator(TenantDatabase database, TimeProvider time, ILogger<CallerAuthenticator> logger)
+public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, TimeProvider time, ILogger<CallerAuthenticator> logger)
 {
     /// <summary>The platform's own tenant, home of platform-admin audit rows.</summary>
     public static readonly Guid PlatformTenantId = Guid.Empty;
 
-    /// <summary>Authenticates the key the current call carries.</summary>
-    public Task<Caller> AuthenticateAsync() =>
-        AuthenticateAsync(RequestContext.Get(CallContext.ApiKey) as string, ClientDetails.FromCallContext());
+    /// <summary>Authenticates the key the current call carries, or the internal secret of a platform component.</summary>
+    public async Task<Caller> AuthenticateAsync()
+    {
+        if (RequestContext.Get(CallContext.InternalSecret) is string secret)
+        {
+            return await internalCalls.IsInternalAsync(secret)
+                ? Caller.Component(RequestContext.Get(CallContext.Component) as string ?? "unknown", ClientDetails.FromCallContext())
+                : throw PhantomException.Unauthenticated("The internal call credential is not valid.");
+        }
+
+        return await AuthenticateAsync(RequestContext.Get(CallContext.ApiKey) as string, ClientDetails.FromCallContext());
+    }
 
     /// <summary>Authenticates a presented key.</summary>
     public async Task<Caller> AuthenticateAsync(string? presentedKey, ClientDetails client)

@@ -1,19 +1,30 @@
 using System.Collections.Frozen;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
+using PhantomMl.Grains.Training.BuiltIn;
 
 namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// See <see cref="ITrainingJobGrain"/>. The job's row is its state and is read afresh on every call: the
 /// tenant's scheduler moves rows too, and every move is a conditional UPDATE from the status it expects, so
-/// neither can overwrite the other.
+/// neither can overwrite the other. A built-in run lives in this activation (see <see cref="BuiltInRun"/>),
+/// kept alive and heartbeating by a grain timer while it trains on the thread pool.
 /// </summary>
-public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes) : Grain, ITrainingJobGrain
+public sealed partial class TrainingJobGrain(
+    TenantDatabase database,
+    AccessGuard guard,
+    AuditedChanges changes,
+    BuiltInRun builtInRun,
+    IOptions<TrainingOptions> options,
+    ILocalSiloDetails silo,
+    ILogger<TrainingJobGrain> logger) : Grain, ITrainingJobGrain
 {
     /// <summary>The legal moves of the state machine, from → to.</summary>
     public static readonly FrozenDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
@@ -30,6 +41,11 @@ public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard,
     private string _tenantKey = "";
     private Guid _jobId;
     private Guid? _tenantId;
+    private CancellationTokenSource? _runCancellation;
+    private Task? _run;
+    private IGrainTimer? _heartbeat;
+
+    private bool Running => _run is { IsCompleted: false };
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -49,6 +65,16 @@ public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard,
         var audit = Event("create", new { command.JobName, command.ModelName, command.DatasetUri, command.Priority });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
         Validate(command);
+        if (TrainingRecipe.IsBuiltIn(command.Config))
+        {
+            // Refused now, not when a slot frees up hours later.
+            var recipe = TrainingRecipe.Parse(command.Config!, command.Hyperparameters, command.DatasetUri);
+            if (recipe.DatasetModel == command.ModelName)
+            {
+                throw PhantomException.Invalid("The dataset is a version of another model than the one trained.", "datasetUri");
+            }
+        }
+
         var job = await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
         {
             if (await TrainingJobStore.LoadAsync(transaction, _jobId) is not null)
@@ -120,6 +146,11 @@ public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard,
         var audit = Event("cancel", new { reason });
         var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
         var job = await MoveAsync(caller, audit, "cancelled", reason is null ? "cancelled" : $"cancelled: {reason}", null);
+        if (_runCancellation is not null)
+        {
+            await _runCancellation.CancelAsync();
+        }
+
         await PumpAsync();
         return job;
     }
@@ -134,7 +165,101 @@ public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard,
         return await LoadAsync();
     }
 
-    private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary) =>
+    /// <inheritdoc />
+    public async Task<TrainingJobView> StartAsync()
+    {
+        var audit = Event("start");
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var job = await LoadAsync();
+        if (job.Status != "scheduled" || !TrainingRecipe.IsBuiltIn(job.Config) || Running)
+        {
+            return job;
+        }
+
+        var recipe = TrainingRecipe.Parse(job.Config, job.Hyperparameters, job.DatasetUri);
+        // Started within the request that scheduled it (a create, a completion elsewhere): its own audit event id.
+        job = await MoveAsync(caller, audit, "running", null, null, runner: $"builtin@{silo.Name}", eventIdSuffix: $":start:{_jobId:N}");
+        _runCancellation = new CancellationTokenSource();
+        var cancellation = _runCancellation.Token;
+        var jobKey = this.GetPrimaryKeyString();
+        // The run trains on the thread pool, never on this grain's scheduler; it talks to the cluster as the
+        // "trainer" component and reports back through this grain like any runner.
+        _run = Task.Run(() => builtInRun.RunAsync(_tenantKey, jobKey, job, recipe, cancellation), CancellationToken.None);
+        _heartbeat ??= this.RegisterGrainTimer(HeartbeatAsync, new GrainTimerCreationOptions
+        {
+            DueTime = options.Value.HeartbeatInterval,
+            Period = options.Value.HeartbeatInterval,
+            KeepAlive = true,
+            Interleave = true,
+        });
+        return job;
+    }
+
+    /// <inheritdoc />
+    public async Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince)
+    {
+        var audit = Event("recover", new { silentSince });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var job = await LoadAsync();
+        if (job.Status != "running" || job.UpdatedAt >= silentSince)
+        {
+            return job; // it reported meanwhile
+        }
+
+        if (Running)
+        {
+            // The run is alive here, only its heartbeat was late.
+            await HeartbeatAsync(CancellationToken.None);
+            return await LoadAsync();
+        }
+
+        LogRunnerLost(_jobId, job.Runner, job.UpdatedAt);
+        job = await MoveAsync(caller, audit, "failed", $"runner lost: {job.Runner ?? "unknown"} sent nothing since {job.UpdatedAt:O}", null);
+        if (job.Attempt < TrainingRecipe.MaxAttempts(job.Config))
+        {
+            job = await MoveAsync(caller, Event("retry", new { reason = "runner lost", attempt = job.Attempt + 1 }), "pending", null, null, eventIdSuffix: $":retry:{_jobId:N}");
+        }
+
+        await PumpAsync();
+        return await LoadAsync();
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (Running)
+        {
+            // A graceful stop: the run ends here; the job stays running, the heartbeat stops, and the watchdog
+            // hands the job to another silo once it has been silent for the heartbeat timeout.
+            LogStoppedWithSilo(_jobId, reason.Description);
+            await _runCancellation!.CancelAsync();
+        }
+    }
+
+    private async Task HeartbeatAsync(CancellationToken cancellationToken)
+    {
+        if (!Running)
+        {
+            _heartbeat?.Dispose();
+            _heartbeat = null;
+            return;
+        }
+
+        await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
+        {
+            await TrainingJobStore.TouchAsync(transaction, _jobId);
+            return true;
+        }, cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Training job {JobId}: runner {Runner} silent since {Since:O}; failing it")]
+    private partial void LogRunnerLost(Guid jobId, string? runner, DateTimeOffset since);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Training job {JobId}: the activation stops ({Reason}) while training; the run is cancelled and the watchdog will reschedule it")]
+    private partial void LogStoppedWithSilo(Guid jobId, string reason);
+
+    private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary,
+        string? runner = null, string? eventIdSuffix = null) =>
         changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
         {
             var current = await Existing(transaction);
@@ -144,9 +269,9 @@ public sealed class TrainingJobGrain(TenantDatabase database, AccessGuard guard,
                     $"A {current.Status} job cannot become {to}; from {current.Status} it can become: {string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
             }
 
-            return await TrainingJobStore.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary)
+            return await TrainingJobStore.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
                 ?? throw PhantomException.Conflict("The job changed meanwhile; read it and try again.");
-        }, replay: LoadAsync);
+        }, replay: LoadAsync, eventIdSuffix: eventIdSuffix);
 
     private async Task<TrainingJobView> Existing(Npgsql.NpgsqlTransaction transaction) =>
         await TrainingJobStore.LoadAsync(transaction, _jobId) ?? throw PhantomException.NotFound("training job", _jobId.ToString());

@@ -9,7 +9,7 @@ public static class TrainingJobStore
 {
     private const string Columns = """
         id, job_name, model_name, model_id, status::text, dataset_uri, config::text, hyperparameters::text, resource_requirements::text,
-        priority, progress, attempt, created_at, scheduled_at, started_at, completed_at, error_message, metrics_summary::text, created_by, updated_at
+        priority, progress, attempt, created_at, scheduled_at, started_at, completed_at, error_message, metrics_summary::text, created_by, updated_at, runner
         """;
 
     /// <summary>Statuses that occupy one of the tenant's concurrent-training slots.</summary>
@@ -47,7 +47,7 @@ public static class TrainingJobStore
     /// move stands for; null when the job is no longer in one of those statuses (someone else moved it first).
     /// </summary>
     public static async Task<TrainingJobView?> TransitionAsync(NpgsqlTransaction transaction, Guid jobId, string[] from, string to,
-        string? errorMessage = null, string? metricsSummary = null)
+        string? errorMessage = null, string? metricsSummary = null, string? runner = null)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE training_jobs
@@ -59,6 +59,7 @@ public static class TrainingJobStore
                    attempt = CASE WHEN @to = 'pending' THEN attempt + 1 ELSE attempt END,
                    error_message = CASE WHEN @to = 'pending' THEN NULL ELSE coalesce(@error, error_message) END,
                    metrics_summary = coalesce(@summary, metrics_summary),
+                   runner = CASE WHEN @to = 'pending' THEN NULL ELSE coalesce(@runner, runner) END,
                    updated_at = now()
              WHERE tenant_id = @tenant AND id = @id AND status::text = ANY(@from)
             RETURNING {Columns}
@@ -68,7 +69,16 @@ public static class TrainingJobStore
         command.Parameters.AddWithValue("from", from);
         command.Parameters.AddWithValue("error", NpgsqlDbType.Text, (object?)errorMessage ?? DBNull.Value);
         command.Parameters.Add(new NpgsqlParameter("summary", NpgsqlDbType.Jsonb) { Value = (object?)metricsSummary ?? DBNull.Value });
+        command.AddOptional("runner", NpgsqlDbType.Varchar, runner);
         return await SingleAsync(command);
+    }
+
+    /// <summary>A running job's heartbeat: its runner is alive.</summary>
+    public static async Task TouchAsync(NpgsqlTransaction transaction, Guid jobId)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, "UPDATE training_jobs SET updated_at = now() WHERE tenant_id = @tenant AND id = @id AND status = 'running'");
+        command.Parameters.AddWithValue("id", jobId);
+        await command.ExecuteNonQueryAsync();
     }
 
     public static async Task<TrainingJobView?> SetProgressAsync(NpgsqlTransaction transaction, Guid jobId, double progress)
@@ -143,7 +153,7 @@ public static class TrainingJobStore
         reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetGuid(3), reader.GetString(4),
         reader.GetString(5), reader.GetString(6), NullableString(reader, 7), NullableString(reader, 8), reader.GetInt32(9), reader.GetFloat(10),
         reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12), NullableTime(reader, 13), NullableTime(reader, 14), NullableTime(reader, 15),
-        NullableString(reader, 16), NullableString(reader, 17), reader.GetString(18), reader.GetFieldValue<DateTimeOffset>(19));
+        NullableString(reader, 16), NullableString(reader, 17), reader.GetString(18), reader.GetFieldValue<DateTimeOffset>(19), NullableString(reader, 20));
 
     private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

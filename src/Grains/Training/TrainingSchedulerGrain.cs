@@ -38,7 +38,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
         var tenantId = await TenantIdAsync(tenantKey);
         var audit = new AuditEvent("training", "training_queue", tenantKey, "schedule");
         var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRun, audit);
-        return await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
+        var scheduled = await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
         {
             var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
             var scheduled = await TrainingJobStore.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
@@ -50,6 +50,16 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
 
             return (IReadOnlyList<Guid>)scheduled;
         });
+
+        // Built-in jobs start themselves in their own activation. Not awaited: the job that asked for this pump
+        // may be one of them, still in its call, and waiting for it here would deadlock; a start lost with a silo
+        // is redone by the watchdog.
+        foreach (var jobId in scheduled)
+        {
+            GrainFactory.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}").StartAsync().Ignore();
+        }
+
+        return scheduled;
     }
 
     private async Task<Guid?> TenantIdAsync(string tenantKey) =>

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Apis;
 
@@ -13,6 +14,9 @@ public static class MaintenanceApi
         var api = routes.MapGroup("/api/v1/maintenance").WithTags("Maintenance").RequireClusterOperator();
         api.MapGet("/partitions", GetLastReportAsync).WithSummary("The last partition maintenance pass since the job's activation");
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
+        api.MapPost("/training-watchdog", async (IGrainFactory grains) =>
+                TypedResults.Ok(new { recovered = await grains.GetGrain<ITrainingWatchdogGrain>(ITrainingWatchdogGrain.ClusterKey).RunAsync() }))
+            .WithSummary("Recover training jobs whose runner went silent, and start built-in jobs whose start was lost, now");
         api.MapPost("/artifact-sweep", SweepArtifactsAsync)
             .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
         return routes;

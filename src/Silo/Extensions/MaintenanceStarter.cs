@@ -1,9 +1,10 @@
 using PhantomMl.Grains.Maintenance;
+using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
-/// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts) exist once this silo is
+/// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts, the training watchdog) exist once this silo is
 /// up, and runs a first partition pass so a fresh database has its time partitions at once. Every silo does
 /// this; each job is a single activation and registering a reminder is idempotent, so the work happens once
 /// at a time.
@@ -26,6 +27,7 @@ internal sealed partial class MaintenanceStarter(
             {
                 await grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey).EnsureScheduledAsync();
                 await grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey).EnsureScheduledAsync();
+                await grains.GetGrain<ITrainingWatchdogGrain>(ITrainingWatchdogGrain.ClusterKey).EnsureScheduledAsync();
                 return;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

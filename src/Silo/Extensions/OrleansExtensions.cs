@@ -3,6 +3,8 @@ using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using PhantomMl.Grains.Maintenance;
+using PhantomMl.Grains.Training;
+using PhantomMl.Grains.Training.BuiltIn;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -67,6 +69,8 @@ public static class OrleansExtensions
         builder.Services.AddSingleton<PartitionMaintainer>();
         builder.Services.AddOptions<ArtifactSweepOptions>().BindConfiguration(ArtifactSweepOptions.SectionName);
         builder.Services.AddSingleton<ArtifactSweeper>();
+        builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName);
+        builder.Services.AddSingleton<BuiltInRun>();
         builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }

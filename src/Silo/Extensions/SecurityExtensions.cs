@@ -15,6 +15,7 @@ public static class SecurityExtensions
     public static WebApplicationBuilder AddPhantomSecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TenantDatabase>();
+        builder.Services.AddSingleton<InternalCalls>();
         builder.Services.AddSingleton<CallerAuthenticator>();
         builder.Services.AddSingleton<AccessGuard>();
         builder.Services.AddSingleton<AuditedChanges>();

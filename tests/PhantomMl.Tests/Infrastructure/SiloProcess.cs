@@ -195,6 +195,18 @@ public sealed partial class SiloProcess : IAsyncDisposable
         ? string.Join('\n', File.ReadLines(_logPath).TakeLast(30))
         : "";
 
+    /// <summary>The repository's root folder (where PhantomMl.sln is).</summary>
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PhantomMl.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("PhantomMl.sln not found above the test binaries");
+    }
+
     private static string LocateSiloBuild()
     {
         var configuration = typeof(SiloProcess).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";

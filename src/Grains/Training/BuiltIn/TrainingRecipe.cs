@@ -1,0 +1,100 @@
+using System.Text.Json;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Grains.Training.BuiltIn;
+
+/// <summary>
+/// What the built-in trainer is asked to do, read from a job's config and hyperparameters:
+/// config <c>{"trainer": "builtin", "task": "binary-classification" | "regression", "algorithm": "fasttree" | "lightgbm" | "sdca",
+/// "label": "label", "rounds": 5, "testFraction": 0.2, "seed": 42, "maxAttempts": 3}</c>, hyperparameters
+/// <c>{"trees": 100, "leaves": 20, "learningRate": 0.2, "iterations": 100}</c>. The dataset is a CSV with a header,
+/// numeric features and the label column, held in the registry as a model version's artifact: <c>model://{name}/versions/{version}</c>.
+/// </summary>
+public sealed record TrainingRecipe(
+    string Task,
+    string Algorithm,
+    string Label,
+    int Rounds,
+    double TestFraction,
+    int Seed,
+    int Trees,
+    int Leaves,
+    double LearningRate,
+    int Iterations,
+    string DatasetModel,
+    string DatasetVersion)
+{
+    public const string BinaryClassification = "binary-classification";
+    public const string Regression = "regression";
+
+    /// <summary>Whether a job's config asks for the built-in trainer.</summary>
+    public static bool IsBuiltIn(string? configJson)
+    {
+        if (configJson is null)
+        {
+            return false;
+        }
+
+        using var config = JsonDocument.Parse(configJson);
+        return config.RootElement.TryGetProperty("trainer", out var trainer) && trainer.ValueKind == JsonValueKind.String && trainer.GetString() == "builtin";
+    }
+
+    /// <summary>How many attempts a job gets before a lost runner fails it for good (config maxAttempts, default 3).</summary>
+    public static int MaxAttempts(string? configJson)
+    {
+        using var config = JsonDocument.Parse(configJson ?? "{}");
+        return config.RootElement.TryGetProperty("maxAttempts", out var value) && value.TryGetInt32(out var attempts) ? Math.Clamp(attempts, 1, 10) : 3;
+    }
+
+    /// <summary>Reads and checks the recipe; 400 naming the first problem.</summary>
+    public static TrainingRecipe Parse(string configJson, string? hyperparametersJson, string datasetUri)
+    {
+        using var config = JsonDocument.Parse(configJson);
+        using var hyper = JsonDocument.Parse(hyperparametersJson ?? "{}");
+        var c = config.RootElement;
+        var h = hyper.RootElement;
+        var task = String(c, "task", "config.task") ?? throw PhantomException.Invalid($"config.task is {BinaryClassification} or {Regression}.", "config.task");
+        if (task is not (BinaryClassification or Regression))
+        {
+            throw PhantomException.Invalid($"config.task is {BinaryClassification} or {Regression}.", "config.task");
+        }
+
+        var algorithm = String(c, "algorithm", "config.algorithm") ?? "fasttree";
+        if (algorithm is not ("fasttree" or "lightgbm" or "sdca"))
+        {
+            throw PhantomException.Invalid("config.algorithm is fasttree, lightgbm or sdca.", "config.algorithm");
+        }
+
+        var (datasetModel, datasetVersion) = ParseDatasetUri(datasetUri);
+        return new TrainingRecipe(task, algorithm, String(c, "label", "config.label") ?? "label",
+            Int(c, "rounds", 5, 1, 50, "config.rounds"), Double(c, "testFraction", 0.2, 0.05, 0.5, "config.testFraction"), Int(c, "seed", 42, 0, int.MaxValue, "config.seed"),
+            Int(h, "trees", 100, 1, 5000, "hyperparameters.trees"), Int(h, "leaves", 20, 2, 1024, "hyperparameters.leaves"),
+            Double(h, "learningRate", 0.2, 1e-6, 1, "hyperparameters.learningRate"), Int(h, "iterations", 100, 1, 10_000, "hyperparameters.iterations"),
+            datasetModel, datasetVersion);
+    }
+
+    /// <summary><c>model://{name}/versions/{version}</c>: a version's artifact in the registry holds the CSV.</summary>
+    public static (string Model, string Version) ParseDatasetUri(string uri)
+    {
+        const string scheme = "model://";
+        var parts = uri.StartsWith(scheme, StringComparison.Ordinal) ? uri[scheme.Length..].Split('/') : [];
+        return parts.Length == 3 && parts[1] == "versions" && parts[0].Length > 0 && parts[2].Length > 0
+            ? (Models.ModelLifecycle.Name(parts[0]), parts[2])
+            : throw PhantomException.Invalid("The built-in trainer reads datasetUri model://{model}/versions/{version or alias}: a CSV artifact in the registry.", "datasetUri");
+    }
+
+    private static string? String(JsonElement element, string name, string field) =>
+        !element.TryGetProperty(name, out var value) ? null
+        : value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 and <= 128 } text ? text
+        : throw PhantomException.Invalid($"{field} must be a short string.", field);
+
+    private static int Int(JsonElement element, string name, int fallback, int min, int max, string field) =>
+        !element.TryGetProperty(name, out var value) ? fallback
+        : value.TryGetInt32(out var number) && number >= min && number <= max ? number
+        : throw PhantomException.Invalid($"{field} is a whole number from {min} to {max}.", field);
+
+    private static double Double(JsonElement element, string name, double fallback, double min, double max, string field) =>
+        !element.TryGetProperty(name, out var value) ? fallback
+        : value.ValueKind == JsonValueKind.Number && value.GetDouble() is var number && number >= min && number <= max ? number
+        : throw PhantomException.Invalid($"{field} is a number from {min} to {max}.", field);
+}
