@@ -22,6 +22,10 @@ public sealed partial class PhantomClient
     public Task<TrainingJobView> GetTrainingJobAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).GetAsync(), cancellationToken);
 
+    /// <summary>The trials of a job's hyperparameter search.</summary>
+    public Task<IReadOnlyList<ExperimentView>> ListTrainingExperimentsAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).ListExperimentsAsync(), cancellationToken);
+
     /// <summary>The tenant's jobs, newest first.</summary>
     public Task<IReadOnlyList<TrainingJobView>> ListTrainingJobsAsync(string tenantKey, string? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit), cancellationToken);

@@ -15,6 +15,9 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     /// <summary>Reads the job.</summary>
     [Alias("GetAsync")] Task<TrainingJobView> GetAsync();
 
+    /// <summary>The trials of the job's hyperparameter search, in the order they ran.</summary>
+    [Alias("ListExperimentsAsync")] Task<IReadOnlyList<ExperimentView>> ListExperimentsAsync();
+
     /// <summary>
     /// A runner reports progress: <c>running</c> (from scheduled), <c>completed</c> (with a metrics summary) or
     /// <c>failed</c> (with an error message).

@@ -76,3 +76,14 @@ public sealed record LatestMetric(
     [property: Id(1)] long Step,
     [property: Id(2)] double Value,
     [property: Id(3)] DateTimeOffset Timestamp);
+
+/// <summary>One trial of a job's hyperparameter search: its parameters, final metrics and how it ended (completed, pruned, failed).</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.training.ExperimentView")]
+public sealed record ExperimentView(
+    [property: Id(0)] Guid Id,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Parameters,
+    [property: Id(3)] string? Metrics,
+    [property: Id(4)] string Status,
+    [property: Id(5)] DateTimeOffset StartedAt,
+    [property: Id(6)] DateTimeOffset? CompletedAt);

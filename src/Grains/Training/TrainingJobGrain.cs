@@ -73,6 +73,19 @@ public sealed partial class TrainingJobGrain(
             {
                 throw PhantomException.Invalid("The dataset is a version of another model than the one trained.", "datasetUri");
             }
+
+            if (SearchSpace.Parse(command.Config!, recipe.Seed) is { } search)
+            {
+                if (!recipe.Metrics.Contains(search.Metric))
+                {
+                    throw PhantomException.Invalid($"config.search.metric is one of {string.Join(", ", recipe.Metrics)} for {recipe.Task}.", "config.search.metric");
+                }
+
+                foreach (var point in search.Points)
+                {
+                    recipe.With(point);
+                }
+            }
         }
 
         var job = await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
@@ -94,6 +107,17 @@ public sealed partial class TrainingJobGrain(
     {
         await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRead, Event("read"));
         return await LoadAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ExperimentView>> ListExperimentsAsync()
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRead, Event("read"));
+        return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
+        {
+            await Existing(transaction);
+            return (IReadOnlyList<ExperimentView>)await ExperimentStore.ListAsync(transaction, _jobId);
+        });
     }
 
     /// <inheritdoc />

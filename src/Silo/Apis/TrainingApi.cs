@@ -25,6 +25,8 @@ public static class TrainingApi
             grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit ?? 100)).WithSummary("The tenant's jobs, newest first");
         jobs.MapGet("/{jobId:guid}", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).GetAsync())
             .WithSummary("Read a job");
+        jobs.MapGet("/{jobId:guid}/experiments", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).ListExperimentsAsync())
+            .WithSummary("The trials of the job's hyperparameter search: parameters, final metrics, completed | pruned | failed");
         jobs.MapPost("/{jobId:guid}/status", (string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
                 Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, Raw(request.MetricsSummary)))
             .WithSummary("A runner reports running (from scheduled), completed (metricsSummary) or failed (errorMessage)");
@@ -45,9 +47,9 @@ public static class TrainingApi
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
         jobs.MapGet("/{jobId:guid}/metrics/latest", (string tenantKey, Guid jobId, IGrainFactory grains) =>
             grains.GetGrain<ITrainingMetricsGrain>(0).LatestAsync(tenantKey, jobId)).WithSummary("The latest point of every metric");
-        jobs.MapGet("/{jobId:guid}/metrics/{metric}", (string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
+        jobs.MapGet("/{jobId:guid}/metrics/{**metric}", (string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
                 grains.GetGrain<ITrainingMetricsGrain>(0).HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000))
-            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive)");
+            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' (trial-3/accuracy)");
         jobs.MapGet("/compare", (string tenantKey, string jobIds, string metric, int? maxPoints, IGrainFactory grains) =>
                 grains.GetGrain<ITrainingMetricsGrain>(0).CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000))
             .WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");

@@ -96,6 +96,58 @@ public sealed class BuiltInTrainingTests(PlatformSiloFixture platform) : IClassF
         Assert.Empty((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/churn/versions", key)).EnumerateArray());
     }
 
+    [Fact]
+    public async Task A_grid_search_runs_every_trial_prunes_the_clearly_bad_one_and_keeps_the_best()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("search");
+        await UploadDatasetAsync(tenant, key, "binary", rows: 3000);
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key,
+            new { name = "churn", modelType = "classifier", algorithm = "fasttree" });
+        var jobs = $"/api/v1/tenants/{tenant}/training-jobs";
+        var bad = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, jobs, key, new
+        {
+            jobName = "search", modelName = "churn", datasetUri = "model://churn-data/versions/1",
+            config = new { trainer = "builtin", task = "binary-classification", search = new { strategy = "grid", metric = "rmse", space = new { trees = new[] { 10 } } } },
+        });
+        Assert.Contains("metric", bad.GetProperty("detail").GetString());
+
+        // Grid order: (40, 0.2), (40, 1e-6), (60, 0.2), (60, 1e-6). The fourth is clearly bad (a learning rate that learns
+        // nothing) and two finished trials are better at its first round: the median rule stops it there.
+        var job = await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, jobs, key, new
+        {
+            jobName = "search", modelName = "churn", datasetUri = "model://churn-data/versions/1",
+            config = new
+            {
+                trainer = "builtin", task = "binary-classification", algorithm = "fasttree", rounds = 3,
+                search = new { strategy = "grid", metric = "accuracy", direction = "maximize", earlyStopping = "median", space = new { trees = new[] { 40, 60 }, learningRate = new[] { 0.2, 0.000001 } } },
+            },
+        });
+        var path = $"{jobs}/{job.GetProperty("id").GetString()}";
+        job = await WaitForAsync(path, key, "completed");
+
+        var trials = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{path}/experiments", key)).EnumerateArray().ToList();
+        Assert.Equal(["trial-1", "trial-2", "trial-3", "trial-4"], trials.Select(t => t.GetProperty("name").GetString()));
+        Assert.Equal("pruned", trials[3].GetProperty("status").GetString());
+        Assert.Equal(["completed", "completed", "completed"], trials.Take(3).Select(t => t.GetProperty("status").GetString()));
+
+        var summary = JsonDocument.Parse(job.GetProperty("metricsSummary").GetString()!).RootElement;
+        var search = summary.GetProperty("search");
+        Assert.Equal((4, 1), (search.GetProperty("trials").GetInt32(), search.GetProperty("pruned").GetInt32()));
+        Assert.Contains(search.GetProperty("bestTrial").GetString(), new[] { "trial-1", "trial-3" });
+        Assert.Equal(0.2, search.GetProperty("bestParameters").GetProperty("learningRate").GetDouble());
+        var best = trials.Single(t => t.GetProperty("name").GetString() == search.GetProperty("bestTrial").GetString());
+        var bestAccuracy = JsonDocument.Parse(best.GetProperty("metrics").GetString()!).RootElement.GetProperty("Metrics").GetProperty("accuracy").GetDouble();
+        Assert.True(bestAccuracy > 0.8, $"best accuracy {bestAccuracy}");
+        Assert.All(trials.Take(3), t => Assert.True(
+            JsonDocument.Parse(t.GetProperty("metrics").GetString()!).RootElement.GetProperty("Metrics").GetProperty("accuracy").GetDouble() <= bestAccuracy));
+
+        // Each trial has its own curve; the pruned one stopped after one round.
+        var pruned = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{path}/metrics/trial-4/accuracy?maxPoints=10", key);
+        Assert.Equal(1, pruned.GetProperty("totalPoints").GetInt64());
+        var full = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{path}/metrics/trial-1/accuracy?maxPoints=10", key);
+        Assert.Equal(3, full.GetProperty("totalPoints").GetInt64());
+    }
+
     private async Task UploadDatasetAsync(string tenant, string key, string kind, int rows)
     {
         await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key,

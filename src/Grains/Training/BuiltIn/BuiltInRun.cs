@@ -3,8 +3,10 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Training.BuiltIn;
 
@@ -16,6 +18,7 @@ namespace PhantomMl.Grains.Training.BuiltIn;
 /// </summary>
 public sealed partial class BuiltInRun(
     IGrainFactory grains,
+    TenantDatabase database,
     InternalCalls internalCalls,
     IArtifactStore artifacts,
     IOptions<TrainingOptions> options,
@@ -39,23 +42,14 @@ public sealed partial class BuiltInRun(
                     await source.CopyToAsync(file, cancellationToken);
                 }
 
-                var rounds = Channel.CreateUnbounded<RoundResult>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-                var reporting = ReportRoundsAsync(rounds.Reader, tenantKey, job, recipe, self);
-                TrainedModel trained;
-                try
-                {
-                    trained = await Task.Run(() => BuiltInTrainer.Train(csv, recipe, round => rounds.Writer.TryWrite(round), cancellationToken), cancellationToken);
-                }
-                finally
-                {
-                    rounds.Writer.Complete();
-                }
-
-                await reporting;
+                var search = SearchSpace.Parse(job.Config, recipe.Seed);
+                var (trained, searchSummary) = search is null
+                    ? (await TrainAsync(csv, tenantKey, job, recipe, self, "", 0, 0.9, _ => true, cancellationToken), null)
+                    : await SearchAsync(csv, tenantKey, job, recipe, search, self, cancellationToken);
                 var version = await RegisterAsync(tenantKey, job, recipe, dataset, trained, cancellationToken);
                 await self.ReportStatusAsync("completed", null, JsonSerializer.Serialize(new
                 {
-                    version, trained.Metrics, trained.Features, trained.TrainingRows, trained.TestRows, onnxBytes = trained.Onnx.Length,
+                    version, trained.Metrics, trained.Features, trained.TrainingRows, trained.TestRows, onnxBytes = trained.Onnx!.Length, search = searchSummary,
                 }));
                 LogCompleted(job.Id, version);
                 return true;
@@ -84,17 +78,105 @@ public sealed partial class BuiltInRun(
         }
     }
 
-    private async Task ReportRoundsAsync(ChannelReader<RoundResult> rounds, string tenantKey, TrainingJobView job, TrainingRecipe recipe, ITrainingJobGrain self)
+    /// <summary>One training run; its rounds' metrics go to ClickHouse under <paramref name="metricPrefix"/>, its progress to the job.</summary>
+    private async Task<TrainedModel> TrainAsync(string csv, string tenantKey, TrainingJobView job, TrainingRecipe recipe, ITrainingJobGrain self,
+        string metricPrefix, double progressFrom, double progressTo, Func<RoundResult, bool> keepGoing, CancellationToken cancellationToken)
+    {
+        var rounds = Channel.CreateUnbounded<RoundResult>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var reporting = ReportRoundsAsync(rounds.Reader, tenantKey, job, recipe, self, metricPrefix, progressFrom, progressTo);
+        try
+        {
+            return await Task.Run(() => BuiltInTrainer.Train(csv, recipe, round =>
+            {
+                rounds.Writer.TryWrite(round);
+                return keepGoing(round);
+            }, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            rounds.Writer.Complete();
+            await reporting;
+        }
+    }
+
+    /// <summary>
+    /// The search's trials one after another, each a training_experiments row with its own metrics (<c>trial-N/...</c>);
+    /// the median rule stops a trial whose metric at a round is worse than the median of the finished trials at that
+    /// round. The best finished trial by the search's metric is the job's model.
+    /// </summary>
+    private async Task<(TrainedModel Best, object Summary)> SearchAsync(string csv, string tenantKey, TrainingJobView job, TrainingRecipe recipe, SearchSpace search,
+        ITrainingJobGrain self, CancellationToken cancellationToken)
+    {
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey, cancellationToken) ?? throw PhantomException.NotFound("tenant", tenantKey);
+        var finishedCurves = new List<double[]>();
+        (int Trial, TrainedModel Model, IReadOnlyDictionary<string, double> Point)? best = null;
+        var pruned = 0;
+        for (var i = 0; i < search.Points.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var point = search.Points[i];
+            var name = $"trial-{i + 1}";
+            var experimentId = await ExperimentStore.InsertAsync(database, tenantId, job.Id, name, JsonSerializer.Serialize(point));
+            var curve = new List<double>();
+            TrainedModel model;
+            try
+            {
+                model = await TrainAsync(csv, tenantKey, job, recipe.With(point), self, $"{name}/", 0.9 * i / search.Points.Count, 0.9 * (i + 1) / search.Points.Count,
+                    round =>
+                    {
+                        var value = round.Metrics[search.Metric];
+                        curve.Add(value);
+                        var peers = finishedCurves.Where(c => c.Length >= round.Round).Select(c => c[round.Round - 1]).ToList();
+                        return !search.MedianStopping || peers.Count < 2 || !search.Better(Median(peers), value);
+                    }, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await ExperimentStore.FinishAsync(database, tenantId, experimentId, "failed", JsonSerializer.Serialize(new { error = e.Message }));
+                throw;
+            }
+
+            await ExperimentStore.FinishAsync(database, tenantId, experimentId, model.StoppedEarly ? "pruned" : "completed",
+                JsonSerializer.Serialize(new { model.Metrics, model.Rounds }));
+            if (model.StoppedEarly)
+            {
+                pruned++;
+                continue;
+            }
+
+            finishedCurves.Add([.. curve]);
+            if (best is null || search.Better(model.Metrics[search.Metric], best.Value.Model.Metrics[search.Metric]))
+            {
+                best = (i + 1, model, point);
+            }
+        }
+
+        var winner = best ?? throw new InvalidOperationException("Every trial was pruned.");
+        return (winner.Model, new
+        {
+            search.Strategy, trials = search.Points.Count, pruned, search.Metric, direction = search.Maximize ? "maximize" : "minimize",
+            bestTrial = $"trial-{winner.Trial}", bestParameters = winner.Point, bestValue = winner.Model.Metrics[search.Metric],
+        });
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
+    }
+
+    private async Task ReportRoundsAsync(ChannelReader<RoundResult> rounds, string tenantKey, TrainingJobView job, TrainingRecipe recipe, ITrainingJobGrain self,
+        string metricPrefix, double progressFrom, double progressTo)
     {
         var metrics = grains.GetGrain<ITrainingMetricsGrain>(0);
         await foreach (var round in rounds.ReadAllAsync())
         {
             var finite = round.Metrics.Where(m => double.IsFinite(m.Value)).ToArray();
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            await metrics.LogAsync(tenantKey, job.Id, new MetricBatch($"{job.Id:N}-{job.Attempt}-round-{round.Round}", [.. finite.Select(m => m.Key)],
+            await metrics.LogAsync(tenantKey, job.Id, new MetricBatch($"{job.Id:N}-{job.Attempt}-{metricPrefix}round-{round.Round}", [.. finite.Select(m => metricPrefix + m.Key)],
                 [.. Enumerable.Range(0, finite.Length)], [.. finite.Select(_ => (long)round.Round)], [.. finite.Select(m => m.Value)],
                 [.. finite.Select(_ => now)]));
-            await self.ReportProgressAsync(0.9 * round.Round / recipe.Rounds);
+            await self.ReportProgressAsync(progressFrom + ((progressTo - progressFrom) * round.Round / recipe.Rounds));
         }
     }
 
@@ -110,9 +192,10 @@ public sealed partial class BuiltInRun(
             Accuracy: Metric("accuracy"), Precision: Metric("precision"), Recall: Metric("recall"), F1: Metric("f1"),
             PerformanceMetrics: trained.Metrics.Where(m => double.IsFinite(m.Value)).ToDictionary()));
 
-        var ticket = await model.PrepareArtifactUploadAsync(label, trained.Onnx.Length);
-        await artifacts.PutAsync(ticket.ObjectKey, new MemoryStream(trained.Onnx, writable: false), trained.Onnx.Length, cancellationToken);
-        await model.CompleteArtifactUploadAsync(ticket, trained.Onnx.Length, Convert.ToHexStringLower(SHA256.HashData(trained.Onnx)), null);
+        var onnx = trained.Onnx ?? throw new InvalidOperationException("A run stopped early has no ONNX to register.");
+        var ticket = await model.PrepareArtifactUploadAsync(label, onnx.Length);
+        await artifacts.PutAsync(ticket.ObjectKey, new MemoryStream(onnx, writable: false), onnx.Length, cancellationToken);
+        await model.CompleteArtifactUploadAsync(ticket, onnx.Length, Convert.ToHexStringLower(SHA256.HashData(onnx)), null);
 
         try
         {

@@ -7,8 +7,12 @@ namespace PhantomMl.Grains.Training.BuiltIn;
 /// <summary>The metrics of one training round, evaluated on the held-out split.</summary>
 public sealed record RoundResult(int Round, IReadOnlyDictionary<string, double> Metrics);
 
-/// <summary>A trained model as ONNX, with its held-out metrics and the input columns it expects.</summary>
-public sealed record TrainedModel(byte[] Onnx, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Features, long TrainingRows, long TestRows);
+/// <summary>
+/// A trained model as ONNX, with its held-out metrics and the input columns it expects. A run stopped early by its
+/// round callback has no ONNX (nobody keeps a pruned trial).
+/// </summary>
+public sealed record TrainedModel(byte[]? Onnx, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Features, long TrainingRows, long TestRows,
+    int Rounds, bool StoppedEarly);
 
 /// <summary>
 /// ML.NET on a CSV file: binary classification or regression with FastTree, LightGBM or SDCA. It trains in rounds
@@ -19,10 +23,11 @@ public sealed record TrainedModel(byte[] Onnx, IReadOnlyDictionary<string, doubl
 public static class BuiltInTrainer
 {
     /// <summary>
-    /// Trains on <paramref name="csvPath"/>; <paramref name="onRound"/> hears each round. Cancellation stops the run between rounds
-    /// (ML.NET 5 keeps cancelling a fit internal), so rounds are the unit of responsiveness.
+    /// Trains on <paramref name="csvPath"/>; <paramref name="onRound"/> hears each round and answers whether to go on (false
+    /// stops the run early, as a search's median rule does). Cancellation stops the run between rounds (ML.NET 5 keeps
+    /// cancelling a fit internal), so rounds are the unit of responsiveness.
     /// </summary>
-    public static TrainedModel Train(string csvPath, TrainingRecipe recipe, Action<RoundResult> onRound, CancellationToken cancellationToken)
+    public static TrainedModel Train(string csvPath, TrainingRecipe recipe, Func<RoundResult, bool> onRound, CancellationToken cancellationToken)
     {
         var header = File.ReadLines(csvPath).FirstOrDefault()?.Split(',').Select(h => h.Trim()).ToArray()
             ?? throw PhantomException.Invalid("The dataset is empty.", "datasetUri");
@@ -52,6 +57,7 @@ public static class BuiltInTrainer
 
         ITransformer? model = null;
         IReadOnlyDictionary<string, double> metrics = new Dictionary<string, double>();
+        var rounds = 0;
         for (var round = 1; round <= recipe.Rounds; round++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -62,13 +68,17 @@ public static class BuiltInTrainer
             model = pipeline.Fit(split.TrainSet);
             var scored = model.Transform(split.TestSet);
             metrics = binary ? BinaryMetrics(ml, scored) : RegressionMetrics(ml, scored);
-            onRound(new RoundResult(round, metrics));
+            rounds = round;
+            if (!onRound(new RoundResult(round, metrics)) && round < recipe.Rounds)
+            {
+                return new TrainedModel(null, metrics, features, trainRows, testRows, rounds, StoppedEarly: true);
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         using var onnx = new MemoryStream();
         ml.Model.ConvertToOnnx(model!, split.TrainSet, onnx);
-        return new TrainedModel(onnx.ToArray(), metrics, features, trainRows, testRows);
+        return new TrainedModel(onnx.ToArray(), metrics, features, trainRows, testRows, rounds, StoppedEarly: false);
     }
 
     private static IEstimator<ITransformer> BinaryTrainer(MLContext ml, TrainingRecipe recipe, int size) => recipe.Algorithm switch

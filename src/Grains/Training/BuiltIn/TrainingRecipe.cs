@@ -73,6 +73,24 @@ public sealed record TrainingRecipe(
             datasetModel, datasetVersion);
     }
 
+    /// <summary>The metrics each task reports, by which a search may choose its best trial.</summary>
+    public IReadOnlyList<string> Metrics => Task == BinaryClassification ? ["accuracy", "precision", "recall", "f1", "auc", "log_loss"] : ["rmse", "r2", "mae"];
+
+    /// <summary>This recipe with a search point's hyperparameters; 400 when one is out of range.</summary>
+    public TrainingRecipe With(IReadOnlyDictionary<string, double> point)
+    {
+        int Whole(string name, int current, int min, int max) => !point.TryGetValue(name, out var value) ? current
+            : value >= min && value <= max ? (int)value : throw PhantomException.Invalid($"config.search.space.{name}: {value} is outside {min}..{max}.", "config.search.space");
+        return this with
+        {
+            Trees = Whole("trees", Trees, 1, 5000),
+            Leaves = Whole("leaves", Leaves, 2, 1024),
+            Iterations = Whole("iterations", Iterations, 1, 10_000),
+            LearningRate = !point.TryGetValue("learningRate", out var rate) ? LearningRate
+                : rate is >= 1e-6 and <= 1 ? rate : throw PhantomException.Invalid($"config.search.space.learningRate: {rate} is outside 1e-6..1.", "config.search.space"),
+        };
+    }
+
     /// <summary><c>model://{name}/versions/{version}</c>: a version's artifact in the registry holds the CSV.</summary>
     public static (string Model, string Version) ParseDatasetUri(string uri)
     {
