@@ -35,6 +35,11 @@ public sealed partial class PhantomClient
         CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).ReportStatusAsync(status, errorMessage, metricsSummary), cancellationToken);
 
+    /// <summary>Logs parameters into the job's hyperparameters (a parameter keeps its first value).</summary>
+    public Task<TrainingJobView> LogTrainingParamsAsync(string tenantKey, Guid jobId, IReadOnlyDictionary<string, string> parameters,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Job(grains, tenantKey, jobId).LogParamsAsync(parameters), cancellationToken);
+
     /// <summary>Reports a running job's progress (0 to 1).</summary>
     public Task<TrainingJobView> ReportTrainingProgressAsync(string tenantKey, Guid jobId, double progress, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).ReportProgressAsync(progress), cancellationToken);

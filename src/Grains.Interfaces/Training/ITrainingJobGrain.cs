@@ -24,6 +24,12 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     /// </summary>
     [Alias("ReportStatusAsync")] Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary);
 
+    /// <summary>
+    /// Records parameters (as an external run learns them; MLflow's log_param) into the job's hyperparameters. A
+    /// parameter keeps its first value: logging it again with another value is 409, with the same value a no-op.
+    /// </summary>
+    [Alias("LogParamsAsync")] Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters);
+
     /// <summary>A running job's progress in [0, 1]; also its heartbeat.</summary>
     [Alias("ReportProgressAsync")] Task<TrainingJobView> ReportProgressAsync(double progress);
 

@@ -150,6 +150,46 @@ public sealed partial class TrainingJobGrain(
     }
 
     /// <inheritdoc />
+    public async Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters)
+    {
+        var audit = Event("log-params", new { keys = parameters?.Keys });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        if (parameters is null || parameters.Count is 0 or > 100)
+        {
+            throw PhantomException.Invalid("Log 1 to 100 parameters at a time.", "params");
+        }
+
+        foreach (var (name, value) in parameters)
+        {
+            if (string.IsNullOrEmpty(name) || name.Length > 250 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
+            {
+                throw PhantomException.Invalid("A parameter name is 1 to 250 letters, digits, spaces and _ - . /.", "params");
+            }
+
+            if (value is null || value.Length > 6000)
+            {
+                throw PhantomException.Invalid($"Parameter '{name}': a value is at most 6000 characters.", "params");
+            }
+        }
+
+        return await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
+        {
+            var current = await Existing(transaction);
+            using var logged = JsonDocument.Parse(current.Hyperparameters ?? "{}");
+            foreach (var (name, value) in parameters)
+            {
+                if (logged.RootElement.TryGetProperty(name, out var existing)
+                    && (existing.ValueKind == JsonValueKind.String ? existing.GetString() : existing.GetRawText()) != value)
+                {
+                    throw PhantomException.Conflict($"Parameter '{name}' was logged as {existing.GetRawText()}; a parameter keeps its first value.");
+                }
+            }
+
+            return (await TrainingJobStore.MergeParamsAsync(transaction, _jobId, JsonSerializer.Serialize(parameters)))!;
+        }, replay: LoadAsync);
+    }
+
+    /// <inheritdoc />
     public async Task<TrainingJobView> ReportProgressAsync(double progress)
     {
         await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, Event("report-progress", new { progress }));

@@ -73,6 +73,19 @@ public static class TrainingJobStore
         return await SingleAsync(command);
     }
 
+    /// <summary>Merges <paramref name="parameters"/> (a JSON object) into the job's hyperparameters.</summary>
+    public static async Task<TrainingJobView?> MergeParamsAsync(NpgsqlTransaction transaction, Guid jobId, string parameters)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
+            UPDATE training_jobs SET hyperparameters = coalesce(hyperparameters, '{"{}"}'::jsonb) || @params, updated_at = now()
+             WHERE tenant_id = @tenant AND id = @id
+            RETURNING {Columns}
+            """);
+        command.Parameters.AddWithValue("id", jobId);
+        command.Parameters.Add(new NpgsqlParameter("params", NpgsqlDbType.Jsonb) { Value = parameters });
+        return await SingleAsync(command);
+    }
+
     /// <summary>A running job's heartbeat: its runner is alive.</summary>
     public static async Task TouchAsync(NpgsqlTransaction transaction, Guid jobId)
     {

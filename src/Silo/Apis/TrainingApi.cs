@@ -30,6 +30,9 @@ public static class TrainingApi
         jobs.MapPost("/{jobId:guid}/status", (string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
                 Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, Raw(request.MetricsSummary)))
             .WithSummary("A runner reports running (from scheduled), completed (metricsSummary) or failed (errorMessage)");
+        jobs.MapPost("/{jobId:guid}/params", (string tenantKey, Guid jobId, ParamsRequest request, IGrainFactory grains) =>
+                Job(grains, tenantKey, jobId).LogParamsAsync(request.Params))
+            .WithSummary("Log parameters into the job's hyperparameters (a parameter keeps its first value: another value is 409)");
         jobs.MapPost("/{jobId:guid}/progress", (string tenantKey, Guid jobId, ProgressRequest request, IGrainFactory grains) =>
             Job(grains, tenantKey, jobId).ReportProgressAsync(request.Progress)).WithSummary("A running job's progress, 0 to 1");
         jobs.MapPost("/{jobId:guid}/cancel", (string tenantKey, Guid jobId, CancelRequest? request, IGrainFactory grains) =>
@@ -65,6 +68,9 @@ public static class TrainingApi
 
     /// <summary>Body of POST .../status.</summary>
     public sealed record StatusRequest(string Status, string? ErrorMessage = null, JsonElement? MetricsSummary = null);
+
+    /// <summary>Body of POST .../params.</summary>
+    public sealed record ParamsRequest(IReadOnlyDictionary<string, string> Params);
 
     /// <summary>Body of POST .../progress.</summary>
     public sealed record ProgressRequest(double Progress);

@@ -92,6 +92,27 @@ public sealed class TrainingMetricsTests(PlatformSiloFixture platform) : IClassF
     }
 
     [Fact]
+    public async Task An_external_run_logs_params_once_and_reports_its_status_through_the_SDK()
+    {
+        var (client, tenant, jobId) = await JobAsync("params");
+        await using var _ = client;
+        var token = TestContext.Current.CancellationToken;
+        var job = await client.LogTrainingParamsAsync(tenant, jobId, new Dictionary<string, string> { ["optimizer"] = "adam", ["batch_size"] = "64" }, token);
+        Assert.Contains("adam", job.Hyperparameters);
+        await client.LogTrainingParamsAsync(tenant, jobId, new Dictionary<string, string> { ["optimizer"] = "adam" }, token); // the same value again: fine
+        var conflict = await Assert.ThrowsAsync<PhantomException>(() => client.LogTrainingParamsAsync(tenant, jobId, new Dictionary<string, string> { ["optimizer"] = "sgd" }, token));
+        Assert.Equal(409, conflict.Status);
+        Assert.Equal(400, (await Assert.ThrowsAsync<PhantomException>(() =>
+            client.LogTrainingParamsAsync(tenant, jobId, new Dictionary<string, string> { [new string('k', 251)] = "v" }, token))).Status);
+
+        Assert.Equal("running", (await client.ReportTrainingStatusAsync(tenant, jobId, "running", cancellationToken: token)).Status);
+        await client.LogMetricAsync(tenant, jobId, "loss", 0.5, 1, cancellationToken: token);
+        Assert.Equal(0.5, (await client.ReportTrainingProgressAsync(tenant, jobId, 0.5, token)).Progress, 3);
+        var done = await client.ReportTrainingStatusAsync(tenant, jobId, "completed", metricsSummary: """{"loss": 0.5}""", cancellationToken: token);
+        Assert.Equal(("completed", 1.0), (done.Status, done.Progress));
+    }
+
+    [Fact]
     public async Task Several_jobs_compare_on_one_metric()
     {
         var (client, tenant, first) = await JobAsync("compare");
