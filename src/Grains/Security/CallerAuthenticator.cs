@@ -38,28 +38,38 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
         }
 
         var parsed = ApiKeySecret.Parse(presentedKey) ?? throw PhantomException.Unauthenticated("The API key is not valid.");
-        await using var command = database.CreateCommand("SELECT * FROM phantom_authenticate_api_key(@prefix, @hash)");
-        command.Parameters.AddWithValue("prefix", parsed.Prefix);
-        command.Parameters.AddWithValue("hash", parsed.Hash);
-        await using var reader = await command.ExecuteReaderAsync();
-        if (!await reader.ReadAsync())
+        Guid keyId;
+        Guid? tenantId, tenantUserId;
+        string? tenantKey, tenantStatus, userStatus, platformAdminName;
+        string userId;
+        string[] roles, grants;
+        DateTimeOffset? expiresAt;
+        bool revoked;
+        // The reader (and its pooled connection) is disposed exactly once, at the end of this block: Npgsql reuses
+        // reader objects per connection, so a second dispose later could close another caller's reader.
+        await using (var command = database.CreateCommand("SELECT * FROM phantom_authenticate_api_key(@prefix, @hash)"))
         {
-            throw PhantomException.Unauthenticated("The API key is not valid.");
-        }
+            command.Parameters.AddWithValue("prefix", parsed.Prefix);
+            command.Parameters.AddWithValue("hash", parsed.Hash);
+            await using var reader = await command.ExecuteReaderAsync();
+            if (!await reader.ReadAsync())
+            {
+                throw PhantomException.Unauthenticated("The API key is not valid.");
+            }
 
-        var keyId = reader.GetGuid(0);
-        var tenantId = reader.IsDBNull(1) ? (Guid?)null : reader.GetGuid(1);
-        var tenantKey = reader.IsDBNull(2) ? null : reader.GetString(2);
-        var tenantStatus = reader.IsDBNull(3) ? null : reader.GetString(3);
-        var tenantUserId = reader.IsDBNull(4) ? (Guid?)null : reader.GetGuid(4);
-        var userStatus = reader.IsDBNull(6) ? null : reader.GetString(6);
-        var roles = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
-        var grants = reader.IsDBNull(8) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [];
-        var platformAdminName = reader.IsDBNull(9) ? null : reader.GetString(9);
-        var userId = platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
-        var expiresAt = reader.IsDBNull(10) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(10);
-        var revoked = !reader.IsDBNull(11);
-        await reader.DisposeAsync();
+            keyId = reader.GetGuid(0);
+            tenantId = reader.IsDBNull(1) ? null : reader.GetGuid(1);
+            tenantKey = reader.IsDBNull(2) ? null : reader.GetString(2);
+            tenantStatus = reader.IsDBNull(3) ? null : reader.GetString(3);
+            tenantUserId = reader.IsDBNull(4) ? null : reader.GetGuid(4);
+            userStatus = reader.IsDBNull(6) ? null : reader.GetString(6);
+            roles = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
+            grants = reader.IsDBNull(8) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [];
+            platformAdminName = reader.IsDBNull(9) ? null : reader.GetString(9);
+            userId = platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
+            expiresAt = reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10);
+            revoked = !reader.IsDBNull(11);
+        }
 
         var refusal = revoked ? "revoked"
             : expiresAt <= time.GetUtcNow() ? "expired"
