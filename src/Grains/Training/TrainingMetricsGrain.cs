@@ -9,11 +9,14 @@ namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// See <see cref="ITrainingMetricsGrain"/>. A batch is checked whole before anything is written (one bad point
-/// rejects the batch with 400 and stores nothing), then written as one ClickHouse INSERT whose deduplication
-/// token is tenant + job + batch id: acknowledged means stored, and a retry after a lost answer stores nothing twice.
+/// rejects the batch with 400 and stores nothing). A large batch is one ClickHouse INSERT whose deduplication
+/// token is tenant + job + batch id; a small one joins others in the silo's <see cref="MetricsBuffer"/>. Either way
+/// the call returns once the points are stored, and a retry after a lost answer does not store them twice.
 /// </summary>
 [StatelessWorker]
-public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, TimeProvider time) : Grain, ITrainingMetricsGrain
+[Reentrant] // a call waiting for its flush must not hold up the calls behind it; the grain keeps no state
+public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer, TimeProvider time)
+    : Grain, ITrainingMetricsGrain
 {
     /// <summary>Longest metric name.</summary>
     public const int MaxNameLength = 250;
@@ -31,7 +34,15 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     {
         var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRun, "log-metrics");
         Validate(batch, time.GetUtcNow());
-        await metrics.InsertAsync(tenantId, jobId, batch, $"{tenantId:N}:{jobId:N}:{batch.BatchId}");
+        if (buffer.Takes(batch))
+        {
+            await buffer.WriteAsync(tenantId, jobId, batch);
+        }
+        else
+        {
+            await metrics.InsertAsync(tenantId, jobId, batch, $"{tenantId:N}:{jobId:N}:{batch.BatchId}");
+        }
+
         return batch.Values.Length;
     }
 

@@ -28,6 +28,11 @@ public static class OrleansExtensions
 
         var postgreSql = builder.Configuration.GetConnectionString("PostgreSql")!;
 
+        // Registered before the silo so that it stops after it: grain calls drain first, then waiting metrics flush.
+        builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName);
+        builder.Services.AddSingleton<MetricsBuffer>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<MetricsBuffer>());
+
         builder.UseOrleans(orleans =>
         {
             orleans.Configure<ClusterOptions>(options =>

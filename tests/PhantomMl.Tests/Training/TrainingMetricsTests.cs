@@ -40,10 +40,29 @@ public sealed class TrainingMetricsTests(PlatformSiloFixture platform) : IClassF
     }
 
     [Fact]
+    public async Task Hundreds_of_concurrent_single_point_logs_are_gathered_and_each_stored_once()
+    {
+        var (client, tenant, jobId) = await JobAsync("tiny");
+        await using var _ = client;
+        await Parallel.ForEachAsync(Enumerable.Range(0, 500), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = TestContext.Current.CancellationToken },
+            async (i, token) => await client.LogMetricAsync(tenant, jobId, "loss", i, i, cancellationToken: token));
+        var history = await client.GetMetricHistoryAsync(tenant, jobId, "loss", 1000, TestContext.Current.CancellationToken);
+        Assert.Equal(500, history.TotalPoints);
+        Assert.Equal((0, 499), (history.Buckets.Min(b => b.Min), history.Buckets.Max(b => b.Max)));
+        Assert.All(history.Buckets, b => Assert.Equal(1, b.Count));
+    }
+
+    [Fact]
     public async Task A_retried_batch_is_stored_once()
     {
+        // Three points go through the silo's buffer, 600 straight to ClickHouse: both paths must hold.
         var (client, tenant, jobId) = await JobAsync("retry");
         await using var _ = client;
+        var large = new MetricBatch("large-1", ["f1"], new int[600], [.. Enumerable.Range(0, 600).Select(i => (long)i)], new double[600],
+            Enumerable.Repeat(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 600).ToArray());
+        await client.Grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenant, jobId, large);
+        await client.Grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenant, jobId, large);
+        Assert.Equal(600, (await client.GetMetricHistoryAsync(tenant, jobId, "f1", 10, TestContext.Current.CancellationToken)).TotalPoints);
         var batch = new MetricBatch("batch-1", ["acc"], [0, 0, 0], [1, 2, 3], [0.5, 0.6, 0.7], Enumerable.Repeat(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 3).ToArray());
         var metrics = client.Grains.GetGrain<ITrainingMetricsGrain>(0);
         Assert.Equal(3, await metrics.LogAsync(tenant, jobId, batch));

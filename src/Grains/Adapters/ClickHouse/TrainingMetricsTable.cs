@@ -29,19 +29,26 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     private static readonly Dictionary<string, string> NoMetadata = [];
 
     /// <summary>Inserts a validated batch as one INSERT; <paramref name="deduplicationToken"/> identifies it across retries.</summary>
-    public async Task<long> InsertAsync(Guid tenantId, Guid jobId, MetricBatch batch, string deduplicationToken, CancellationToken cancellationToken = default)
+    public Task<long> InsertAsync(Guid tenantId, Guid jobId, MetricBatch batch, string deduplicationToken, CancellationToken cancellationToken = default) =>
+        InsertAsync([(tenantId, jobId, batch)], deduplicationToken, cancellationToken);
+
+    /// <summary>Inserts several jobs' batches as one INSERT (one block, one token).</summary>
+    public async Task<long> InsertAsync(IReadOnlyList<(Guid TenantId, Guid JobId, MetricBatch Batch)> batches, string deduplicationToken,
+        CancellationToken cancellationToken = default)
     {
-        var tenant = tenantId.ToString();
-        var job = jobId.ToString();
-        var rows = Enumerable.Range(0, batch.Values.Length).Select(i => new object[]
+        var rows = batches.SelectMany(entry =>
         {
-            DateTimeOffset.FromUnixTimeMilliseconds(batch.TimestampsMs[i]).UtcDateTime, tenant, job, 0u, (uint)batch.Steps[i],
-            batch.Names[batch.NameIndex[i]], batch.Values[i], NoMetadata,
+            var (tenant, job, batch) = (entry.TenantId.ToString(), entry.JobId.ToString(), entry.Batch);
+            return Enumerable.Range(0, batch.Values.Length).Select(i => new object[]
+            {
+                DateTimeOffset.FromUnixTimeMilliseconds(batch.TimestampsMs[i]).UtcDateTime, tenant, job, 0u, (uint)batch.Steps[i],
+                batch.Names[batch.NameIndex[i]], batch.Values[i], NoMetadata,
+            });
         });
         var options = new InsertOptions
         {
-            // One INSERT, one block: the token then covers the whole batch.
-            BatchSize = Math.Max(1, batch.Values.Length),
+            // One INSERT, one block: the token then covers the whole of it.
+            BatchSize = Math.Max(1, batches.Sum(entry => entry.Batch.Values.Length)),
             MaxDegreeOfParallelism = 1,
             ColumnTypes = ColumnTypes,
             CustomSettings = new Dictionary<string, object> { ["insert_deduplication_token"] = deduplicationToken },

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PhantomMl.Grains.Adapters.ClickHouse;
+using PhantomMl.Grains.Security;
+using StackExchange.Redis;
+
+namespace PhantomMl.Grains.Training;
+
+/// <summary>Batching of small metric logs. Section <c>Phantom:Metrics</c>.</summary>
+public sealed class MetricsBufferOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string SectionName = "Phantom:Metrics";
+
+    /// <summary>Batches of at most this many points are buffered; larger ones are inserted directly. Default 500.</summary>
+    public int SmallBatchPoints { get; set; } = 500;
+
+    /// <summary>A flush happens once this many points wait. Default 20,000.</summary>
+    public int FlushPoints { get; set; } = 20_000;
+
+    /// <summary>...or once the oldest waiting batch is this old. Default 200 ms.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Most batches waiting per silo; beyond it writers wait (backpressure, bounded memory). Default 1,000.</summary>
+    public int Capacity { get; set; } = 1_000;
+}
+
+/// <summary>
+/// Small metric batches (a runner logging one point at a time) gathered per silo into one ClickHouse INSERT by size
+/// and time, so many tiny logs do not become many tiny parts. A caller's call returns only once the INSERT that holds
+/// its points has succeeded: acknowledged means stored. A flush is retried under one deduplication token, so a retry
+/// after an unclear failure stores its rows once; once stored, each batch id is remembered in Redis for a day, so a
+/// client retrying a batch whose answer it lost is acknowledged without storing it again. The one gap: a silo dying
+/// between a flush and remembering its batch ids lets such a retry store those points twice (never lose them).
+/// Writers wait when <see cref="MetricsBufferOptions.Capacity"/> batches are pending; stopping the silo flushes what waits.
+/// </summary>
+public sealed partial class MetricsBuffer : IHostedService
+{
+    private const int FlushAttempts = 5;
+    private static readonly TimeSpan Remembered = TimeSpan.FromDays(1);
+    private readonly Channel<Pending> _pending;
+    private readonly TrainingMetricsTable _table;
+    private readonly IConnectionMultiplexer _redis;
+    private readonly MetricsBufferOptions _options;
+    private readonly ILogger<MetricsBuffer> _logger;
+    private Task? _flushing;
+
+    public MetricsBuffer(TrainingMetricsTable table, IConnectionMultiplexer redis, IOptions<MetricsBufferOptions> options, ILogger<MetricsBuffer> logger)
+    {
+        (_table, _redis, _options, _logger) = (table, redis, options.Value, logger);
+        _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    }
+
+    /// <summary>Whether a batch of this size goes through the buffer.</summary>
+    public bool Takes(MetricBatch batch) => batch.Values.Length <= _options.SmallBatchPoints;
+
+    /// <summary>Stores the batch with others; returns once it is in ClickHouse (or was before).</summary>
+    public async Task WriteAsync(Guid tenantId, Guid jobId, MetricBatch batch)
+    {
+        var key = RememberKey(tenantId, jobId, batch.BatchId);
+        if (await _redis.GetDatabase().KeyExistsAsync(key))
+        {
+            return; // stored before: a client retry
+        }
+
+        var pending = new Pending(tenantId, jobId, batch, key, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        try
+        {
+            await _pending.Writer.WriteAsync(pending);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new PhantomException(503, "https://phantom-ml.dev/problems/silo-stopping", "This silo is stopping",
+                "The metric points were not stored; send the batch again (another silo takes it).");
+        }
+
+        await pending.Stored.Task;
+    }
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _flushing = Task.Run(FlushLoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _pending.Writer.TryComplete();
+        await (_flushing ?? Task.CompletedTask).WaitAsync(cancellationToken);
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        var reader = _pending.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var batch = new List<Pending>();
+            var points = 0;
+            var clock = Stopwatch.StartNew();
+            // Gather until enough points wait or the oldest has waited long enough.
+            while (points < _options.FlushPoints)
+            {
+                if (reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                    points += next.Batch.Values.Length;
+                    continue;
+                }
+
+                var left = _options.FlushInterval - clock.Elapsed;
+                if (left <= TimeSpan.Zero || reader.Completion.IsCompleted)
+                {
+                    break;
+                }
+
+                using var wait = new CancellationTokenSource(left);
+                try
+                {
+                    if (!await reader.WaitToReadAsync(wait.Token))
+                    {
+                        break;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            await FlushAsync(batch, points);
+        }
+    }
+
+    private async Task FlushAsync(List<Pending> batch, int points)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        var token = $"flush:{Guid.CreateVersion7():N}";
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await _table.InsertAsync([.. batch.Select(p => (p.TenantId, p.JobId, p.Batch))], token);
+                break;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                if (attempt == FlushAttempts)
+                {
+                    LogFlushFailed(e, batch.Count, points, attempt);
+                    var failure = new PhantomException(503, "https://phantom-ml.dev/problems/metrics-store-unavailable", "ClickHouse is unavailable",
+                        $"The metric points were not stored ({e.Message}); send the batch again.");
+                    batch.ForEach(p => p.Stored.TrySetException(failure));
+                    return;
+                }
+
+                // Same token on every attempt: an attempt that did land is not stored twice.
+                await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt * attempt));
+            }
+        }
+
+        try
+        {
+            var redis = _redis.GetDatabase();
+            await Task.WhenAll(batch.Select(p => redis.StringSetAsync(p.RememberKey, 1, Remembered)));
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            LogNotRemembered(e, batch.Count);
+        }
+
+        batch.ForEach(p => p.Stored.TrySetResult());
+    }
+
+    private static string RememberKey(Guid tenantId, Guid jobId, string batchId) => $"phantom:metrics-batch:{tenantId:N}:{jobId:N}:{batchId}";
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A metrics flush of {Batches} batches ({Points} points) failed {Attempts} times; its callers were told")]
+    private partial void LogFlushFailed(Exception exception, int batches, int points, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stored {Batches} metric batches but could not remember their ids in Redis; a client retry of one would store it again")]
+    private partial void LogNotRemembered(Exception exception, int batches);
+
+    private sealed record Pending(Guid TenantId, Guid JobId, MetricBatch Batch, string RememberKey, TaskCompletionSource Stored);
+}
