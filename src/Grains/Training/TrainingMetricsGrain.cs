@@ -29,6 +29,10 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
 
     private static readonly DateTimeOffset EarliestTimestamp = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    // Jobs known to exist in a tenant, per silo, for a minute: a job id never changes tenant and jobs are not
+    // deleted, so only the positive answer is kept; the caller is still authenticated on every call.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string TenantKey, Guid JobId), (Guid TenantId, DateTimeOffset Until)> KnownJobs = new();
+
     /// <inheritdoc />
     public async Task<int> LogAsync(string tenantKey, Guid jobId, MetricBatch batch)
     {
@@ -156,10 +160,28 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     /// <summary>The caller may act on the tenant, and the job is one of the tenant's (else 404, like another tenant's).</summary>
     private async Task<Guid> AuthorizeJobAsync(string tenantKey, Guid jobId, string permission, string action)
     {
-        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
         var audit = new AuditEvent(action == "read" ? "data_access" : "training", "training_job", jobId.ToString(), action);
+        var now = time.GetUtcNow();
+        if (KnownJobs.TryGetValue((tenantKey, jobId), out var known) && known.Until > now)
+        {
+            await guard.AuthorizeAsync(known.TenantId, tenantKey, permission, audit);
+            return known.TenantId;
+        }
+
+        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
         await guard.AuthorizeAsync(tenantId, tenantKey, permission, audit);
         var exists = await database.InTenantAsync(tenantId!.Value, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
-        return exists ? tenantId.Value : throw PhantomException.NotFound("training job", jobId.ToString());
+        if (!exists)
+        {
+            throw PhantomException.NotFound("training job", jobId.ToString());
+        }
+
+        if (KnownJobs.Count > 100_000)
+        {
+            KnownJobs.Clear();
+        }
+
+        KnownJobs[(tenantKey, jobId)] = (tenantId.Value, now.AddMinutes(1));
+        return tenantId.Value;
     }
 }
