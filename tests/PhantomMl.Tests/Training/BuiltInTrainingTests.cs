@@ -136,10 +136,10 @@ public sealed class BuiltInTrainingTests(PlatformSiloFixture platform) : IClassF
         Assert.Contains(search.GetProperty("bestTrial").GetString(), new[] { "trial-1", "trial-3" });
         Assert.Equal(0.2, search.GetProperty("bestParameters").GetProperty("learningRate").GetDouble());
         var best = trials.Single(t => t.GetProperty("name").GetString() == search.GetProperty("bestTrial").GetString());
-        var bestAccuracy = JsonDocument.Parse(best.GetProperty("metrics").GetString()!).RootElement.GetProperty("Metrics").GetProperty("accuracy").GetDouble();
+        var bestAccuracy = JsonDocument.Parse(best.GetProperty("metrics").GetString()!).RootElement.GetProperty("metrics").GetProperty("accuracy").GetDouble();
         Assert.True(bestAccuracy > 0.8, $"best accuracy {bestAccuracy}");
         Assert.All(trials.Take(3), t => Assert.True(
-            JsonDocument.Parse(t.GetProperty("metrics").GetString()!).RootElement.GetProperty("Metrics").GetProperty("accuracy").GetDouble() <= bestAccuracy));
+            JsonDocument.Parse(t.GetProperty("metrics").GetString()!).RootElement.GetProperty("metrics").GetProperty("accuracy").GetDouble() <= bestAccuracy));
 
         // Each trial has its own curve; the pruned one stopped after one round.
         var pruned = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{path}/metrics/trial-4/accuracy?maxPoints=10", key);

@@ -24,6 +24,8 @@ public sealed partial class BuiltInRun(
     IOptions<TrainingOptions> options,
     ILogger<BuiltInRun> logger)
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     /// <summary>Runs the job; returns when it has been reported completed or failed, or was cancelled.</summary>
     public async Task RunAsync(string tenantKey, string jobKey, TrainingJobView job, TrainingRecipe recipe, CancellationToken cancellationToken)
     {
@@ -50,7 +52,7 @@ public sealed partial class BuiltInRun(
                 await self.ReportStatusAsync("completed", null, JsonSerializer.Serialize(new
                 {
                     version, trained.Metrics, trained.Features, trained.TrainingRows, trained.TestRows, onnxBytes = trained.Onnx!.Length, search = searchSummary,
-                }));
+                }, Json));
                 LogCompleted(job.Id, version);
                 return true;
             });
@@ -116,7 +118,7 @@ public sealed partial class BuiltInRun(
             cancellationToken.ThrowIfCancellationRequested();
             var point = search.Points[i];
             var name = $"trial-{i + 1}";
-            var experimentId = await ExperimentStore.InsertAsync(database, tenantId, job.Id, name, JsonSerializer.Serialize(point));
+            var experimentId = await ExperimentStore.InsertAsync(database, tenantId, job.Id, name, JsonSerializer.Serialize(point, Json));
             var curve = new List<double>();
             TrainedModel model;
             try
@@ -132,12 +134,12 @@ public sealed partial class BuiltInRun(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await ExperimentStore.FinishAsync(database, tenantId, experimentId, "failed", JsonSerializer.Serialize(new { error = e.Message }));
+                await ExperimentStore.FinishAsync(database, tenantId, experimentId, "failed", JsonSerializer.Serialize(new { error = e.Message }, Json));
                 throw;
             }
 
             await ExperimentStore.FinishAsync(database, tenantId, experimentId, model.StoppedEarly ? "pruned" : "completed",
-                JsonSerializer.Serialize(new { model.Metrics, model.Rounds }));
+                JsonSerializer.Serialize(new { model.Metrics, model.Rounds }, Json));
             if (model.StoppedEarly)
             {
                 pruned++;
@@ -202,7 +204,7 @@ public sealed partial class BuiltInRun(
             await model.AddLineageAsync(recipe.DatasetModel, "derived", JsonSerializer.Serialize(new
             {
                 trainingJob = job.Id, dataset = job.DatasetUri, datasetVersion = dataset.Version, datasetSha256 = dataset.Sha256, version = label,
-            }));
+            }, Json));
         }
         catch (PhantomException e) when (e.Status == 409)
         {
