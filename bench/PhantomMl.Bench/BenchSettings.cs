@@ -29,7 +29,7 @@ public sealed record BenchSettings(
         Int("PHANTOM_BENCH_MODELS_PER_TENANT", 1000),
         Int("PHANTOM_BENCH_SEARCHES", 400),
         Require("ConnectionStrings__ClickHouse"),
-        Int("PHANTOM_BENCH_METRIC_POINTS", 2_000_000));
+        Int("PHANTOM_BENCH_METRIC_POINTS", 4_000_000));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

@@ -17,6 +17,9 @@ public sealed record Caller(
     /// <summary>A platform admin acts on every tenant.</summary>
     public bool IsPlatformAdmin => Roles.Contains(Security.Permissions.PlatformAdmin);
 
+    /// <summary>A platform component calling internally, not a user with a key.</summary>
+    public bool IsComponent => KeyId == Guid.Empty && UserId.StartsWith("system:", StringComparison.Ordinal);
+
     /// <summary>Whether the caller holds a permission.</summary>
     public bool Can(string permission) => Permissions.Contains(permission);
 

@@ -88,7 +88,7 @@ public sealed partial class TrainingJobGrain(
             }
         }
 
-        var job = await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
+        await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
         {
             if (await TrainingJobStore.LoadAsync(transaction, _jobId) is not null)
             {
@@ -138,6 +138,11 @@ public sealed partial class TrainingJobGrain(
         if (errorMessage is { Length: > 8192 })
         {
             throw PhantomException.Invalid("errorMessage is at most 8192 characters.", "errorMessage");
+        }
+
+        if (!caller.IsComponent && TrainingRecipe.IsBuiltIn((await LoadAsync()).Config))
+        {
+            throw PhantomException.Conflict("The built-in trainer reports this job's status itself; cancel it to stop it.");
         }
 
         var job = await MoveAsync(caller, audit, status, errorMessage, JsonObjectOrNull(metricsSummary, "metricsSummary"));

@@ -87,6 +87,8 @@ public sealed class BuiltInTrainingTests(PlatformSiloFixture platform) : IClassF
         });
         var path = $"{jobs}/{job.GetProperty("id").GetString()}";
         await WaitForAsync(path, key, "running");
+        var refused = await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{path}/status", key, new { status = "completed" });
+        Assert.Contains("built-in trainer", refused.GetProperty("detail").GetString());
         var cancelled = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{path}/cancel", key, new { reason = "enough" });
         Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
 
