@@ -30,6 +30,7 @@ app.MapAuditApi();
 app.MapModelsApi();
 app.MapArtifactsApi();
 app.MapTrainingApi();
+app.MapInferenceApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

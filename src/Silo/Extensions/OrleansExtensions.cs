@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
 using PhantomMl.Grains.Training.BuiltIn;
@@ -76,6 +77,8 @@ public static class OrleansExtensions
         builder.Services.AddSingleton<ArtifactSweeper>();
         builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName);
         builder.Services.AddSingleton<BuiltInRun>();
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
+        builder.Services.AddSingleton<OnnxModelCache>();
         builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }

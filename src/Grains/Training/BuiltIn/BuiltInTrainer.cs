@@ -12,7 +12,11 @@ public sealed record RoundResult(int Round, IReadOnlyDictionary<string, double> 
 /// round callback has no ONNX (nobody keeps a pruned trial).
 /// </summary>
 public sealed record TrainedModel(byte[]? Onnx, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Features, long TrainingRows, long TestRows,
-    int Rounds, bool StoppedEarly);
+    int Rounds, bool StoppedEarly)
+{
+    /// <summary>The ML.NET model itself, for callers in this process (ONNX is what is stored).</summary>
+    public ITransformer? Transformer { get; init; }
+}
 
 /// <summary>
 /// ML.NET on a CSV file: binary classification or regression with FastTree, LightGBM or SDCA. It trains in rounds
@@ -77,8 +81,14 @@ public static class BuiltInTrainer
 
         cancellationToken.ThrowIfCancellationRequested();
         using var onnx = new MemoryStream();
-        ml.Model.ConvertToOnnx(model!, split.TrainSet, onnx);
-        return new TrainedModel(onnx.ToArray(), metrics, features, trainRows, testRows, rounds, StoppedEarly: false);
+        // Exported against a view of the file without its label column, so the label is not an input of the ONNX model
+        // (ONNX export follows a view back to its loader: dropping the column from the training view would not do).
+        var featuresOnly = ml.Data.LoadFromTextFile(csvPath, new TextLoader.Options
+        {
+            Columns = columns.Where(column => column.Name != "Label").ToArray(), HasHeader = true, Separators = [','],
+        });
+        ml.Model.ConvertToOnnx(model!, featuresOnly, onnx);
+        return new TrainedModel(onnx.ToArray(), metrics, features, trainRows, testRows, rounds, StoppedEarly: false) { Transformer = model };
     }
 
     private static IEstimator<ITransformer> BinaryTrainer(MLContext ml, TrainingRecipe recipe, int size) => recipe.Algorithm switch

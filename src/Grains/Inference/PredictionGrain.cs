@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Inference;
+
+/// <summary>
+/// See <see cref="IPredictionGrain"/>. The caller needs <c>inference:predict</c> on the tenant; which artifact a
+/// label, alias or the active version stands for is looked up as the platform's "inference" component and trusted
+/// for <see cref="InferenceOptions.ResolutionTtl"/>, so moving an alias or activating another version is served
+/// within that time. Scoring runs on the thread pool, never on the grain's scheduler.
+/// </summary>
+[StatelessWorker]
+[Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
+public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models,
+    IOptions<InferenceOptions> options, TimeProvider time) : Grain, IPredictionGrain
+{
+    private static readonly ConcurrentDictionary<(string TenantKey, string Model, string? Version), (ArtifactView Artifact, DateTimeOffset Until)> Resolved = new();
+
+    /// <inheritdoc />
+    public async Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request)
+    {
+        await AuthorizeAsync(tenantKey, model, "predict");
+        if (request?.Rows is not { Count: > 0 and <= IPredictionGrain.MaxRows })
+        {
+            throw PhantomException.Invalid($"Send 1 to {IPredictionGrain.MaxRows} rows.", "rows");
+        }
+
+        var artifact = await ResolveAsync(tenantKey, model, versionOrAlias);
+        var started = Stopwatch.GetTimestamp();
+        var predictions = await Task.Run(() => models.WithModelAsync(artifact, loaded => loaded.Predict(request.Rows)));
+        return new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ModelInput>> DescribeAsync(string tenantKey, string model, string versionOrAlias)
+    {
+        await AuthorizeAsync(tenantKey, model, "describe");
+        var artifact = await ResolveAsync(tenantKey, model, versionOrAlias);
+        return await Task.Run(() => models.WithModelAsync(artifact, loaded => loaded.Inputs));
+    }
+
+    private async Task AuthorizeAsync(string tenantKey, string model, string action)
+    {
+        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
+        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.InferencePredict,
+            new AuditEvent("inference", "model", model.Length <= 255 ? model : model[..255], action));
+    }
+
+    /// <summary>The artifact a version label, an alias, or "active" stands for now (within the resolution TTL).</summary>
+    private async Task<ArtifactView> ResolveAsync(string tenantKey, string model, string versionOrAlias)
+    {
+        ModelLifecycle.Name(model);
+        var key = (tenantKey, model, versionOrAlias);
+        var now = time.GetUtcNow();
+        if (Resolved.TryGetValue(key, out var known) && known.Until > now)
+        {
+            return known.Artifact;
+        }
+
+        // Already authorized for inference; the registry lookups run as the platform, so a key with only
+        // inference:predict can be served.
+        var artifact = await internalCalls.AsComponentAsync("inference", async () =>
+        {
+            var grain = GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{model}");
+            var version = versionOrAlias == "active"
+                ? (await grain.GetAsync()).ActiveVersion ?? throw PhantomException.NotFound("active version of model", model)
+                : versionOrAlias;
+            return await grain.GetArtifactAsync(version);
+        });
+        if (Resolved.Count > 100_000)
+        {
+            Resolved.Clear();
+        }
+
+        Resolved[key] = (artifact, now + options.Value.ResolutionTtl);
+        return artifact;
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Microsoft.ML;
+using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Tests.Infrastructure;
+using PhantomMl.Tests.Training;
+
+namespace PhantomMl.Tests.Inference;
+
+/// <summary>Online predictions from a registered ONNX version, against ML.NET's own predictions from the same model.</summary>
+[Collection(SiloProcessCollection.Name)]
+public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixture<PlatformSiloFixture>
+{
+    [Fact]
+    public async Task Served_predictions_equal_ML_NETs_own_schema_violations_are_400_and_other_tenants_get_404()
+    {
+        // The platform's trainer, in this process, so that ML.NET's own model is at hand.
+        var csv = Path.Combine(Path.GetTempPath(), $"predict-{Guid.NewGuid():N}.csv");
+        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 2000, seed: 11), TestContext.Current.CancellationToken);
+        var recipe = TrainingRecipe.Parse("""{"trainer": "builtin", "task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""",
+            """{"trees": 30}""", "model://data/versions/1");
+        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, TestContext.Current.CancellationToken);
+
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("predict");
+        var versionPath = $"/api/v1/tenants/{tenant}/models/scorer/versions/1";
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "scorer", modelType = "classifier", algorithm = "fasttree" });
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "1" });
+        var onnx = new ByteArrayContent(trained.Onnx!);
+        onnx.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"{versionPath}/artifact", key, onnx);
+
+        var inputs = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{versionPath}/inputs", key);
+        Assert.Equal(["x1", "x2", "x3", "x4", "x5"], inputs.EnumerateArray().Select(i => i.GetProperty("name").GetString()));
+
+        // ML.NET's predictions for the first 200 rows of the file.
+        var ml = new MLContext();
+        var rows = File.ReadLines(csv).Skip(1).Take(200).Select(line => line.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray()).ToList();
+        var view = ml.Data.LoadFromEnumerable(rows.Select(r => new Features { x1 = (float)r[0], x2 = (float)r[1], x3 = (float)r[2], x4 = (float)r[3], x5 = (float)r[4] }));
+        var expected = ml.Data.CreateEnumerable<Scored>(trained.Transformer!.Transform(view), reuseRowObject: false).ToList();
+
+        var served = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{versionPath}/predict", key,
+            new { rows = rows.Select(r => new Dictionary<string, double> { ["x1"] = r[0], ["x2"] = r[1], ["x3"] = r[2], ["x4"] = r[3], ["x5"] = r[4] }) });
+        Assert.Equal("1", served.GetProperty("version").GetString());
+        var predictions = served.GetProperty("predictions").EnumerateArray().ToList();
+        Assert.Equal(200, predictions.Count);
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(expected[i].PredictedLabel ? 1 : 0, predictions[i].GetProperty("prediction").GetDouble());
+            // Float arithmetic in two engines: equal to single precision (a relative 1e-5).
+            AssertClose(expected[i].Probability, predictions[i].GetProperty("outputs").GetProperty("Probability").GetDouble());
+            AssertClose(expected[i].Score, predictions[i].GetProperty("outputs").GetProperty("Score").GetDouble());
+            AssertClose(expected[i].PredictedLabel ? expected[i].Probability : 1 - expected[i].Probability, predictions[i].GetProperty("confidence").GetDouble());
+        }
+
+        // Schema violations name what is wrong; nothing is scored.
+        var missing = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{versionPath}/predict", key,
+            new { rows = new[] { new Dictionary<string, double> { ["x1"] = 1, ["x2"] = 1, ["x3"] = 1, ["x4"] = 1 } } });
+        Assert.Contains("missing: x5", missing.GetProperty("detail").GetString());
+        var unknown = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{versionPath}/predict", key,
+            new { rows = new[] { new Dictionary<string, double> { ["x1"] = 1, ["x2"] = 1, ["x3"] = 1, ["x4"] = 1, ["x5"] = 1, ["age"] = 3 } } });
+        Assert.Contains("unknown: age", unknown.GetProperty("detail").GetString());
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{versionPath}/predict", key, new { rows = Array.Empty<object>() });
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{versionPath}/predict", key, """{"rows": [{"x1": "high"}]}""");
+
+        // The active version: none yet, then the one activated; an alias works wherever a version does.
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/predict", key, new { rows = new[] { Row(1) } });
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer", key);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{versionPath}/activate", key, headers: IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/aliases/champion", key, new { version = "1" }, IfMatch(model));
+        var active = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/predict", key, new { rows = new[] { Row(1) } });
+        Assert.Equal("1", active.GetProperty("version").GetString());
+        var champion = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key, new { rows = new[] { Row(1) } });
+        Assert.Equal("1", champion.GetProperty("version").GetString());
+
+        // Another tenant cannot call this tenant's model; a viewer (no inference:predict) is refused.
+        var (_, otherKey) = await platform.CreateTenantWithAdminAsync("predictthief");
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"{versionPath}/predict", otherKey, new { rows = new[] { Row(1) } });
+        var viewerKey = await platform.AddUserWithKeyAsync(tenant, "watcher", ["viewer"]);
+        await platform.ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Post, $"{versionPath}/predict", viewerKey, new { rows = new[] { Row(1) } });
+        File.Delete(csv);
+    }
+
+    private static void AssertClose(double expected, double actual) =>
+        Assert.True(Math.Abs(expected - actual) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"expected {expected}, served {actual}");
+
+    private static Dictionary<string, double> Row(double value) => new() { ["x1"] = value, ["x2"] = value, ["x3"] = value, ["x4"] = value, ["x5"] = value };
+
+    private static Dictionary<string, string> IfMatch(System.Text.Json.JsonElement model) => new() { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" };
+
+#pragma warning disable IDE1006, SA1300 // ML.NET maps columns by member name: these are the dataset's column names
+    private sealed class Features
+    {
+        public float x1 { get; set; }
+        public float x2 { get; set; }
+        public float x3 { get; set; }
+        public float x4 { get; set; }
+        public float x5 { get; set; }
+    }
+#pragma warning restore IDE1006, SA1300
+
+    private sealed class Scored
+    {
+        public bool PredictedLabel { get; set; }
+        public float Score { get; set; }
+        public float Probability { get; set; }
+    }
+}
