@@ -43,6 +43,13 @@ public sealed class OnnxModel : IDisposable
     /// <summary>Scores <paramref name="rows"/>; 400 with details when a row does not fit the schema.</summary>
     public IReadOnlyList<RowPrediction> Predict(IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {
+        Validate(rows);
+        return Run(rows);
+    }
+
+    /// <summary>Checks rows against the model's inputs; 400 naming the first row that does not fit.</summary>
+    public void Validate(IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    {
         for (var r = 0; r < rows.Count; r++)
         {
             var row = rows[r] ?? throw PhantomException.Invalid($"Row {r} is null.", $"rows[{r}]");
@@ -65,6 +72,11 @@ public sealed class OnnxModel : IDisposable
             }
         }
 
+    }
+
+    /// <summary>Scores rows already checked by <see cref="Validate"/>, all in one ONNX Runtime call.</summary>
+    public IReadOnlyList<RowPrediction> Run(IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    {
         var inputs = _session.InputMetadata.Select(input => Tensor(input.Key, input.Value, rows)).ToList();
         using var results = _session.Run(inputs);
         var outputs = results.ToDictionary(result => result.Name, result => result);

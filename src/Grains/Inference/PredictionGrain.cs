@@ -14,11 +14,12 @@ namespace PhantomMl.Grains.Inference;
 /// See <see cref="IPredictionGrain"/>. The caller needs <c>inference:predict</c> on the tenant; which artifact a
 /// label, alias or the active version stands for is looked up as the platform's "inference" component and trusted
 /// for <see cref="InferenceOptions.ResolutionTtl"/>, so moving an alias or activating another version is served
-/// within that time. Scoring runs on the thread pool, never on the grain's scheduler.
+/// within that time. Scoring runs on the thread pool, never on the grain's scheduler, micro-batched with concurrent
+/// requests for the same version (<see cref="MicroBatcher"/>).
 /// </summary>
 [StatelessWorker]
 [Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
-public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models,
+public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models, MicroBatcher batcher,
     IOptions<InferenceOptions> options, TimeProvider time) : Grain, IPredictionGrain
 {
     private static readonly ConcurrentDictionary<(string TenantKey, string Model, string? Version), (ArtifactView Artifact, DateTimeOffset Until)> Resolved = new();
@@ -34,7 +35,7 @@ public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, 
 
         var artifact = await ResolveAsync(tenantKey, model, versionOrAlias);
         var started = Stopwatch.GetTimestamp();
-        var predictions = await Task.Run(() => models.WithModelAsync(artifact, loaded => loaded.Predict(request.Rows)));
+        var predictions = await Task.Run(() => batcher.PredictAsync(artifact, request.Rows));
         return new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 

@@ -79,6 +79,7 @@ public static class OrleansExtensions
         builder.Services.AddSingleton<BuiltInRun>();
         builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
         builder.Services.AddSingleton<OnnxModelCache>();
+        builder.Services.AddSingleton<MicroBatcher>();
         builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }

@@ -53,6 +53,21 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
             AssertClose(expected[i].PredictedLabel ? expected[i].Probability : 1 - expected[i].Probability, predictions[i].GetProperty("confidence").GetDouble());
         }
 
+        // Concurrent single-row requests are micro-batched on the silo; each still gets its own row's answer.
+        var single = new double[200];
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = TestContext.Current.CancellationToken },
+            async (i, _) =>
+            {
+                var r = rows[i];
+                var answer = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{versionPath}/predict", key,
+                    new { rows = new[] { new Dictionary<string, double> { ["x1"] = r[0], ["x2"] = r[1], ["x3"] = r[2], ["x4"] = r[3], ["x5"] = r[4] } } });
+                single[i] = answer.GetProperty("predictions")[0].GetProperty("outputs").GetProperty("Score").GetDouble();
+            });
+        for (var i = 0; i < 200; i++)
+        {
+            AssertClose(expected[i].Score, single[i]);
+        }
+
         // Schema violations name what is wrong; nothing is scored.
         var missing = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{versionPath}/predict", key,
             new { rows = new[] { new Dictionary<string, double> { ["x1"] = 1, ["x2"] = 1, ["x3"] = 1, ["x4"] = 1 } } });
