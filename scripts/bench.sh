@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (scripts/bench.sh [registry|training], default both): starts the local services, a fresh database, and one silo on its own ports, runs
+# Benchmarks (scripts/bench.sh [registry|training|inference], default all): starts the local services, a fresh database, and one silo on its own ports, runs
 # bench/PhantomMl.Bench against them, then removes the database. Prints ratios measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
 # PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400), PHANTOM_BENCH_METRIC_POINTS (4000000: 1,000,000 per metric).
@@ -19,6 +19,7 @@ export ConnectionStrings__PostgreSql="${ConnectionStrings__PostgreSql/Database=p
 export ConnectionStrings__PostgreSqlMigrations="${ConnectionStrings__PostgreSqlMigrations/Database=phantom/Database=$database}"
 export ConnectionStrings__ClickHouse="${ConnectionStrings__ClickHouse/Database=phantom/Database=$database}"
 export PHANTOM_BENCH_CLUSTER="bench"
+export PHANTOM_REPO_ROOT="$REPO_ROOT"
 export PHANTOM_BENCH_ADMIN_KEY_FILE="$PHANTOM_HOME/bench-admin.key"
 export PHANTOM_BENCH_HTTP="http://127.0.0.1:5090"
 rm -f "$PHANTOM_BENCH_ADMIN_KEY_FILE"

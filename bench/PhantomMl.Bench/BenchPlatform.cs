@@ -8,8 +8,10 @@ namespace PhantomMl.Bench;
 /// <summary>The SDK as a tenant admin of a fresh tenant, plus direct PostgreSQL and Redis access for the baseline.</summary>
 public sealed class BenchPlatform : IAsyncDisposable
 {
-    private BenchPlatform(PhantomClient admin, PhantomClient tenant, string tenantKey, Guid tenantId, NpgsqlDataSource app, NpgsqlDataSource owner, IConnectionMultiplexer redis)
+    private BenchPlatform(PhantomClient admin, PhantomClient tenant, string tenantKey, string tenantApiKey, Guid tenantId, NpgsqlDataSource app, NpgsqlDataSource owner,
+        IConnectionMultiplexer redis)
     {
+        TenantApiKey = tenantApiKey;
         Admin = admin;
         Tenant = tenant;
         TenantKey = tenantKey;
@@ -22,6 +24,9 @@ public sealed class BenchPlatform : IAsyncDisposable
     public PhantomClient Admin { get; }
     public PhantomClient Tenant { get; }
     public string TenantKey { get; }
+
+    /// <summary>The tenant admin's API key (for the HTTP paths).</summary>
+    public string TenantApiKey { get; }
     public Guid TenantId { get; }
     public NpgsqlDataSource App { get; }
     public NpgsqlDataSource Owner { get; }
@@ -43,7 +48,7 @@ public sealed class BenchPlatform : IAsyncDisposable
             MembershipConnectionString = settings.AppConnectionString, ClusterId = settings.ClusterId, ApiKey = key.Secret,
         });
         var app = new NpgsqlDataSourceBuilder(settings.AppConnectionString) { ConnectionStringBuilder = { MaxPoolSize = 200 } }.Build();
-        return new BenchPlatform(admin, client, tenantKey, tenant.Id, app, NpgsqlDataSource.Create(settings.OwnerConnectionString),
+        return new BenchPlatform(admin, client, tenantKey, key.Secret, tenant.Id, app, NpgsqlDataSource.Create(settings.OwnerConnectionString),
             await ConnectionMultiplexer.ConnectAsync(settings.Redis));
     }
 

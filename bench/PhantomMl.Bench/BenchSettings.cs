@@ -14,7 +14,8 @@ public sealed record BenchSettings(
     int ModelsPerTenant,
     int Searches,
     string ClickHouse,
-    int MetricPoints)
+    int MetricPoints,
+    string RepositoryRoot)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -29,7 +30,8 @@ public sealed record BenchSettings(
         Int("PHANTOM_BENCH_MODELS_PER_TENANT", 1000),
         Int("PHANTOM_BENCH_SEARCHES", 400),
         Require("ConnectionStrings__ClickHouse"),
-        Int("PHANTOM_BENCH_METRIC_POINTS", 4_000_000));
+        Int("PHANTOM_BENCH_METRIC_POINTS", 4_000_000),
+        Require("PHANTOM_REPO_ROOT"));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

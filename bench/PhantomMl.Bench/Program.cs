@@ -1,8 +1,9 @@
-// Benchmarks, run by scripts/bench.sh [registry|training] against a silo on a fresh database (default: both):
+// Benchmarks, run by scripts/bench.sh [registry|training|inference] against a silo on a fresh database (default: all):
 //  1. (registry) 64 concurrent writers doing read-modify-write on one model: the grain design (optimistic ETags,
 //     serialised by the model's activation) against the design document's own approach (Redis lock +
 //     SELECT ... FOR UPDATE), implemented faithfully here only as the baseline.
 //  2. (registry) Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
+//  0. (inference) Single-row predictions: raw ONNX Runtime against the SDK and HTTP paths at concurrency 1 and 64.
 //  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
 //     latency of downsampled history queries.
 using PhantomMl.Bench;
@@ -10,6 +11,13 @@ using PhantomMl.Bench;
 var settings = BenchSettings.FromEnvironment();
 var only = args.FirstOrDefault();
 await using var platform = await BenchPlatform.ConnectAsync(settings);
+
+if (only is null or "inference")
+{
+    Console.WriteLine("== Online predictions, one row per request");
+    await InferenceThroughput.RunAsync(platform, settings);
+    Console.WriteLine();
+}
 
 if (only is null or "training")
 {
