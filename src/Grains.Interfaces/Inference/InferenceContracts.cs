@@ -4,8 +4,9 @@ namespace PhantomMl.Grains.Inference;
 /// Rows to score: each maps the model's input names (its feature columns) to numbers. Every row must name exactly
 /// the model's inputs.
 /// </summary>
+/// <remarks><see cref="BypassCache"/> scores them afresh instead of answering from the result cache.</remarks>
 [GenerateSerializer, Immutable, Alias("phantomml.inference.PredictRequest")]
-public sealed record PredictRequest([property: Id(0)] IReadOnlyList<IReadOnlyDictionary<string, double>> Rows);
+public sealed record PredictRequest([property: Id(0)] IReadOnlyList<IReadOnlyDictionary<string, double>> Rows, [property: Id(1)] bool BypassCache = false);
 
 /// <summary>
 /// One row's answer: the prediction (the class as 0/1 for a binary classifier, the value for a regressor), the
@@ -17,13 +18,14 @@ public sealed record RowPrediction(
     [property: Id(1)] double? Confidence,
     [property: Id(2)] IReadOnlyDictionary<string, double> Outputs);
 
-/// <summary>The answers, the version that gave them, and the time the model took.</summary>
+/// <summary>The answers, the version that gave them, the time the model took, and whether they came from the result cache.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.inference.PredictionView")]
 public sealed record PredictionView(
     [property: Id(0)] string Model,
     [property: Id(1)] string Version,
     [property: Id(2)] IReadOnlyList<RowPrediction> Predictions,
-    [property: Id(3)] double InferenceMs);
+    [property: Id(3)] double InferenceMs,
+    [property: Id(4)] bool Cached = false);
 
 /// <summary>One input the model expects.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.inference.ModelInput")]

@@ -21,6 +21,9 @@ public sealed class InferenceOptions
     /// </summary>
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>How long answers for identical inputs are kept in Redis; zero turns the result cache off. Default 10 minutes.</summary>
+    public TimeSpan ResultCacheTtl { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How long a silo trusts what a label, alias or "active" resolved to. Default 5 seconds.</summary>
     public TimeSpan ResolutionTtl { get; set; } = TimeSpan.FromSeconds(5);
 }

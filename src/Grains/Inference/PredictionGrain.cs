@@ -20,7 +20,7 @@ namespace PhantomMl.Grains.Inference;
 [StatelessWorker]
 [Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
 public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models, MicroBatcher batcher,
-    IOptions<InferenceOptions> options, TimeProvider time) : Grain, IPredictionGrain
+    PredictionCache cache, IOptions<InferenceOptions> options, TimeProvider time) : Grain, IPredictionGrain
 {
     private static readonly ConcurrentDictionary<(string TenantKey, string Model, string? Version), (ArtifactView Artifact, DateTimeOffset Until)> Resolved = new();
 
@@ -34,9 +34,16 @@ public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, 
         }
 
         var artifact = await ResolveAsync(tenantKey, model, versionOrAlias);
+        if (!request.BypassCache && await cache.GetAsync(tenantKey, artifact, request.Rows) is { } cached)
+        {
+            return cached;
+        }
+
         var started = Stopwatch.GetTimestamp();
         var predictions = await Task.Run(() => batcher.PredictAsync(artifact, request.Rows));
-        return new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        var answer = new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        await cache.SetAsync(tenantKey, artifact, request.Rows, answer);
+        return answer;
     }
 
     /// <inheritdoc />

@@ -80,6 +80,7 @@ public static class OrleansExtensions
         builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
         builder.Services.AddSingleton<OnnxModelCache>();
         builder.Services.AddSingleton<MicroBatcher>();
+        builder.Services.AddSingleton<PredictionCache>();
         builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }

@@ -88,6 +88,24 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         var champion = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key, new { rows = new[] { Row(1) } });
         Assert.Equal("1", champion.GetProperty("version").GetString());
 
+        // Identical inputs are answered from the result cache unless bypassed; moving the alias moves its answers.
+        var first = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key, new { rows = new[] { Row(0.25) } });
+        var again = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key, new { rows = new[] { Row(0.25) } });
+        var bypassed = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key,
+            new { rows = new[] { Row(0.25) }, bypassCache = true });
+        Assert.Equal((false, true, false), (first.GetProperty("cached").GetBoolean(), again.GetProperty("cached").GetBoolean(), bypassed.GetProperty("cached").GetBoolean()));
+        Assert.Equal(first.GetProperty("predictions").GetRawText(), again.GetProperty("predictions").GetRawText());
+
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "2" });
+        var copy = new ByteArrayContent(trained.Onnx!);
+        copy.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/versions/2/artifact", key, copy);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer", key);
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/aliases/champion", key, new { version = "2" }, IfMatch(model));
+        await Task.Delay(TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken); // the silo's alias resolution is trusted for 5 s
+        var moved = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/champion/predict", key, new { rows = new[] { Row(0.25) } });
+        Assert.Equal(("2", false), (moved.GetProperty("version").GetString(), moved.GetProperty("cached").GetBoolean()));
+
         // Another tenant cannot call this tenant's model; a viewer (no inference:predict) is refused.
         var (_, otherKey) = await platform.CreateTenantWithAdminAsync("predictthief");
         await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"{versionPath}/predict", otherKey, new { rows = new[] { Row(1) } });
