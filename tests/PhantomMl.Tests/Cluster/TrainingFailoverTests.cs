@@ -10,19 +10,21 @@ namespace PhantomMl.Tests.Cluster;
 [Collection(SiloProcessCollection.Name)]
 public sealed class TrainingFailoverTests(ClusterDatabasesFixture fixture)
 {
-    // Short heartbeats so the test does not wait minutes; the mechanism is the same at the defaults.
-    private static readonly Dictionary<string, string> FastWatchdog = new()
+    // Short heartbeats so the test does not wait minutes (the mechanism is the same at the defaults), and one S3
+    // bucket for both silos: the dataset must be readable from whichever silo runs the job, as on separate hosts.
+    private static Dictionary<string, string> ClusterSettings() => new()
     {
         ["Phantom__Training__HeartbeatInterval"] = "00:00:01",
         ["Phantom__Training__HeartbeatTimeout"] = "00:00:05",
+        ["ConnectionStrings__S3"] = ArtifactSilosFixture.S3ConnectionString,
     };
 
     [Fact]
     public async Task A_job_whose_silo_dies_mid_run_is_failed_and_retried_on_a_surviving_silo()
     {
         var clusterId = ClusterDatabasesFixture.NewClusterId();
-        await using var first = await SiloProcess.StartAsync(clusterId, fixture.Databases, settings: FastWatchdog);
-        await using var second = await SiloProcess.StartAsync(clusterId, fixture.Databases, settings: FastWatchdog);
+        await using var first = await SiloProcess.StartAsync(clusterId, fixture.Databases, settings: ClusterSettings());
+        await using var second = await SiloProcess.StartAsync(clusterId, fixture.Databases, settings: ClusterSettings());
         await Task.WhenAll(first.WaitUntilReadyAsync(), second.WaitUntilReadyAsync());
         var api = new PlatformApi(first);
         var (tenant, key) = await api.CreateTenantWithAdminAsync("failover");
