@@ -56,7 +56,7 @@ public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, 
 
     private async Task AuthorizeAsync(string tenantKey, string model, string action)
     {
-        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.InferencePredict,
             new AuditEvent("inference", "model", model.Length <= 255 ? model : model[..255], action));
     }

@@ -22,9 +22,17 @@ public static class TenantStore
         coalesce(compliance_frameworks, '{}'), data_residency, created_at, updated_at, created_by
         """;
 
-    /// <summary>The id behind a tenant key, before any tenant context exists; null when there is no such tenant.</summary>
+    /// <summary>
+    /// The id behind a tenant key, before any tenant context exists; null when there is no such tenant, without asking
+    /// the database when the key cannot be one.
+    /// </summary>
     public static async Task<Guid?> ResolveAsync(Adapters.PostgreSql.TenantDatabase database, string tenantKey, CancellationToken cancellationToken = default)
     {
+        if (!TenantValidation.IsTenantKey(tenantKey))
+        {
+            return null;
+        }
+
         await using var command = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
         command.Parameters.AddWithValue("key", tenantKey);
         return await command.ExecuteScalarAsync(cancellationToken) as Guid?;

@@ -168,7 +168,7 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
             return known.TenantId;
         }
 
-        var tenantId = TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         await guard.AuthorizeAsync(tenantId, tenantKey, permission, audit);
         var exists = await database.InTenantAsync(tenantId!.Value, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
         if (!exists)

@@ -15,7 +15,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
     public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantIdAsync(tenantKey);
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRead, new AuditEvent("data_access", "training_queue", tenantKey, "read"));
         if (status is not null && !TrainingJobGrain.Transitions.ContainsKey(status))
         {
@@ -35,7 +35,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
     public async Task<IReadOnlyList<Guid>> PumpAsync()
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantIdAsync(tenantKey);
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         var audit = new AuditEvent("training", "training_queue", tenantKey, "schedule");
         var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRun, audit);
         var scheduled = await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
@@ -61,7 +61,4 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
 
         return scheduled;
     }
-
-    private async Task<Guid?> TenantIdAsync(string tenantKey) =>
-        TenantValidation.IsTenantKey(tenantKey) ? await TenantStore.ResolveAsync(database, tenantKey) : null;
 }
