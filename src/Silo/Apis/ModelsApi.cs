@@ -59,7 +59,7 @@ public static class ModelsApi
 
         models.MapPost("/{name}/lineage", async (string tenantKey, string name, LineageRequest request, IGrainFactory grains) =>
                 TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/lineage",
-                    await Model(grains, tenantKey, name).AddLineageAsync(request.ParentModel, request.LineageType, Raw(request.TransformationMetadata))))
+                    await Model(grains, tenantKey, name).AddLineageAsync(request.ParentModel, request.LineageType, JsonBody.RawOrNull(request.TransformationMetadata))))
             .WithSummary("Record that this model derives from another (derived, retrained, ensemble)");
         models.MapGet("/{name}/lineage", (string tenantKey, string name, int? depth, IGrainFactory grains) =>
             Model(grains, tenantKey, name).GetLineageAsync(depth ?? 10)).WithSummary("Ancestors and descendants up to depth edges away");
@@ -74,7 +74,7 @@ public static class ModelsApi
     public sealed record ModelChangeRequest(string? ModelType = null, string? Algorithm = null, int? FeatureCount = null, long? TrainingSamples = null,
         IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null, IReadOnlyDictionary<string, string>? MergeTags = null)
     {
-        internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, Raw(Metadata), MergeTags);
+        internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, JsonBody.RawOrNull(Metadata), MergeTags);
     }
 
     /// <summary>Body of POST .../status.</summary>
@@ -94,7 +94,7 @@ public static class ModelsApi
     private static async Task<Created<ModelView>> CreateAsync(string tenantKey, CreateModelRequest request, HttpContext http, IGrainFactory grains)
     {
         var model = await Model(grains, tenantKey, request.Name ?? "").CreateAsync(new CreateModel(request.ModelType, request.Algorithm,
-            request.FeatureCount, request.TrainingSamples, request.Tags, Raw(request.Metadata)));
+            request.FeatureCount, request.TrainingSamples, request.Tags, JsonBody.RawOrNull(request.Metadata)));
         http.Response.Headers.ETag = $"\"{model.ETag}\"";
         return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{Uri.EscapeDataString(model.Name)}", model);
     }
@@ -125,5 +125,4 @@ public static class ModelsApi
     // A model grain per tenant and name; a name with '/' would address another key shape, and names never contain it.
     private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
 
-    private static string? Raw(JsonElement? element) => element is { ValueKind: not (JsonValueKind.Null or JsonValueKind.Undefined) } json ? json.GetRawText() : null;
 }

@@ -28,7 +28,7 @@ public static class TrainingApi
         jobs.MapGet("/{jobId:guid}/experiments", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).ListExperimentsAsync())
             .WithSummary("The trials of the job's hyperparameter search: parameters, final metrics, completed | pruned | failed");
         jobs.MapPost("/{jobId:guid}/status", (string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
-                Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, Raw(request.MetricsSummary)))
+                Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, JsonBody.RawOrNull(request.MetricsSummary)))
             .WithSummary("A runner reports running (from scheduled), completed (metricsSummary) or failed (errorMessage)");
         jobs.MapPost("/{jobId:guid}/params", (string tenantKey, Guid jobId, ParamsRequest request, IGrainFactory grains) =>
                 Job(grains, tenantKey, jobId).LogParamsAsync(request.Params))
@@ -63,7 +63,8 @@ public static class TrainingApi
     public sealed record CreateJobRequest(string JobName, string ModelName, string DatasetUri, JsonElement? Config = null, JsonElement? Hyperparameters = null,
         JsonElement? ResourceRequirements = null, int Priority = 0)
     {
-        internal CreateTrainingJob ToCommand() => new(JobName, ModelName, DatasetUri, Raw(Config), Raw(Hyperparameters), Raw(ResourceRequirements), Priority);
+        internal CreateTrainingJob ToCommand() =>
+            new(JobName, ModelName, DatasetUri, JsonBody.RawOrNull(Config), JsonBody.RawOrNull(Hyperparameters), JsonBody.RawOrNull(ResourceRequirements), Priority);
     }
 
     /// <summary>Body of POST .../status.</summary>
@@ -120,8 +121,6 @@ public static class TrainingApi
     private static Guid[] ParseIds(string jobIds) =>
         jobIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(id => Guid.TryParse(id, out var guid) ? guid : throw PhantomException.Invalid($"'{id}' is not a job id.", "jobIds")).ToArray();
-
-    private static string? Raw(JsonElement? element) => element is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } value ? value.GetRawText() : null;
 
     private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
 }
