@@ -89,21 +89,14 @@ public sealed partial class PhantomClient
 
     private static MetricBatch Pack(IReadOnlyList<MetricPoint> points, int start, int count, bool allowNonFinite)
     {
-        var names = new Dictionary<string, int>(StringComparer.Ordinal);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var (nameIndex, steps, values, timestamps) = (new int[count], new long[count], new double[count], new long[count]);
-        for (var i = 0; i < count; i++)
+        var batch = new MetricBatchBuilder(count);
+        foreach (var point in points.Skip(start).Take(count))
         {
-            var point = points[start + i];
-            if (!names.TryGetValue(point.Name ?? "", out var index))
-            {
-                names[point.Name ?? ""] = index = names.Count;
-            }
-
-            (nameIndex[i], steps[i], values[i], timestamps[i]) = (index, point.Step, point.Value, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
+            batch.Add(point.Name, point.Value, point.Step, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
         }
 
-        return new MetricBatch(Guid.CreateVersion7().ToString(), [.. names.Keys], nameIndex, steps, values, timestamps, allowNonFinite);
+        return batch.Build(Guid.CreateVersion7().ToString(), allowNonFinite);
     }
 
     private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");

@@ -96,25 +96,15 @@ public static class TrainingApi
                 throw PhantomException.Invalid("points is required.", "points");
             }
 
-            var names = new Dictionary<string, int>(StringComparer.Ordinal);
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            var nameIndex = new int[Points.Count];
-            var steps = new long[Points.Count];
-            var values = new double[Points.Count];
-            var timestamps = new long[Points.Count];
+            var batch = new MetricBatchBuilder(Points.Count);
             for (var i = 0; i < Points.Count; i++)
             {
                 var point = Points[i] ?? throw PhantomException.Invalid($"Point {i} is null.", $"points[{i}]");
-                var name = point.Name ?? "";
-                if (!names.TryGetValue(name, out var index))
-                {
-                    names[name] = index = names.Count;
-                }
-
-                (nameIndex[i], steps[i], values[i], timestamps[i]) = (index, point.Step, point.Value, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
+                batch.Add(point.Name, point.Value, point.Step, point.Timestamp?.ToUnixTimeMilliseconds() ?? now);
             }
 
-            return new MetricBatch(BatchId ?? idempotencyKey ?? Guid.CreateVersion7().ToString(), [.. names.Keys], nameIndex, steps, values, timestamps, AllowNonFinite);
+            return batch.Build(BatchId ?? idempotencyKey ?? Guid.CreateVersion7().ToString(), AllowNonFinite);
         }
     }
 

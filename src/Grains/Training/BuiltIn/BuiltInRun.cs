@@ -173,11 +173,14 @@ public sealed partial class BuiltInRun(
         var metrics = grains.GetGrain<ITrainingMetricsGrain>(0);
         await foreach (var round in rounds.ReadAllAsync())
         {
-            var finite = round.Metrics.Where(m => double.IsFinite(m.Value)).ToArray();
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            await metrics.LogAsync(tenantKey, job.Id, new MetricBatch($"{job.Id:N}-{job.Attempt}-{metricPrefix}round-{round.Round}", [.. finite.Select(m => metricPrefix + m.Key)],
-                [.. Enumerable.Range(0, finite.Length)], [.. finite.Select(_ => (long)round.Round)], [.. finite.Select(m => m.Value)],
-                [.. finite.Select(_ => now)]));
+            var batch = new MetricBatchBuilder(round.Metrics.Count);
+            foreach (var (name, value) in round.Metrics.Where(m => double.IsFinite(m.Value)))
+            {
+                batch.Add(metricPrefix + name, value, round.Round, now);
+            }
+
+            await metrics.LogAsync(tenantKey, job.Id, batch.Build($"{job.Id:N}-{job.Attempt}-{metricPrefix}round-{round.Round}"));
             await self.ReportProgressAsync(progressFrom + ((progressTo - progressFrom) * round.Round / recipe.Rounds));
         }
     }
