@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ClickHouse.Driver;
 using PhantomMl.Client;
+using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Training;
 
@@ -14,13 +15,6 @@ namespace PhantomMl.Bench;
 public static class MetricsIngestion
 {
     private const int Parallelism = 4;
-
-    // Given to the raw path as the silo gives them, so neither asks the server for the table's schema per insert.
-    private static readonly IReadOnlyDictionary<string, string> ColumnTypes = new Dictionary<string, string>
-    {
-        ["timestamp"] = "DateTime64(3)", ["tenant_id"] = "String", ["training_job_id"] = "String", ["epoch"] = "UInt32",
-        ["batch"] = "UInt32", ["metric_name"] = "String", ["metric_value"] = "Float64", ["metadata"] = "Map(String, String)",
-    };
 
     public static async Task RunAsync(BenchPlatform platform, BenchSettings settings)
     {
@@ -87,12 +81,11 @@ public static class MetricsIngestion
 
     private static async Task InsertRawAsync(ClickHouseClient client, Guid tenantId, Guid jobId, MetricPoint[] points)
     {
-        string[] columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value", "metadata"];
         var empty = new Dictionary<string, string>();
         var batches = points.Chunk(PhantomClient.MetricBatchPoints);
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (batch, token) =>
-            await client.InsertBinaryAsync("training_metrics", columns,
+            await client.InsertBinaryAsync("training_metrics", TrainingMetricsTable.Columns,
                 batch.Select(p => new object[] { p.Timestamp!.Value.UtcDateTime, tenantId.ToString(), jobId.ToString(), 0u, (uint)p.Step, p.Name, p.Value, empty }),
-                new InsertOptions { BatchSize = PhantomClient.MetricBatchPoints, MaxDegreeOfParallelism = 1, ColumnTypes = ColumnTypes }, token));
+                new InsertOptions { BatchSize = PhantomClient.MetricBatchPoints, MaxDegreeOfParallelism = 1, ColumnTypes = TrainingMetricsTable.ColumnTypes }, token));
     }
 }

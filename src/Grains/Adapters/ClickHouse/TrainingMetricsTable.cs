@@ -12,9 +12,11 @@ namespace PhantomMl.Grains.Adapters.ClickHouse;
 /// </summary>
 public sealed class TrainingMetricsTable(ClickHouseConnections connections)
 {
-    private static readonly string[] Columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value", "metadata"];
+    /// <summary>The columns every insert writes, in order.</summary>
+    public static readonly string[] Columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value", "metadata"];
 
-    private static readonly IReadOnlyDictionary<string, string> ColumnTypes = new Dictionary<string, string>
+    /// <summary>Their ClickHouse types, given with each insert so the driver need not ask the server for the schema.</summary>
+    public static readonly IReadOnlyDictionary<string, string> ColumnTypes = new Dictionary<string, string>
     {
         ["timestamp"] = "DateTime64(3)",
         ["tenant_id"] = "String",
