@@ -1,9 +1,9 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Caching;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -22,7 +22,7 @@ namespace PhantomMl.Grains.Inference;
 public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models, MicroBatcher batcher,
     PredictionCache cache, IOptions<InferenceOptions> options, TimeProvider time) : Grain, IPredictionGrain
 {
-    private static readonly ConcurrentDictionary<(string TenantKey, string Model, string? Version), (ArtifactView Artifact, DateTimeOffset Until)> Resolved = new();
+    private static readonly ExpiringMemo<(string TenantKey, string Model, string Version), ArtifactView> Resolved = new(capacity: 100_000);
 
     /// <inheritdoc />
     public async Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request)
@@ -67,9 +67,9 @@ public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, 
         ModelLifecycle.Name(model);
         var key = (tenantKey, model, versionOrAlias);
         var now = time.GetUtcNow();
-        if (Resolved.TryGetValue(key, out var known) && known.Until > now)
+        if (Resolved.TryGet(key, now, out var known))
         {
-            return known.Artifact;
+            return known;
         }
 
         // Already authorized for inference; the registry lookups run as the platform, so a key with only
@@ -82,12 +82,7 @@ public sealed class PredictionGrain(TenantDatabase database, AccessGuard guard, 
                 : versionOrAlias;
             return await grain.GetArtifactAsync(version);
         });
-        if (Resolved.Count > 100_000)
-        {
-            Resolved.Clear();
-        }
-
-        Resolved[key] = (artifact, now + options.Value.ResolutionTtl);
+        Resolved.Set(key, artifact, now + options.Value.ResolutionTtl);
         return artifact;
     }
 }

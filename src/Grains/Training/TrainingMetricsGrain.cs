@@ -1,5 +1,6 @@
 using Orleans.Concurrency;
 using PhantomMl.Grains.Adapters.ClickHouse;
+using PhantomMl.Grains.Caching;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
@@ -31,7 +32,7 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
 
     // Jobs known to exist in a tenant, per silo, for a minute: a job id never changes tenant and jobs are not
     // deleted, so only the positive answer is kept; the caller is still authenticated on every call.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string TenantKey, Guid JobId), (Guid TenantId, DateTimeOffset Until)> KnownJobs = new();
+    private static readonly ExpiringMemo<(string TenantKey, Guid JobId), Guid> KnownJobs = new(capacity: 100_000);
 
     /// <inheritdoc />
     public async Task<int> LogAsync(string tenantKey, Guid jobId, MetricBatch batch)
@@ -162,10 +163,10 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     {
         var audit = new AuditEvent(action == "read" ? "data_access" : "training", "training_job", jobId.ToString(), action);
         var now = time.GetUtcNow();
-        if (KnownJobs.TryGetValue((tenantKey, jobId), out var known) && known.Until > now)
+        if (KnownJobs.TryGet((tenantKey, jobId), now, out var knownTenantId))
         {
-            await guard.AuthorizeAsync(known.TenantId, tenantKey, permission, audit);
-            return known.TenantId;
+            await guard.AuthorizeAsync(knownTenantId, tenantKey, permission, audit);
+            return knownTenantId;
         }
 
         var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
@@ -176,12 +177,7 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
             throw PhantomException.NotFound("training job", jobId.ToString());
         }
 
-        if (KnownJobs.Count > 100_000)
-        {
-            KnownJobs.Clear();
-        }
-
-        KnownJobs[(tenantKey, jobId)] = (tenantId.Value, now.AddMinutes(1));
+        KnownJobs.Set((tenantKey, jobId), tenantId.Value, now.AddMinutes(1));
         return tenantId.Value;
     }
 }
