@@ -7,11 +7,13 @@ using PhantomMl.Grains.Audit;
 namespace PhantomMl.Grains.Security;
 
 /// <summary>
-/// Turns the API key in the call context into a <see cref="Caller"/>, on every call, against PostgreSQL:
-/// a revoked key is refused on the very next call, on every silo. A known key that is refused (revoked,
-/// expired, user disabled) leaves an authentication audit row in its tenant.
+/// Turns the API key in the call context into a <see cref="Caller"/>, on every call, against PostgreSQL, or against
+/// what this silo read from PostgreSQL under the current credential epoch (<see cref="CredentialCache"/>): a revoked
+/// key is refused on the very next call, on every silo. A known key that is refused (revoked, expired, user
+/// disabled) leaves an authentication audit row in its tenant.
 /// </summary>
-public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, TimeProvider time, ILogger<CallerAuthenticator> logger)
+public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, CredentialCache credentials, TimeProvider time,
+    ILogger<CallerAuthenticator> logger)
 {
     /// <summary>The platform's own tenant, home of platform-admin audit rows.</summary>
     public static readonly Guid PlatformTenantId = Guid.Empty;
@@ -38,6 +40,13 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
         }
 
         var parsed = ApiKeySecret.Parse(presentedKey) ?? throw PhantomException.Unauthenticated("The API key is not valid.");
+        var identity = $"{parsed.Prefix}:{Convert.ToHexString(parsed.Hash)}";
+        var epoch = await credentials.ReadEpochAsync();
+        if (credentials.Find(identity, epoch) is { } known)
+        {
+            return known with { Client = client };
+        }
+
         Guid keyId;
         Guid? tenantId, tenantUserId;
         string? tenantKey, tenantStatus, userStatus, platformAdminName;
@@ -85,8 +94,10 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
         }
 
         var roleSet = roles.ToFrozenSet();
-        return new Caller(keyId, tenantId, tenantKey, tenantStatus is null or "active", tenantUserId, userId, roleSet,
+        var caller = new Caller(keyId, tenantId, tenantKey, tenantStatus is null or "active", tenantUserId, userId, roleSet,
             Permissions.Effective(roleSet, grants), client);
+        credentials.Remember(identity, epoch, caller, expiresAt);
+        return caller;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused API key {KeyId}: {Reason}")]

@@ -9,9 +9,11 @@ namespace PhantomMl.Grains.Tenants;
 /// See <see cref="ITenantGrain"/>. The tenants row and its usage counters are the state; PostgreSQL is
 /// their system of record, so this grain keeps no Orleans storage of its own. Each change commits in one
 /// transaction together with its audit row (the same request id replays as a no-op); refused and failed
-/// attempts leave their own audit row.
+/// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
+/// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
-public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, TimeProvider time) : Grain, ITenantGrain
+public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time)
+    : Grain, ITenantGrain
 {
     private TenantRecord? _tenant;
 
@@ -100,6 +102,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             await TenantStore.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));
+        await credentials.ForgetAllAsync();
         return _tenant.ToView();
     }
 
@@ -130,6 +133,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             await TenantStore.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));
+        await credentials.ForgetAllAsync();
         return _tenant.ToView();
     }
 
@@ -157,7 +161,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
         var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
         var tenantId = Tenant.Id;
-        return await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        var user = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
             await TenantStore.UpdateUserAsync(connection, transaction, userId,
                 command.Email is null ? null : TenantValidation.Email(command.Email),
                 command.Roles is null ? null : TenantValidation.Roles(command.Roles),
@@ -166,6 +170,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 command.MfaEnabled)
             ?? throw PhantomException.NotFound("tenant-user", userId),
             replay: () => FindUserAsync(tenantId, userId));
+        await credentials.ForgetAllAsync();
+        return user;
     }
 
     /// <inheritdoc />
@@ -233,11 +239,13 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
         }
 
-        return await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        var revoked = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
             await TenantStore.RevokeKeyAsync(connection, transaction, keyId);
             return (await TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
         }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => TenantStore.ListKeysAsync(c, t, keyId: keyId))).Single());
+        await credentials.ForgetAllAsync();
+        return revoked;
     }
 
     /// <inheritdoc />

@@ -16,6 +16,7 @@ public static class SecurityExtensions
     {
         builder.Services.AddSingleton<TenantDatabase>();
         builder.Services.AddSingleton<InternalCalls>();
+        builder.Services.AddSingleton<CredentialCache>();
         builder.Services.AddSingleton<CallerAuthenticator>();
         builder.Services.AddSingleton<AccessGuard>();
         builder.Services.AddSingleton<AuditedChanges>();
