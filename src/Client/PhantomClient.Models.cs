@@ -54,6 +54,14 @@ public sealed partial class PhantomClient
     public Task<ModelView> SetModelAliasAsync(string tenantKey, string name, string alias, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).SetAliasAsync(alias, versionOrAlias, expectedETag), cancellationToken);
 
+    /// <summary>
+    /// Splits an alias's traffic: <paramref name="challengerPercent"/> of its requests to <paramref name="challenger"/>,
+    /// every request mirrored to <paramref name="shadow"/>; nulls and 0 end the split.
+    /// </summary>
+    public Task<ModelView> SetModelAliasTrafficAsync(string tenantKey, string name, string alias, string? challenger, int challengerPercent, string? shadow,
+        long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).SetAliasTrafficAsync(alias, new AliasTraffic(challenger, challengerPercent, shadow), expectedETag), cancellationToken);
+
     /// <summary>Records lineage from a parent model.</summary>
     public Task<LineageEdge> AddModelLineageAsync(string tenantKey, string name, string parentModel, string lineageType, string? transformationMetadata = null,
         CancellationToken cancellationToken = default) =>

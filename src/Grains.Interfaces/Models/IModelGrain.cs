@@ -47,6 +47,15 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Points an alias at a version (label or alias), atomically.</summary>
     [Alias("SetAliasAsync")] Task<ModelView> SetAliasAsync(string alias, string versionOrAlias, long expectedETag);
 
+    /// <summary>
+    /// Sets an alias's traffic rules (a challenger with its percentage, a shadow); both null and 0 remove them.
+    /// Moving the alias to another version removes them too: a split is between two named versions.
+    /// </summary>
+    [Alias("SetAliasTrafficAsync")] Task<ModelView> SetAliasTrafficAsync(string alias, AliasTraffic traffic, long expectedETag);
+
+    /// <summary>What a version label, an alias or "active" is served by now (see <see cref="ServingRoute"/>).</summary>
+    [Alias("GetServingRouteAsync")] Task<ServingRoute> GetServingRouteAsync(string versionOrAlias);
+
     /// <summary>Removes an alias.</summary>
     [Alias("RemoveAliasAsync")] Task<ModelView> RemoveAliasAsync(string alias, long expectedETag);
 

@@ -17,7 +17,29 @@ public sealed record ModelView(
     [property: Id(11)] DateTimeOffset CreatedAt,
     [property: Id(12)] DateTimeOffset UpdatedAt,
     [property: Id(13)] string CreatedBy,
-    [property: Id(14)] long ETag);
+    [property: Id(14)] long ETag,
+    [property: Id(15)] IReadOnlyDictionary<string, AliasTraffic>? Traffic = null);
+
+/// <summary>
+/// How an alias serves: <see cref="ChallengerPercent"/> of its requests go to the <see cref="Challenger"/> version
+/// (a traffic split; the answer says which version gave it), and every request is also mirrored to the
+/// <see cref="Shadow"/> version, whose answer is recorded but never returned. Versions are labels.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.AliasTraffic")]
+public sealed record AliasTraffic([property: Id(0)] string? Challenger, [property: Id(1)] int ChallengerPercent, [property: Id(2)] string? Shadow);
+
+/// <summary>
+/// What serving a version label, an alias or "active" means right now: the model, the primary artifact, and for
+/// an alias with traffic rules the challenger (with its share in percent) and the shadow artifacts.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("phantomml.models.ServingRoute")]
+public sealed record ServingRoute(
+    [property: Id(0)] Guid ModelId,
+    [property: Id(1)] ArtifactView Primary,
+    [property: Id(2)] ArtifactView? Challenger,
+    [property: Id(3)] int ChallengerPercent,
+    [property: Id(4)] ArtifactView? Shadow,
+    [property: Id(5)] string? Alias);
 
 /// <summary>Registers a model. Metadata is a JSON object (as text) of at most 64 KiB.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.CreateModel")]

@@ -20,6 +20,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     private Guid? _tenantId;
     private ModelRecord? _model;
     private Dictionary<string, string> _aliases = [];
+    private Dictionary<string, AliasTraffic> _traffic = [];
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -259,6 +260,68 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync(model.TenantId);
         return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> SetAliasTrafficAsync(string alias, AliasTraffic traffic, long expectedETag)
+    {
+        var audit = Event("set-alias-traffic", Details: new { alias, traffic });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsWrite, audit);
+        var model = Model;
+        await InvalidateCacheAsync();
+        await changes.ApplyAsync(caller, model.TenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            if (traffic is null || traffic.ChallengerPercent is < 0 or > 100)
+            {
+                throw PhantomException.Invalid("challengerPercent is a whole number from 0 to 100.", "challengerPercent");
+            }
+
+            if (traffic.ChallengerPercent > 0 != traffic.Challenger is not null)
+            {
+                throw PhantomException.Invalid("A challenger needs a percentage above 0, and a percentage needs a challenger.", "challenger");
+            }
+
+            var target = _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias", alias);
+            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            Guid? Version(string? versionOrAlias, string field)
+            {
+                if (versionOrAlias is null)
+                {
+                    return null;
+                }
+
+                var version = Resolve(versions, versionOrAlias);
+                return version.Version != target ? version.Id
+                    : throw PhantomException.Invalid($"The {field} must be another version than the one '{alias}' points at ({target}).", field);
+            }
+
+            await ModelStore.SetAliasTrafficAsync(connection, transaction, model.Id, alias, Version(traffic.Challenger, "challenger"), traffic.ChallengerPercent,
+                Version(traffic.Shadow, "shadow"));
+            return await BumpAsync(connection, transaction, model);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync(model.TenantId);
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<ServingRoute> GetServingRouteAsync(string versionOrAlias)
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.ModelsRead, Event("read"));
+        var model = Model;
+        var label = versionOrAlias == "active" ? model.ActiveVersion ?? throw PhantomException.NotFound("active version of model", _name) : versionOrAlias;
+        var alias = _aliases.ContainsKey(label) ? label : null;
+        var traffic = alias is null ? null : _traffic.GetValueOrDefault(alias);
+        return await database.InTenantAsync(model.TenantId, async (connection, transaction) =>
+        {
+            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            async Task<ArtifactView?> ArtifactOf(string? version) => version is null ? null
+                : await ArtifactRecords.FindAsync(connection, transaction, Resolve(versions, version).Id)
+                  ?? throw PhantomException.NotFound("artifact of version", version);
+            var primary = (await ArtifactOf(label))!;
+            var challenger = traffic is { Challenger: { } c, ChallengerPercent: > 0 } ? await ArtifactOf(c) : null;
+            return new ServingRoute(model.Id, primary, challenger, challenger is null ? 0 : traffic!.ChallengerPercent, await ArtifactOf(traffic?.Shadow), alias);
+        });
     }
 
     /// <inheritdoc />
@@ -535,10 +598,12 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     /// <summary>Reads the committed state and publishes it to the shared cache.</summary>
     private async Task ReloadAsync(Guid tenantId)
     {
-        (_model, _aliases) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
+        (_model, _aliases, _traffic) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             var model = _name.Length == 0 ? null : await ModelStore.LoadAsync(connection, transaction, _name);
-            return (model, model is null ? [] : await ModelStore.ListAliasesAsync(connection, transaction, model.Id));
+            return model is null
+                ? (null, [], [])
+                : (model, await ModelStore.ListAliasesAsync(connection, transaction, model.Id), await ModelStore.ListAliasTrafficAsync(connection, transaction, model.Id));
         });
         await PublishAsync();
     }
@@ -557,7 +622,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction)))?.EffectiveQuotas
         ?? throw PhantomException.NotFound("tenant", _tenantKey);
 
-    private ModelView View() => Model.ToView(_aliases);
+    private ModelView View() => Model.ToView(_aliases, _traffic);
 
     private AuditEvent Event(string action, object? Details = null) =>
         new(action == "read" ? "data_access" : "model_lifecycle", "model", _name.Length <= 255 ? _name : _name[..255], action, AuditEvent.Success, Details);

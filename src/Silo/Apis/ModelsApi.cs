@@ -53,6 +53,9 @@ public static class ModelsApi
         models.MapPut("/{name}/aliases/{alias}", async (string tenantKey, string name, string alias, AliasRequest request, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).SetAliasAsync(alias, request.Version, IfMatch(http))))
             .WithSummary("Point an alias (e.g. champion) at a version, atomically (If-Match)");
+        models.MapPut("/{name}/aliases/{alias}/traffic", async (string tenantKey, string name, string alias, AliasTraffic request, HttpContext http, IGrainFactory grains) =>
+                WithETag(http, await Model(grains, tenantKey, name).SetAliasTrafficAsync(alias, request, IfMatch(http))))
+            .WithSummary("Split an alias's traffic ({\"challenger\": \"v2\", \"challengerPercent\": 10, \"shadow\": \"v3\"}); nulls and 0 end it (If-Match)");
         models.MapDelete("/{name}/aliases/{alias}", async (string tenantKey, string name, string alias, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).RemoveAliasAsync(alias, IfMatch(http))))
             .WithSummary("Remove an alias (If-Match)");
