@@ -1,8 +1,10 @@
 using PhantomMl.Grains.Inference;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Client;
 
-/// <summary>Online predictions: the same operations as .../models/{name}/predict.</summary>
+/// <summary>Predictions, serving analytics and batch inference: the same operations as .../predict, .../analytics and .../batches.</summary>
 public sealed partial class PhantomClient
 {
     /// <summary>
@@ -16,4 +18,41 @@ public sealed partial class PhantomClient
     /// <summary>The inputs a version's model expects.</summary>
     public Task<IReadOnlyList<ModelInput>> DescribeModelInputsAsync(string tenantKey, string model, string versionOrAlias, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.GetGrain<IPredictionGrain>(0).DescribeAsync(tenantKey, model, versionOrAlias), cancellationToken);
+
+    /// <summary>A model's serving per version and route between <paramref name="from"/> and <paramref name="to"/> (default: the last hour).</summary>
+    public Task<ServingAnalytics> GetServingAnalyticsAsync(string tenantKey, string model, DateTimeOffset? from = null, DateTimeOffset? to = null,
+        int? bucketSeconds = null, string? version = null, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<IServingAnalyticsGrain>(0).GetAsync(tenantKey, model, from, to, bucketSeconds, version), cancellationToken);
+
+    /// <summary>Submits a batch: every row of the CSV at <paramref name="datasetUri"/> (<c>model://{dataset}/versions/{v}</c>) scored by the version.</summary>
+    public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Batch(grains, tenantKey, Guid.CreateVersion7()).SubmitAsync(new SubmitBatch(model, versionOrAlias, datasetUri)), cancellationToken);
+
+    /// <summary>A batch and its progress.</summary>
+    public Task<BatchView> GetBatchAsync(string tenantKey, Guid batchId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Batch(grains, tenantKey, batchId).GetAsync(), cancellationToken);
+
+    /// <summary>Cancels a pending or running batch.</summary>
+    public Task<BatchView> CancelBatchAsync(string tenantKey, Guid batchId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Batch(grains, tenantKey, batchId).CancelAsync(), cancellationToken);
+
+    /// <summary>Copies a completed batch's output CSV (or, with <paramref name="errors"/>, its errors CSV) into <paramref name="destination"/>.</summary>
+    public async Task DownloadBatchFileAsync(string tenantKey, Guid batchId, Stream destination, bool errors = false, CancellationToken cancellationToken = default)
+    {
+        var batch = await GetBatchAsync(tenantKey, batchId, cancellationToken);
+        var path = (errors ? batch.ErrorsPath : batch.OutputPath)
+                   ?? throw PhantomException.NotFound("batch file", batch.Status == "completed" ? "none was written" : $"the batch is {batch.Status}");
+        const int Chunk = IArtifactReaderGrain.MaxRangeBytes;
+        for (long offset = 0; ; offset += Chunk)
+        {
+            var bytes = await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(path, offset, Chunk), cancellationToken);
+            await destination.WriteAsync(bytes, cancellationToken);
+            if (bytes.Length < Chunk)
+            {
+                return;
+            }
+        }
+    }
+
+    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.GetGrain<IBatchInferenceGrain>($"{tenantKey}/{batchId}");
 }

@@ -26,4 +26,28 @@ public sealed class InferenceOptions
 
     /// <summary>How long a silo trusts what a label, alias or "active" resolved to. Default 5 seconds.</summary>
     public TimeSpan ResolutionTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Recording: a write to PostgreSQL and ClickHouse happens at the latest this long after a request. Default 200 ms.</summary>
+    public TimeSpan RecordInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Recording: most records in one write. Default 5,000.</summary>
+    public int RecordBatchSize { get; set; } = 5_000;
+
+    /// <summary>Recording: most records waiting per silo while a store is slow or down; beyond it they are dropped. Default 200,000.</summary>
+    public int RecordCapacity { get; set; } = 200_000;
+
+    /// <summary>
+    /// Request quota: how many requests a silo reserves from a tenant's monthly inference_requests quota at a time, so
+    /// that most requests are counted without a PostgreSQL round trip. Default 500.
+    /// </summary>
+    public int QuotaLeaseSize { get; set; } = 500;
+
+    /// <summary>Batch inference: rows scored per chunk (and recorded per transaction). Default 5,000.</summary>
+    public int BatchChunkRows { get; set; } = 5_000;
+
+    /// <summary>Batch inference: chunks scored at once. Default 2.</summary>
+    public int BatchParallelChunks { get; set; } = 2;
+
+    /// <summary>Batch inference: largest input CSV accepted. Default 1 GiB.</summary>
+    public long BatchMaxInputBytes { get; set; } = 1L << 30;
 }

@@ -15,14 +15,24 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
 {
     private readonly ConcurrentDictionary<string, Channel<Request>> _queues = new();
 
-    /// <summary>Scores <paramref name="rows"/> with the artifact's model, batched with whatever else is waiting.</summary>
-    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
-    {
-        await models.WithModelAsync(artifact, model =>
+    /// <summary>Checks rows against the artifact's model (loading it if needed); 400 naming the first row that does not fit.</summary>
+    public Task ValidateAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows) =>
+        models.WithModelAsync(artifact, model =>
         {
             model.Validate(rows);
             return true;
         });
+
+    /// <summary>Scores <paramref name="rows"/> with the artifact's model, batched with whatever else is waiting.</summary>
+    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    {
+        await ValidateAsync(artifact, rows);
+        return await ScoreAsync(artifact, rows);
+    }
+
+    /// <summary>Scores rows already checked by <see cref="ValidateAsync"/>, batched with whatever else is waiting.</summary>
+    public async Task<IReadOnlyList<RowPrediction>> ScoreAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    {
         if (rows.Count >= options.Value.MaxBatchRows)
         {
             return await models.WithModelAsync(artifact, model => model.Run(rows)); // a batch by itself

@@ -49,6 +49,21 @@ public static class ArtifactKeys
             && parts.Where((_, i) => i % 2 == 1 || i == 6).All(p => p.Length == 32 && p.All(char.IsAsciiHexDigitLower));
     }
 
-    /// <summary>The tenant a generated key belongs to; null for anything else.</summary>
-    public static Guid? TenantOf(string key) => IsGenerated(key) ? Guid.ParseExact(key.Split('/')[1], "N") : null;
+    /// <summary>The key of one file a batch inference job writes: <c>tenants/{tenantId}/batches/{batchId}/{output|errors}.csv</c>.</summary>
+    public static string ForBatch(Guid tenantId, Guid batchId, string file) =>
+        file is "output.csv" or "errors.csv" ? $"tenants/{tenantId:N}/batches/{batchId:N}/{file}" : throw new ArgumentException("Not a batch file.", nameof(file));
+
+    /// <summary>Whether a key has the shape of a batch job's file.</summary>
+    public static bool IsBatchFile(string key)
+    {
+        var parts = key.Split('/');
+        return parts.Length == 5 && parts[0] == "tenants" && parts[2] == "batches" && parts[4] is "output.csv" or "errors.csv"
+            && new[] { parts[1], parts[3] }.All(p => p.Length == 32 && p.All(char.IsAsciiHexDigitLower));
+    }
+
+    /// <summary>Whether a store may be asked to read or write a key: a generated artifact key or a batch job's file.</summary>
+    public static bool IsStorable(string key) => IsGenerated(key) || IsBatchFile(key);
+
+    /// <summary>The tenant a generated key or batch file belongs to; null for anything else.</summary>
+    public static Guid? TenantOf(string key) => IsStorable(key) ? Guid.ParseExact(key.Split('/')[1], "N") : null;
 }

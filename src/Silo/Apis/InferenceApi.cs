@@ -1,10 +1,13 @@
 using PhantomMl.Grains.Inference;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Apis;
 
 /// <summary>
-/// Online predictions from registered models: <c>POST .../models/{name}/predict</c> (the active version) and
-/// <c>POST .../models/{name}/versions/{version}/predict</c> (a label or an alias).
+/// Online predictions (<c>POST .../models/{name}/predict</c> for the active version, <c>.../versions/{version}/predict</c>
+/// for a label or an alias), serving analytics (<c>GET .../models/{name}/analytics</c>), and batch inference
+/// (<c>.../batches</c>).
 /// </summary>
 public static class InferenceApi
 {
@@ -17,12 +20,44 @@ public static class InferenceApi
             .WithSummary("Score rows ({\"rows\": [{\"x1\": 0.5, ...}]}) with the model's active version");
         models.MapPost("/versions/{version}/predict", (string tenantKey, string name, string version, PredictRequest request, IGrainFactory grains) =>
                 Predictor(grains).PredictAsync(tenantKey, name, version, request))
-            .WithSummary("Score rows with a version, by label or alias; each row names exactly the model's inputs");
+            .WithSummary("Score rows with a version, by label or alias (an alias's traffic split applies); each row names exactly the model's inputs");
         models.MapGet("/versions/{version}/inputs", (string tenantKey, string name, string version, IGrainFactory grains) =>
                 Predictor(grains).DescribeAsync(tenantKey, name, version))
             .WithSummary("The inputs the version's ONNX model expects (name, element type, shape)");
+        models.MapGet("/analytics", (string tenantKey, string name, DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds, string? version, IGrainFactory grains) =>
+                grains.GetGrain<IServingAnalyticsGrain>(0).GetAsync(tenantKey, name, from, to, bucketSeconds, version))
+            .WithSummary("Per version and route (primary, challenger, shadow): requests, latency percentiles, throughput and confidence over time buckets");
+
+        var batches = routes.MapGroup("/api/v1/tenants/{tenantKey}/batches").WithTags("Inference");
+        batches.MapPost("/", async (string tenantKey, SubmitBatch request, IGrainFactory grains) =>
+            {
+                var batch = await Batch(grains, tenantKey, Guid.CreateVersion7()).SubmitAsync(request);
+                return TypedResults.Accepted($"/api/v1/tenants/{tenantKey}/batches/{batch.Id}", batch);
+            })
+            .WithSummary("Score every row of a CSV dataset ({\"model\", \"version\", \"datasetUri\": \"model://{dataset}/versions/{v}\"}); answers at once with the batch");
+        batches.MapGet("/{batchId:guid}", (string tenantKey, Guid batchId, IGrainFactory grains) => Batch(grains, tenantKey, batchId).GetAsync())
+            .WithSummary("A batch: status, progress, counts of scored and failed rows");
+        batches.MapPost("/{batchId:guid}/cancel", (string tenantKey, Guid batchId, IGrainFactory grains) => Batch(grains, tenantKey, batchId).CancelAsync())
+            .WithSummary("Cancel a pending or running batch");
+        batches.MapGet("/{batchId:guid}/output", (string tenantKey, Guid batchId, HttpContext http, IGrainFactory grains, IArtifactStore store) =>
+                DownloadAsync(tenantKey, batchId, batch => batch.OutputPath, http, grains, store))
+            .WithSummary("The output CSV of a completed batch: the input's columns plus prediction and confidence");
+        batches.MapGet("/{batchId:guid}/errors", (string tenantKey, Guid batchId, HttpContext http, IGrainFactory grains, IArtifactStore store) =>
+                DownloadAsync(tenantKey, batchId, batch => batch.ErrorsPath, http, grains, store))
+            .WithSummary("The rows a completed batch could not score (row number, reason); 404 when there were none");
         return routes;
     }
 
+    private static async Task DownloadAsync(string tenantKey, Guid batchId, Func<BatchView, string?> file, HttpContext http, IGrainFactory grains, IArtifactStore store)
+    {
+        var batch = await Batch(grains, tenantKey, batchId).GetAsync();
+        var path = file(batch) ?? throw PhantomException.NotFound("batch file", batch.Status == "completed" ? "none was written" : $"the batch is {batch.Status}");
+        http.Response.ContentType = "text/csv";
+        await using var content = await store.OpenReadAsync(path, 0, null, http.RequestAborted);
+        await content.CopyToAsync(http.Response.Body, 1 << 16, http.RequestAborted);
+    }
+
     private static IPredictionGrain Predictor(IGrainFactory grains) => grains.GetGrain<IPredictionGrain>(0);
+
+    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.GetGrain<IBatchInferenceGrain>($"{tenantKey}/{batchId}");
 }

@@ -21,6 +21,7 @@ public static class DataStoreExtensions
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(postgreSql));
         builder.Services.AddSingleton(new ClickHouseConnections(clickHouse));
         builder.Services.AddSingleton<TrainingMetricsTable>();
+        builder.Services.AddSingleton<InferenceMetricsTable>();
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
         {
             // Redis is a cache: the silo starts and serves without it, and reconnects when it returns.

@@ -33,6 +33,12 @@ public static class OrleansExtensions
         builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName);
         builder.Services.AddSingleton<MetricsBuffer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MetricsBuffer>());
+        // Likewise: queued inference records are written, and unused request quota given back, after the last request.
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
+        builder.Services.AddSingleton<InferenceRecorder>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<InferenceRecorder>());
+        builder.Services.AddSingleton<InferenceQuota>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<InferenceQuota>());
 
         builder.UseOrleans(orleans =>
         {
@@ -77,10 +83,10 @@ public static class OrleansExtensions
         builder.Services.AddSingleton<ArtifactSweeper>();
         builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName);
         builder.Services.AddSingleton<BuiltInRun>();
-        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
         builder.Services.AddSingleton<OnnxModelCache>();
         builder.Services.AddSingleton<MicroBatcher>();
         builder.Services.AddSingleton<PredictionCache>();
+        builder.Services.AddSingleton<BatchRun>();
         builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }

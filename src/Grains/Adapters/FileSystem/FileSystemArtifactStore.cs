@@ -86,7 +86,7 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
     /// <inheritdoc />
     public Task<Uri?> GetDownloadUrlAsync(string objectKey, TimeSpan validFor, CancellationToken cancellationToken) => Task.FromResult<Uri?>(null);
 
-    private string PathOf(string objectKey) => ArtifactKeys.IsGenerated(objectKey)
+    private string PathOf(string objectKey) => ArtifactKeys.IsStorable(objectKey)
         ? Path.Combine(root, objectKey)
         : throw new ArgumentException("Not a generated artifact key.", nameof(objectKey));
 }

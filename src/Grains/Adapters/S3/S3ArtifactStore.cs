@@ -143,7 +143,7 @@ public sealed class S3ArtifactStore : IArtifactStore
 
     private static void Guard(string objectKey)
     {
-        if (!ArtifactKeys.IsGenerated(objectKey))
+        if (!ArtifactKeys.IsStorable(objectKey))
         {
             throw new ArgumentException("Not a generated artifact key.", nameof(objectKey));
         }

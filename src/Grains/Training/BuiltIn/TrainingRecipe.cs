@@ -65,7 +65,7 @@ public sealed record TrainingRecipe(
             throw PhantomException.Invalid("config.algorithm is fasttree, lightgbm or sdca.", "config.algorithm");
         }
 
-        var (datasetModel, datasetVersion) = ParseDatasetUri(datasetUri);
+        var (datasetModel, datasetVersion) = Models.DatasetUri.Parse(datasetUri);
         return new TrainingRecipe(task, algorithm, String(c, "label", "config.label") ?? "label",
             Int(c, "rounds", 5, 1, 50, "config.rounds"), Double(c, "testFraction", 0.2, 0.05, 0.5, "config.testFraction"), Int(c, "seed", 42, 0, int.MaxValue, "config.seed"),
             Int(h, "trees", 100, 1, 5000, "hyperparameters.trees"), Int(h, "leaves", 20, 2, 1024, "hyperparameters.leaves"),
@@ -89,16 +89,6 @@ public sealed record TrainingRecipe(
             LearningRate = !point.TryGetValue("learningRate", out var rate) ? LearningRate
                 : rate is >= 1e-6 and <= 1 ? rate : throw PhantomException.Invalid($"config.search.space.learningRate: {rate} is outside 1e-6..1.", "config.search.space"),
         };
-    }
-
-    /// <summary><c>model://{name}/versions/{version}</c>: a version's artifact in the registry holds the CSV.</summary>
-    public static (string Model, string Version) ParseDatasetUri(string uri)
-    {
-        const string scheme = "model://";
-        var parts = uri.StartsWith(scheme, StringComparison.Ordinal) ? uri[scheme.Length..].Split('/') : [];
-        return parts.Length == 3 && parts[1] == "versions" && parts[0].Length > 0 && parts[2].Length > 0
-            ? (Models.ModelLifecycle.Name(parts[0]), parts[2])
-            : throw PhantomException.Invalid("The built-in trainer reads datasetUri model://{model}/versions/{version or alias}: a CSV artifact in the registry.", "datasetUri");
     }
 
     private static string? String(JsonElement element, string name, string field) =>

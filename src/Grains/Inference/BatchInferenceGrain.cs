@@ -1,0 +1,165 @@
+using Microsoft.Extensions.Logging;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Inference;
+
+/// <summary>
+/// See <see cref="IBatchInferenceGrain"/>. The inference_batches row is the state; the run itself
+/// (<see cref="BatchRun"/>) works on the thread pool. While a batch is unfinished a reminder ticks every minute: if
+/// the run was lost with its silo (no progress for <see cref="SilentFor"/> and no run in this activation), it is
+/// started again, at most <see cref="MaxAttempts"/> times in all; a finished batch's reminder removes itself.
+/// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
+/// </summary>
+public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
+    ILogger<BatchInferenceGrain> logger) : Grain, IBatchInferenceGrain, IRemindable
+{
+    /// <summary>Runs a batch gets before it is failed as lost.</summary>
+    public const int MaxAttempts = 3;
+
+    /// <summary>How long a running batch may show no progress before its run counts as lost.</summary>
+    public static readonly TimeSpan SilentFor = TimeSpan.FromMinutes(2);
+
+    private const string ReminderName = "batch-resume";
+    private static readonly string[] Unfinished = ["pending", "running"];
+    private string _tenantKey = "";
+    private Guid _batchId;
+    private Guid? _tenantId;
+    private Task? _run;
+    private CancellationTokenSource? _cancel;
+
+    /// <inheritdoc />
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        _tenantKey = slash < 0 ? key : key[..slash];
+        _batchId = slash >= 0 && Guid.TryParse(key[(slash + 1)..], out var id) ? id : Guid.Empty;
+        _tenantId = await TenantStore.ResolveAsync(database, _tenantKey, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchView> SubmitAsync(SubmitBatch command)
+    {
+        var audit = Event("submit-batch", new { command?.Model, command?.Version, command?.DatasetUri });
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, audit);
+        var tenantId = _tenantId!.Value;
+        if (_batchId == Guid.Empty)
+        {
+            throw PhantomException.Invalid("A batch id is a UUID.", "batchId");
+        }
+
+        if (command is null || command.Version is not { Length: > 0 and <= 50 })
+        {
+            throw PhantomException.Invalid("Name the model, a version (label, alias or \"active\", at most 50 characters) and the datasetUri.", "version");
+        }
+
+        ModelLifecycle.Name(command.Model);
+        var (datasetModel, datasetVersion) = DatasetUri.Parse(command.DatasetUri);
+        if (await LoadAsync() is not null)
+        {
+            throw PhantomException.Conflict($"Batch {_batchId} exists; submit a new batch under a new id.");
+        }
+
+        var (route, dataset) = await ResolveAsync(command.Model, command.Version, datasetModel, datasetVersion);
+        await changes.ApplyAsync(caller, tenantId, audit, async (_, transaction) =>
+        {
+            await InferenceBatchStore.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
+            return true;
+        }, replay: () => Task.FromResult(true));
+        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        Start(new BatchJob(tenantId, _batchId, route.ModelId, route.Primary, dataset, caller.UserId, Restart: false));
+        return (await LoadAsync())!.View;
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchView> GetAsync()
+    {
+        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, Event("read"));
+        return (await LoadAsync())?.View ?? throw PhantomException.NotFound("batch", _batchId.ToString());
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchView> CancelAsync()
+    {
+        var audit = Event("cancel-batch");
+        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, audit);
+        var batch = await LoadAsync() ?? throw PhantomException.NotFound("batch", _batchId.ToString());
+        var cancelled = await changes.ApplyAsync(caller, _tenantId!.Value, audit, (_, transaction) =>
+            InferenceBatchStore.FinishAsync(transaction, _batchId, "cancelled", Unfinished), replay: () => Task.FromResult(true));
+        if (!cancelled)
+        {
+            throw PhantomException.Conflict($"Batch {_batchId} is {batch.View.Status}; only a pending or running batch can be cancelled.");
+        }
+
+        // The run notices at its next chunk anyway (its progress update requires "running"); this only makes it sooner.
+        _cancel?.Cancel();
+        return (await LoadAsync())!.View;
+    }
+
+    /// <inheritdoc />
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        var batch = _tenantId is null ? null : await LoadAsync();
+        if (batch is null || !Unfinished.Contains(batch.View.Status))
+        {
+            await this.UnregisterReminder(await this.GetReminder(ReminderName) ?? throw new InvalidOperationException("The reminder is gone."));
+            return;
+        }
+
+        if (_run is { IsCompleted: false } || batch.UpdatedAt > DateTimeOffset.UtcNow - SilentFor)
+        {
+            return; // running here, or making progress somewhere
+        }
+
+        var tenantId = _tenantId!.Value;
+        if (batch.View.Attempt >= MaxAttempts)
+        {
+            await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FinishAsync(transaction, _batchId, "failed", Unfinished,
+                error: $"The batch's run was lost {MaxAttempts} times (its silo stopped or failed); submit it again."));
+            return;
+        }
+
+        LogResuming(_batchId, batch.View.Attempt + 1);
+        try
+        {
+            var (datasetModel, datasetVersion) = DatasetUri.Parse(batch.View.DatasetUri);
+            var (route, dataset) = await ResolveAsync(batch.View.Model, batch.View.Version, datasetModel, datasetVersion);
+            Start(new BatchJob(tenantId, _batchId, batch.ModelId, route.Primary, dataset, batch.View.CreatedBy, Restart: true));
+        }
+        catch (PhantomException e)
+        {
+            await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FinishAsync(transaction, _batchId, "failed", Unfinished,
+                error: $"The batch could not be resumed: {e.Detail}"));
+        }
+    }
+
+    private void Start(BatchJob job)
+    {
+        _cancel = new CancellationTokenSource();
+        var token = _cancel.Token;
+        _run = Task.Run(() => runner.RunAsync(job, token), CancellationToken.None);
+    }
+
+    /// <summary>The model version's artifact (a version is pinned when the batch is submitted) and the dataset's, looked up as the platform.</summary>
+    private Task<(ServingRoute Route, ArtifactView Dataset)> ResolveAsync(string model, string version, string datasetModel, string datasetVersion) =>
+        internalCalls.AsComponentAsync("inference", async () =>
+        {
+            var route = await GrainFactory.GetGrain<IModelGrain>($"{_tenantKey}/{model}").GetServingRouteAsync(version);
+            var dataset = await GrainFactory.GetGrain<IModelGrain>($"{_tenantKey}/{datasetModel}").GetArtifactAsync(datasetVersion);
+            return (route, dataset);
+        });
+
+    private async Task<InferenceBatchStore.Row?> LoadAsync() => _tenantId is { } tenantId && _batchId != Guid.Empty
+        ? await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FindAsync(transaction, _batchId))
+        : null;
+
+    private AuditEvent Event(string action, object? details = null) =>
+        new(action == "read" ? "data_access" : "inference", "batch", _batchId.ToString(), action, AuditEvent.Success, details);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch {BatchId} lost its run; starting attempt {Attempt}")]
+    private partial void LogResuming(Guid batchId, int attempt);
+}

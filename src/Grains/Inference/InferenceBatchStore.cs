@@ -1,0 +1,113 @@
+using Npgsql;
+using PhantomMl.Grains.Adapters.PostgreSql;
+
+namespace PhantomMl.Grains.Inference;
+
+/// <summary>inference_batches: one row per batch job, read and changed inside the tenant's unit of work.</summary>
+public static class InferenceBatchStore
+{
+    private const string Columns = """
+        id, model_name, model_version, input_uri, status::text, total_rows, processed_rows, failed_rows, output_path, errors_path, error_message,
+        attempt, created_at, started_at, completed_at, created_by, updated_at, model_id, input_path
+        """;
+
+    /// <summary>A batch row with what a run needs besides the view.</summary>
+    public sealed record Row(BatchView View, DateTimeOffset UpdatedAt, Guid ModelId, string InputPath);
+
+    public static async Task InsertAsync(NpgsqlTransaction transaction, Guid id, Guid modelId, string model, string version, string inputUri, string inputPath,
+        string createdBy)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            INSERT INTO inference_batches (id, tenant_id, model_id, model_name, model_version, input_uri, input_path, created_by)
+            VALUES (@id, @tenant, @model, @name, @version, @uri, @path, @by)
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("model", modelId);
+        command.Parameters.AddWithValue("name", model);
+        command.Parameters.AddWithValue("version", version);
+        command.Parameters.AddWithValue("uri", inputUri);
+        command.Parameters.AddWithValue("path", inputPath);
+        command.Parameters.AddWithValue("by", createdBy.Length <= 255 ? createdBy : createdBy[..255]);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public static async Task<Row?> FindAsync(NpgsqlTransaction transaction, Guid id)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM inference_batches WHERE tenant_id = @tenant AND id = @id");
+        command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        if (!await reader.ReadAsync())
+        {
+            return null;
+        }
+
+        var total = reader.IsDBNull(5) ? (long?)null : reader.GetInt64(5);
+        var (processed, failed) = (reader.GetInt64(6), reader.GetInt64(7));
+        var status = reader.GetString(4);
+        var progress = status == "completed" ? 1.0 : total is > 0 ? Math.Min(1.0, (processed + failed) / (double)total) : 0.0;
+        var view = new BatchView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), status, total, processed, failed, progress,
+            Text(reader, 8), Text(reader, 9), Text(reader, 10), reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12),
+            reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+            reader.GetString(15));
+        return new Row(view, reader.GetFieldValue<DateTimeOffset>(16), reader.GetGuid(17), reader.GetString(18));
+    }
+
+    /// <summary>Starts (or restarts) a run: counters reset, rows of an earlier attempt removed; false unless pending or running.</summary>
+    public static async Task<bool> StartAsync(NpgsqlTransaction transaction, Guid id, long totalRows, bool restart)
+    {
+        await using (var command = TenantDatabase.TenantCommand(transaction, """
+            UPDATE inference_batches
+               SET status = 'running', total_rows = @total, processed_rows = 0, failed_rows = 0, started_at = coalesce(started_at, now()),
+                   attempt = attempt + CASE WHEN @restart THEN 1 ELSE 0 END, updated_at = now()
+             WHERE tenant_id = @tenant AND id = @id AND status IN ('pending', 'running')
+            """))
+        {
+            command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("total", totalRows);
+            command.Parameters.AddWithValue("restart", restart);
+            if (await command.ExecuteNonQueryAsync() == 0)
+            {
+                return false;
+            }
+        }
+
+        await using var forget = TenantDatabase.TenantCommand(transaction, "DELETE FROM inference_jobs WHERE tenant_id = @tenant AND batch_id = @id");
+        forget.Parameters.AddWithValue("id", id);
+        await forget.ExecuteNonQueryAsync();
+        return true;
+    }
+
+    /// <summary>Adds a chunk's counts; false when the batch is no longer running (cancelled): the chunk then rolls back.</summary>
+    public static async Task<bool> AdvanceAsync(NpgsqlTransaction transaction, Guid id, long processed, long failed)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            UPDATE inference_batches SET processed_rows = processed_rows + @processed, failed_rows = failed_rows + @failed, updated_at = now()
+             WHERE tenant_id = @tenant AND id = @id AND status = 'running'
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("processed", processed);
+        command.Parameters.AddWithValue("failed", failed);
+        return await command.ExecuteNonQueryAsync() > 0;
+    }
+
+    /// <summary>Moves the batch to a final status from one of <paramref name="from"/>; false when it was in none of them.</summary>
+    public static async Task<bool> FinishAsync(NpgsqlTransaction transaction, Guid id, string status, string[] from, string? outputPath = null,
+        string? errorsPath = null, string? error = null)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            UPDATE inference_batches
+               SET status = @status::inference_status_enum, output_path = @output, errors_path = @errors, error_message = @error,
+                   completed_at = now(), updated_at = now()
+             WHERE tenant_id = @tenant AND id = @id AND status::text = ANY(@from)
+            """);
+        command.Parameters.AddWithValue("id", id);
+        command.Parameters.AddWithValue("status", status);
+        command.Parameters.AddWithValue("from", from);
+        command.Parameters.Add(new NpgsqlParameter("output", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)outputPath ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("errors", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)errorsPath ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("error", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+        return await command.ExecuteNonQueryAsync() > 0;
+    }
+
+    private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

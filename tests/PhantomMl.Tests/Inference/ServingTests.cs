@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Tests.Infrastructure;
+using PhantomMl.Tests.Training;
+
+namespace PhantomMl.Tests.Inference;
+
+/// <summary>
+/// Serving beyond one answer: every request recorded in PostgreSQL and ClickHouse, traffic splits and shadows visible
+/// per version in the analytics, the request quota, and batch inference over 100,000 rows.
+/// </summary>
+[Collection(SiloProcessCollection.Name)]
+public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<PlatformSiloFixture>
+{
+    private static readonly Lazy<Task<byte[]>> Onnx = new(async () =>
+    {
+        var csv = Path.Combine(Path.GetTempPath(), $"serving-{Guid.NewGuid():N}.csv");
+        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 2000, seed: 5));
+        var recipe = TrainingRecipe.Parse("""{"trainer": "builtin", "task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""",
+            """{"trees": 20}""", "model://data/versions/1");
+        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None);
+        File.Delete(csv);
+        return trained.Onnx!;
+    });
+
+    [Fact]
+    public async Task Requests_are_recorded_in_both_stores_and_the_analytics_show_the_split_and_the_shadow_per_version()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("serving");
+        await RegisterModelAsync(tenant, key, "ranker", "1", "2", "3");
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker", key);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live", key, new { version = "1" }, IfMatch(model));
+
+        // Bad traffic rules change nothing.
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live/traffic", key,
+            new { challenger = "2", challengerPercent = 101 }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live/traffic", key,
+            new { challenger = "1", challengerPercent = 10 }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live/traffic", key,
+            new { challenger = "9", challengerPercent = 10 }, IfMatch(model));
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live/traffic", key,
+            new { challenger = "2", challengerPercent = 50, shadow = "3" }, IfMatch(model));
+        Assert.Equal(("2", 50, "3"), (model.GetProperty("traffic").GetProperty("live").GetProperty("challenger").GetString(),
+            model.GetProperty("traffic").GetProperty("live").GetProperty("challengerPercent").GetInt32(),
+            model.GetProperty("traffic").GetProperty("live").GetProperty("shadow").GetString()));
+
+        const int Requests = 200;
+        var answeredBy = new string[Requests];
+        await Parallel.ForEachAsync(Enumerable.Range(0, Requests), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = TestContext.Current.CancellationToken },
+            async (i, _) =>
+            {
+                var answer = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/ranker/versions/live/predict", key,
+                    new { rows = new[] { Row(i / 100.0), Row(-i / 100.0) }, bypassCache = true });
+                answeredBy[i] = $"{answer.GetProperty("version").GetString()}/{answer.GetProperty("route").GetString()}";
+            });
+        var challenged = answeredBy.Count(a => a == "2/challenger");
+        Assert.Equal(Requests, answeredBy.Count(a => a == "1/primary") + challenged);
+        Assert.InRange(challenged, 50, 150); // 50% of 200: far outside this range is a broken split, not chance
+
+        // ClickHouse: one row per prediction (two per request), per version and route, the shadow's included.
+        var analytics = await PollAsync(async () =>
+        {
+            var found = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?bucketSeconds=60", key);
+            return found.GetProperty("versions").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) == 2 * Requests ? found : (JsonElement?)null;
+        });
+        var versions = analytics.GetProperty("versions").EnumerateArray().ToDictionary(v => $"{v.GetProperty("version").GetString()}/{v.GetProperty("route").GetString()}");
+        Assert.Equal(["1/primary", "2/challenger", "3/shadow"], versions.Keys.Order());
+        Assert.Equal(Requests - challenged, versions["1/primary"].GetProperty("requests").GetInt64());
+        Assert.Equal(challenged, versions["2/challenger"].GetProperty("requests").GetInt64());
+        Assert.Equal(Requests, versions["3/shadow"].GetProperty("requests").GetInt64());
+        foreach (var version in versions.Values)
+        {
+            Assert.Equal(2 * version.GetProperty("requests").GetInt64(), version.GetProperty("predictions").GetInt64());
+            // A classifier: every prediction has a confidence, at least 0.5, so the bins below 0.5 are empty.
+            var bins = version.GetProperty("confidenceBins").EnumerateArray().Select(b => b.GetInt64()).ToList();
+            Assert.Equal(version.GetProperty("predictions").GetInt64(), bins.Sum());
+            Assert.Equal(0, bins.Take(5).Sum());
+            Assert.InRange(version.GetProperty("meanConfidence").GetDouble(), 0.5, 1.0);
+            Assert.True(version.GetProperty("p99Ms").GetDouble() >= version.GetProperty("p50Ms").GetDouble());
+            Assert.True(version.GetProperty("p50Ms").GetDouble() > 0);
+            var buckets = version.GetProperty("buckets").EnumerateArray().ToList();
+            Assert.Equal(version.GetProperty("predictions").GetInt64(), buckets.Sum(b => b.GetProperty("predictions").GetInt64()));
+        }
+
+        // One version only; a window without requests is empty; bad windows are 400.
+        var onlyShadow = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?version=3", key);
+        Assert.Equal(["3"], onlyShadow.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
+        var past = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", key);
+        Assert.Empty(past.GetProperty("versions").EnumerateArray());
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?from=2020-01-02T00:00:00Z&to=2020-01-01T00:00:00Z", key);
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?bucketSeconds=1&from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z", key);
+
+        // PostgreSQL: one inference_jobs row per request and route, with the request's rows and answers.
+        var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        var recorded = await PollAsync(async () =>
+        {
+            var count = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL");
+            return count == 2 * Requests ? count : (long?)null;
+        });
+        Assert.Equal(2 * Requests, recorded);
+        var routes = await TenantSql.InTransactionAsync(platform.Databases.OwnerSource, tenantId, async (connection, transaction) =>
+        {
+            await using var command = new Npgsql.NpgsqlCommand("""
+                SELECT model_version || '/' || (metadata ->> 'route'), count(*), min(jsonb_array_length(input_data)), min(jsonb_array_length(prediction)),
+                       bool_and(status = 'completed' AND confidence_score >= 0.5 AND created_by = 'admin' AND metadata ->> 'alias' = 'live')
+                  FROM inference_jobs WHERE batch_id IS NULL GROUP BY 1 ORDER BY 1
+                """, connection, transaction);
+            await using var reader = await command.ExecuteReaderAsync();
+            var found = new List<string>();
+            while (await reader.ReadAsync())
+            {
+                found.Add($"{reader.GetString(0)}:{reader.GetInt64(1)}:{reader.GetInt32(2)}:{reader.GetInt32(3)}:{reader.GetBoolean(4)}");
+            }
+
+            return found;
+        });
+        Assert.Equal([$"1/primary:{Requests - challenged}:2:2:True", $"2/challenger:{challenged}:2:2:True", $"3/shadow:{Requests}:2:2:True"], routes);
+
+        // Moving the alias ends its split; another tenant sees neither the analytics nor the model.
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker", key);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live", key, new { version = "2" }, IfMatch(model));
+        Assert.False(model.TryGetProperty("traffic", out var traffic) && traffic.ValueKind == JsonValueKind.Object);
+        var (_, otherKey) = await platform.CreateTenantWithAdminAsync("servingspy");
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics", otherKey);
+    }
+
+    [Fact]
+    public async Task The_monthly_request_quota_is_enforced_and_counted_and_bad_requests_do_not_use_it()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("quota", new { inference_requests = 3 });
+        await RegisterModelAsync(tenant, key, "metered", "1");
+        var path = $"/api/v1/tenants/{tenant}/models/metered/versions/1/predict";
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, path, key, new { rows = new[] { new Dictionary<string, double> { ["x1"] = 1 } } });
+        for (var i = 0; i < 3; i++)
+        {
+            await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, path, key, new { rows = new[] { Row(i) }, bypassCache = true });
+        }
+
+        var refused = await platform.ExpectAsync(HttpStatusCode.TooManyRequests, HttpMethod.Post, path, key, new { rows = new[] { Row(7) }, bypassCache = true });
+        Assert.Equal("inference_requests", refused.GetProperty("quota").GetString());
+        var usage = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key);
+        var requests = usage.EnumerateArray().Single(q => q.GetProperty("resource").GetString() == "inference_requests");
+        Assert.Equal((3, 3), (requests.GetProperty("used").GetInt64(), requests.GetProperty("limit").GetInt64()));
+    }
+
+    [Fact]
+    public async Task A_100000_row_batch_scores_every_row_in_order_reports_bad_rows_and_can_be_cancelled()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("batch", new { inference_requests = 1_000_000 }); // each batch row is a request
+        await RegisterModelAsync(tenant, key, "scorer", "1");
+        const int Rows = 100_000;
+        var csv = Encoding.UTF8.GetString(await SampleDatasets.GenerateAsync("binary", Rows, seed: 21)).TrimEnd('\n');
+        // Two rows that cannot be scored, at known places: a word for a number, and a missing field.
+        var lines = csv.Split('\n').ToList();
+        lines.Insert(11, "0.1,high,0.3,0.4,0.5,1");
+        lines.Insert(501, "0.1,0.2,0.3");
+        await UploadDatasetAsync(tenant, key, "inputs", "1", string.Join('\n', lines) + "\n");
+
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "s3://elsewhere/data.csv" });
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://nothing/versions/1" });
+        var submitted = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" });
+        var batchPath = $"/api/v1/tenants/{tenant}/batches/{submitted.GetProperty("id").GetString()}";
+
+        var (_, otherKey) = await platform.CreateTenantWithAdminAsync("batchspy");
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, batchPath, otherKey);
+
+        var done = await PollAsync(async () =>
+        {
+            var batch = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, batchPath, key);
+            return batch.GetProperty("status").GetString() is "completed" or "failed" or "cancelled" ? batch : (JsonElement?)null;
+        }, TimeSpan.FromMinutes(4));
+        Assert.Equal("completed", done.GetProperty("status").GetString());
+        Assert.Equal((Rows + 2L, (long)Rows, 2L, 1.0), (done.GetProperty("totalRows").GetInt64(), done.GetProperty("processedRows").GetInt64(),
+            done.GetProperty("failedRows").GetInt64(), done.GetProperty("progress").GetDouble()));
+
+        // The output: the header plus every scored row, in input order, each with its prediction and confidence.
+        var output = (await (await platform.SendAsync(HttpMethod.Get, $"{batchPath}/output", key)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken))
+            .TrimEnd('\n').Split('\n');
+        Assert.Equal(Rows + 1, output.Length);
+        Assert.Equal("x1,x2,x3,x4,x5,label,prediction,confidence", output[0]);
+        var scoredInputs = lines.Skip(1).Where(line => line != "0.1,high,0.3,0.4,0.5,1" && line != "0.1,0.2,0.3").ToList();
+        Assert.Equal(scoredInputs, output.Skip(1).Select(line => string.Join(',', line.Split(',')[..6])));
+
+        // ...and the same answers as online predictions of the same rows.
+        var sample = output.Skip(1).Take(50).Select(line => line.Split(',')).ToList();
+        var online = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/predict", key,
+            new { rows = sample.Select(f => Enumerable.Range(0, 5).ToDictionary(i => $"x{i + 1}", i => double.Parse(f[i], CultureInfo.InvariantCulture))) });
+        var onlinePredictions = online.GetProperty("predictions").EnumerateArray().ToList();
+        for (var i = 0; i < sample.Count; i++)
+        {
+            Assert.Equal(onlinePredictions[i].GetProperty("prediction").GetDouble(), double.Parse(sample[i][6], CultureInfo.InvariantCulture));
+            Assert.Equal(onlinePredictions[i].GetProperty("confidence").GetDouble(), double.Parse(sample[i][7], CultureInfo.InvariantCulture), 6);
+        }
+
+        var errors = (await (await platform.SendAsync(HttpMethod.Get, $"{batchPath}/errors", key)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken))
+            .TrimEnd('\n').Split('\n');
+        Assert.Equal(3, errors.Length);
+        Assert.Equal("11,\"'x2' is 'high', not a finite number.\"", errors[1]); // CSV-quoted: the reason has a comma
+        Assert.Equal("501,The row has 3 fields; the header has 6.", errors[2]);
+
+        // Every scored row is an inference_jobs row of the batch.
+        var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        Assert.Equal(Rows, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            $"SELECT count(*) FROM inference_jobs WHERE batch_id = '{submitted.GetProperty("id").GetString()}'"));
+
+        // A second batch, cancelled while it runs: it stops, writes no output, and cannot be cancelled twice.
+        var second = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" });
+        var secondPath = $"/api/v1/tenants/{tenant}/batches/{second.GetProperty("id").GetString()}";
+        var cancelled = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{secondPath}/cancel", key);
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{secondPath}/cancel", key);
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        var after = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, secondPath, key);
+        Assert.Equal(("cancelled", JsonValueKind.Null), (after.GetProperty("status").GetString(), after.GetProperty("outputPath").ValueKind));
+        Assert.True(after.GetProperty("processedRows").GetInt64() < Rows);
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{secondPath}/output", key);
+    }
+
+    /// <summary>Registers a classifier model with the shared ONNX artifact under each version label.</summary>
+    private async Task RegisterModelAsync(string tenant, string key, string name, params string[] versions)
+    {
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name, modelType = "classifier", algorithm = "fasttree" });
+        foreach (var version in versions)
+        {
+            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/{name}/versions", key, new { version });
+            var content = new ByteArrayContent(await Onnx.Value);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/{name}/versions/{version}/artifact", key, content);
+        }
+    }
+
+    private async Task UploadDatasetAsync(string tenant, string key, string name, string version, string csv)
+    {
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name, modelType = "dataset", algorithm = "csv" });
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/{name}/versions", key, new { version });
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(csv));
+        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/{name}/versions/{version}/artifact", key, content);
+    }
+
+    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct
+    {
+        var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+
+            Assert.True(DateTime.UtcNow < until, "timed out waiting");
+            await Task.Delay(250);
+        }
+    }
+
+    private static Dictionary<string, double> Row(double value) => new() { ["x1"] = value, ["x2"] = -value, ["x3"] = value / 2, ["x4"] = 1 - value, ["x5"] = value };
+
+    private static Dictionary<string, string> IfMatch(JsonElement model) => new() { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" };
+}
