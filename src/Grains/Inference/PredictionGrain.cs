@@ -47,12 +47,18 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
         var answer = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, request.Rows);
         if (answer is null)
         {
-            await Task.Run(() => batcher.ValidateAsync(artifact, request.Rows));
-            await quota.ConsumeAsync(tenantId, 1);
-            var started = Stopwatch.GetTimestamp();
-            var predictions = await Task.Run(() => batcher.ScoreAsync(artifact, request.Rows));
-            answer = new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
-            await cache.SetAsync(tenantKey, artifact, request.Rows, answer);
+            answer = await Task.Run(async () =>
+            {
+                await batcher.ValidateAsync(artifact, request.Rows);
+                await quota.ConsumeAsync(tenantId, 1); // only a request that can be scored counts
+                var started = Stopwatch.GetTimestamp();
+                var predictions = await batcher.ScoreAsync(artifact, request.Rows);
+                return new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
+            });
+            if (!request.BypassCache)
+            {
+                await cache.SetAsync(tenantKey, artifact, request.Rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
+            }
         }
         else
         {

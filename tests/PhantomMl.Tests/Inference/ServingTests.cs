@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using PhantomMl.Grains.Training.BuiltIn;
@@ -224,6 +225,53 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{secondPath}/output", key);
     }
 
+    [Fact]
+    public async Task The_SDK_splits_traffic_runs_and_downloads_batches_and_reads_analytics_and_cannot_reach_another_tenant()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("servingsdk", new { inference_requests = 1_000_000 });
+        await RegisterModelAsync(tenant, key, "scorer", "1", "2");
+        await UploadDatasetAsync(tenant, key, "inputs", "1", "x1,x2,x3,x4,x5\n0.1,0.2,0.3,0.4,0.5\n1,2,3,4,5\n-1,-2,-3,-4,-5\n");
+        await using var client = await ConnectAsync(key);
+        var ct = TestContext.Current.CancellationToken;
+
+        var model = await client.GetModelAsync(tenant, "scorer", ct);
+        model = await client.SetModelAliasAsync(tenant, "scorer", "live", "1", model.ETag, ct);
+        model = await client.SetModelAliasTrafficAsync(tenant, "scorer", "live", challenger: "2", challengerPercent: 100, shadow: null, model.ETag, ct);
+        Assert.Equal(new Grains.Models.AliasTraffic("2", 100, null), model.Traffic!["live"]);
+        var answer = await client.PredictAsync(tenant, "scorer", "live", [Row(0.3)], bypassCache: true, ct);
+        Assert.Equal(("2", "challenger"), (answer.Version, answer.Route));
+
+        var batch = await client.SubmitBatchAsync(tenant, "scorer", "live", "model://inputs/versions/1", ct);
+        Assert.Equal("1", batch.Version); // a batch is served by the alias's own version, pinned when submitted
+        batch = await PollForAsync(async () => await client.GetBatchAsync(tenant, batch.Id, ct) is { Status: "completed" } done ? done : null);
+        Assert.Equal((3L, 3L, 0L, null), (batch.TotalRows, batch.ProcessedRows, batch.FailedRows, batch.ErrorsPath));
+        using var output = new MemoryStream();
+        await client.DownloadBatchFileAsync(tenant, batch.Id, output, cancellationToken: ct);
+        var lines = Encoding.UTF8.GetString(output.ToArray()).TrimEnd('\n').Split('\n');
+        Assert.Equal(4, lines.Length);
+        Assert.StartsWith("1,2,3,4,5,", lines[2]);
+        await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => client.DownloadBatchFileAsync(tenant, batch.Id, new MemoryStream(), errors: true, ct));
+
+        var analytics = await PollForAsync(async () => await client.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct) is { Versions.Count: > 0 } found ? found : null);
+        Assert.Equal(("2", "challenger", 1L), (analytics.Versions[0].Version, analytics.Versions[0].Route, analytics.Versions[0].Requests));
+
+        var (_, otherKey) = await platform.CreateTenantWithAdminAsync("servingsdkspy");
+        await using var spy = await ConnectAsync(otherKey);
+        var refused = await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.PredictAsync(tenant, "scorer", "1", [Row(0.3)], cancellationToken: ct));
+        Assert.Equal(404, refused.Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.GetBatchAsync(tenant, batch.Id, ct))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() =>
+            spy.DownloadBatchFileAsync(tenant, batch.Id, new MemoryStream(), cancellationToken: ct))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct))).Status);
+    }
+
+    private async Task<Client.PhantomClient> ConnectAsync(string key) => await Client.PhantomClient.ConnectAsync(new Client.PhantomClientOptions
+    {
+        MembershipConnectionString = platform.Databases.PostgreSql,
+        ClusterId = platform.ClusterId,
+        ApiKey = key,
+    }, TestContext.Current.CancellationToken);
+
     /// <summary>Registers a classifier model with the shared ONNX artifact under each version label.</summary>
     private async Task RegisterModelAsync(string tenant, string key, string name, params string[] versions)
     {
@@ -246,7 +294,10 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/{name}/versions/{version}/artifact", key, content);
     }
 
-    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct
+    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct =>
+        (await PollForAsync(async () => await probe() is { } found ? new StrongBox<T>(found) : null, timeout)).Value;
+
+    private static async Task<T> PollForAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : class
     {
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
