@@ -1,0 +1,56 @@
+using System.Net;
+using System.Text.Json;
+using PhantomMl.Tests.Infrastructure;
+
+namespace PhantomMl.Tests.Cluster;
+
+/// <summary>
+/// Silos remember authenticated callers; a change must bind every silo on its very next call, not only the silo where it was
+/// made: a revoked key, a disabled user, narrowed roles, a suspended tenant.
+/// </summary>
+[Collection(SiloProcessCollection.Name)]
+public sealed class CredentialChangeTests(ClusterDatabasesFixture fixture)
+{
+    [Fact]
+    public async Task A_credential_change_binds_every_silo_on_its_next_call()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var first = await SiloProcess.StartAsync(clusterId, fixture.Databases);
+        await using var second = await SiloProcess.StartAsync(clusterId, fixture.Databases);
+        await Task.WhenAll(first.WaitUntilReadyAsync(), second.WaitUntilReadyAsync());
+        var (viaFirst, viaSecond) = (new PlatformApi(first), new PlatformApi(second));
+        var (tenant, adminKey) = await viaFirst.CreateTenantWithAdminAsync("credentials");
+        // Predictions are served by stateless workers on the silo the request reaches, so each call checks the key on
+        // that silo. Every check runs on both silos: whichever does not host the tenant's grain (where the change is
+        // made) must learn of it. No such model exists: an authorized caller gets 404, a refused one 401 or 403.
+        var predict = $"/api/v1/tenants/{tenant}/models/absent/versions/1/predict";
+        var rows = new { rows = new[] { new Dictionary<string, double> { ["x"] = 1 } } };
+
+        // Revocation: the key works on the second silo (which now remembers it), is revoked on the first, and the
+        // second refuses it on the very next call.
+        var revokedKey = await viaFirst.AddUserWithKeyAsync(tenant, "rita", ["ml-engineer"]);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, revokedKey, rows);
+        var keyId = (await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/users/rita/api-keys", adminKey))[0].GetProperty("id").GetString();
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"/api/v1/tenants/{tenant}/api-keys/{keyId}", adminKey);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, revokedKey, rows);
+
+        // Narrowed roles: an ML engineer may predict; demoted to viewer, it may not, at once.
+        var demotedKey = await viaFirst.AddUserWithKeyAsync(tenant, "dan", ["ml-engineer"]);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, demotedKey, rows);
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Patch, $"/api/v1/tenants/{tenant}/users/dan", adminKey, new { roles = new[] { "viewer" } });
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Forbidden, HttpMethod.Post, predict, demotedKey, rows);
+
+        // A disabled user, and a suspended tenant.
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Patch, $"/api/v1/tenants/{tenant}/users/dan", adminKey, new { status = "disabled" });
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, demotedKey, rows);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, adminKey, rows);
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/suspend", body: new { reason = "unpaid" });
+        foreach (var suspended in await BothAsync(viaFirst, viaSecond, HttpStatusCode.Forbidden, HttpMethod.Post, predict, adminKey, rows))
+        {
+            Assert.EndsWith("tenant-suspended", suspended.GetProperty("type").GetString());
+        }
+    }
+
+    private static Task<JsonElement[]> BothAsync(PlatformApi first, PlatformApi second, HttpStatusCode status, HttpMethod method, string path, string key, object body) =>
+        Task.WhenAll(first.ExpectAsync(status, method, path, key, body), second.ExpectAsync(status, method, path, key, body));
+}
