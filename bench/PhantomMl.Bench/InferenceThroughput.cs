@@ -9,7 +9,8 @@ namespace PhantomMl.Bench;
 /// <summary>
 /// Single-row predictions of one FastTree model: raw in-process ONNX Runtime (the limit) against the SDK path and the
 /// HTTP path, at concurrency 1 and 64, each for the configured duration, in the same run. The result cache is bypassed:
-/// this measures scoring, not Redis.
+/// this measures scoring, not Redis. "SDK call floor" is the same SDK call path answering without scoring or recording
+/// anything (the model's inputs): what messaging and authentication alone allow on this machine.
 /// </summary>
 public static class InferenceThroughput
 {
@@ -41,6 +42,8 @@ public static class InferenceThroughput
         {
             ("raw ONNX Runtime, in process", row => Task.FromResult(raw.Predict([row]))),
             ("SDK -> cluster", row => platform.Tenant.PredictAsync(platform.TenantKey, "scorer", "1", [row], bypassCache: true)),
+            // Not a prediction: the same call path (SDK, gateway, authentication, routing) with nothing scored or recorded.
+            ("SDK call floor (inputs)", _ => platform.Tenant.DescribeModelInputsAsync(platform.TenantKey, "scorer", "1")),
             ("HTTP -> silo", async row => (await http.PostAsJsonAsync($"/api/v1/tenants/{platform.TenantKey}/models/scorer/versions/1/predict", new { rows = new[] { row }, bypassCache = true }))
                 .EnsureSuccessStatusCode().Dispose()),
         };

@@ -16,10 +16,11 @@ public sealed class InferenceOptions
     public int MaxBatchRows { get; set; } = 512;
 
     /// <summary>
-    /// Micro-batching: how long a request may wait for others to join its batch. Default 1 ms: under load, batches
-    /// form while the previous one runs; a lone request barely waits.
+    /// Micro-batching: how long a batch that is not full may wait for more requests to join. Default zero: batches form
+    /// from the requests that arrive while the previous batch is scored, so a lone request never waits; a small delay
+    /// trades latency for larger batches when requests arrive spread out.
     /// </summary>
-    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>How long answers for identical inputs are kept in Redis; zero turns the result cache off. Default 10 minutes.</summary>
     public TimeSpan ResultCacheTtl { get; set; } = TimeSpan.FromMinutes(10);

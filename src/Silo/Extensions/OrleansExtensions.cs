@@ -74,7 +74,7 @@ public static class OrleansExtensions
             });
             orleans.AddMemoryStreams(StreamProviderName);
 
-            orleans.AddDashboard();
+            orleans.AddDashboard(options => options.CounterUpdateIntervalMs = silo.DashboardCounterIntervalMs);
         });
 
         builder.Services.AddOptions<PartitionMaintenanceOptions>().BindConfiguration(PartitionMaintenanceOptions.SectionName);

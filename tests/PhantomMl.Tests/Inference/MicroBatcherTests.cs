@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using PhantomMl.Grains.Adapters.FileSystem;
+using PhantomMl.Grains.Inference;
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Tests.Training;
+
+namespace PhantomMl.Tests.Inference;
+
+/// <summary>The micro-batcher in process, on a model the built-in trainer made, loaded from a folder artifact store.</summary>
+public sealed class MicroBatcherTests
+{
+    [Fact]
+    public async Task Concurrent_requests_share_ONNX_calls_and_each_gets_exactly_its_own_rows_answers()
+    {
+        var root = Directory.CreateTempSubdirectory("batcher-").FullName;
+        try
+        {
+            var csv = Path.Combine(root, "data.csv");
+            await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 2000, seed: 3), TestContext.Current.CancellationToken);
+            var recipe = TrainingRecipe.Parse("""{"task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""", """{"trees": 20}""", "model://d/versions/1");
+            var onnx = BuiltInTrainer.Train(csv, recipe, _ => true, TestContext.Current.CancellationToken).Onnx!;
+            var store = new FileSystemArtifactStore(root);
+            var key = ArtifactKeys.For(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+            await store.PutAsync(key, new MemoryStream(onnx), onnx.Length, TestContext.Current.CancellationToken);
+            var artifact = new ArtifactView("1", onnx.Length, Convert.ToHexStringLower(SHA256.HashData(onnx)), "filesystem", key, "none", null, DateTimeOffset.UtcNow);
+            var options = Options.Create(new InferenceOptions());
+            using var models = new OnnxModelCache(store, options);
+            var batcher = new MicroBatcher(models, options);
+
+            var rows = File.ReadLines(csv).Skip(1).Take(500)
+                .Select(line => (IReadOnlyDictionary<string, double>)line.Split(',').Take(5).Select((v, i) => (Name: $"x{i + 1}", Value: double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)))
+                    .ToDictionary(p => p.Name, p => p.Value))
+                .ToList();
+            using var alone = new OnnxModel(onnx);
+            var expected = alone.Predict(rows);
+
+            // 64 callers, 8,000 requests of one or two rows each: every answer is its own rows', in order, and none is lost.
+            const int Callers = 64, PerCaller = 125;
+            await Task.WhenAll(Enumerable.Range(0, Callers).Select(caller => Task.Run(async () =>
+            {
+                for (var n = 0; n < PerCaller; n++)
+                {
+                    var first = (caller * PerCaller + n) % (rows.Count - 1);
+                    var count = 1 + n % 2;
+                    var answers = await batcher.PredictAsync(artifact, rows.GetRange(first, count));
+                    Assert.Equal(count, answers.Count);
+                    for (var i = 0; i < count; i++)
+                    {
+                        Assert.Equal(expected[first + i].Outputs["Score"], answers[i].Outputs["Score"], 6);
+                    }
+                }
+            }))).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken);
+
+            Assert.Equal(Callers * PerCaller, batcher.BatchedRequests);
+            Assert.True(batcher.Batches < batcher.BatchedRequests / 2,
+                $"{batcher.Batches} ONNX calls for {batcher.BatchedRequests} concurrent requests: they were not batched");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
