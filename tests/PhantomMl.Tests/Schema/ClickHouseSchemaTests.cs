@@ -45,7 +45,7 @@ public sealed class ClickHouseSchemaTests
         await using var connection = new ClickHouseConnections(databases.ClickHouse).Open();
         string[] inserts =
         [
-            "INSERT INTO inference_metrics VALUES (now64(3), 't', 'm', '1', 12, 0.9, 4, 'classification', 'u', 's', map('k', 'v'))",
+            "INSERT INTO inference_metrics (timestamp, tenant_id, model_id, model_version, inference_time_ms, confidence_score, input_features_count, prediction_type, user_id, session_id, metadata) VALUES (now64(3), 't', 'm', '1', 12, 0.9, 4, 'classification', 'u', 's', map('k', 'v'))",
             "INSERT INTO performance_metrics VALUES (now64(3), 't', 'inference', 'p99_ms', 4.5, map('region', 'eu'), map('silo', 'a'))",
             "INSERT INTO resource_metrics VALUES (now64(3), 't', 'silo', 's1', 55.5, 2048, 1.5, 0.5, 0, map('host', 'h'))",
         ];
