@@ -87,9 +87,10 @@ public sealed class OnnxModel : IDisposable
             foreach (var (name, output) in outputs)
             {
                 var shortName = name.EndsWith(".output", StringComparison.Ordinal) ? name[..^".output".Length] : name;
-                if (Inputs.Any(input => input.Name == shortName) || Value(output, r, rows.Count) is not { } value)
+                if (Inputs.Any(input => input.Name == shortName) || shortName.EndsWith("unusedOutput", StringComparison.Ordinal)
+                    || Value(output, r, rows.Count) is not { } value)
                 {
-                    continue; // features passed through, or not a number per row
+                    continue; // features passed through, ML.NET's placeholder for dropped columns, or not a number per row
                 }
 
                 values[shortName] = value;
