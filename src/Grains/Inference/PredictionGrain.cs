@@ -16,9 +16,9 @@ namespace PhantomMl.Grains.Inference;
 /// or the active version is served by (with an alias's traffic split and shadow) is looked up as the platform's
 /// "inference" component and trusted for <see cref="InferenceOptions.ResolutionTtl"/>, so moving an alias or
 /// activating another version is served within that time. A request is checked against the model's inputs, counted
-/// against the tenant's request quota (<see cref="InferenceQuota"/>), answered from the result cache or scored on the
-/// thread pool, micro-batched with concurrent requests for the same version (<see cref="MicroBatcher"/>), and
-/// recorded without waiting (<see cref="InferenceRecorder"/>). A shadow version scores a copy afterwards; its answer is
+/// against the tenant's request quota (<see cref="InferenceQuota"/>), answered from the result cache or scored,
+/// micro-batched with concurrent requests for the same version (<see cref="MicroBatcher"/>), and recorded without
+/// waiting (<see cref="InferenceRecorder"/>). A shadow version scores a copy afterwards; its answer is
 /// only recorded.
 /// </summary>
 [StatelessWorker]
@@ -47,14 +47,13 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
         var answer = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, request.Rows);
         if (answer is null)
         {
-            answer = await Task.Run(async () =>
-            {
-                await batcher.ValidateAsync(artifact, request.Rows);
-                await quota.ConsumeAsync(tenantId, 1); // only a request that can be scored counts
-                var started = Stopwatch.GetTimestamp();
-                var predictions = await batcher.ScoreAsync(artifact, request.Rows);
-                return new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
-            });
+            // Scored in this turn: a batch takes well under a millisecond, less than handing it to another thread and
+            // back. (A model's first load is the exception; it runs on the thread pool inside the session cache.)
+            await batcher.ValidateAsync(artifact, request.Rows);
+            await quota.ConsumeAsync(tenantId, 1); // only a request that can be scored counts
+            var started = Stopwatch.GetTimestamp();
+            var predictions = await batcher.ScoreAsync(artifact, request.Rows);
+            answer = new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
             if (!request.BypassCache)
             {
                 await cache.SetAsync(tenantKey, artifact, request.Rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
