@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Models;
@@ -15,7 +16,7 @@ namespace PhantomMl.Grains.Inference;
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
 public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
-    ILogger<BatchInferenceGrain> logger) : Grain, IBatchInferenceGrain, IRemindable
+    IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger) : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
     public const int MaxAttempts = 3;
@@ -65,6 +66,11 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         }
 
         var (route, dataset) = await ResolveAsync(command.Model, command.Version, datasetModel, datasetVersion);
+        if (dataset.SizeBytes > options.Value.BatchMaxInputBytes)
+        {
+            throw PhantomException.Invalid($"The dataset is {dataset.SizeBytes} bytes; a batch reads at most {options.Value.BatchMaxInputBytes}.", "datasetUri");
+        }
+
         await changes.ApplyAsync(caller, tenantId, audit, async (_, transaction) =>
         {
             await InferenceBatchStore.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
@@ -110,7 +116,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
             return;
         }
 
-        if (_run is { IsCompleted: false } || batch.UpdatedAt > DateTimeOffset.UtcNow - SilentFor)
+        if (_run is { IsCompleted: false } || batch.UpdatedAt > time.GetUtcNow() - SilentFor)
         {
             return; // running here, or making progress somewhere
         }

@@ -24,7 +24,7 @@ public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, Artifac
 /// started again from the beginning by the batch's reminder (the earlier attempt's rows are removed first).
 /// </summary>
 public sealed partial class BatchRun(TenantDatabase database, IArtifactStore artifacts, OnnxModelCache models, InferenceQuota quota,
-    IOptions<InferenceOptions> options, ILogger<BatchRun> logger)
+    IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchRun> logger)
 {
     /// <summary>Runs the batch to its end (completed, failed, or stopped because it was cancelled).</summary>
     public async Task RunAsync(BatchJob job, CancellationToken cancellationToken)
@@ -192,7 +192,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         var started = Stopwatch.GetTimestamp();
         var predictions = rows.Count == 0 ? [] : await models.WithModelAsync(job.Model, model => model.Run([.. rows.Select(r => r.Values)]));
         var perRowMs = rows.Count == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds / rows.Count;
-        var now = DateTimeOffset.UtcNow;
+        var now = time.GetUtcNow();
         var records = new List<InferenceRecord>(rows.Count);
         var outputLines = new List<string>(rows.Count);
         for (var i = 0; i < rows.Count; i++)

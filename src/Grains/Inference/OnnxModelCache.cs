@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Inference;
 
@@ -75,9 +76,20 @@ public sealed class OnnxModelCache(IArtifactStore artifacts, IOptions<InferenceO
             await content.CopyToAsync(buffer);
             var bytes = buffer.ToArray();
             var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
-            return sha == artifact.Sha256
-                ? new OnnxModel(bytes)
-                : throw new InvalidDataException($"The stored artifact's SHA-256 is {sha}, not the recorded {artifact.Sha256}: it is damaged and is not served.");
+            if (sha != artifact.Sha256)
+            {
+                throw new InvalidDataException($"The stored artifact's SHA-256 is {sha}, not the recorded {artifact.Sha256}: it is damaged and is not served.");
+            }
+
+            try
+            {
+                return new OnnxModel(bytes);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
+            {
+                // The caller's mistake (a version whose artifact is not a model), not the platform's: a 400 that says so.
+                throw PhantomException.Invalid($"Version '{artifact.Version}' has an artifact ONNX Runtime cannot load as a model: {e.Message}", "version");
+            }
         }
         catch
         {

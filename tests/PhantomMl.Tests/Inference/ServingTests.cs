@@ -161,6 +161,10 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         lines.Insert(501, "0.1,0.2,0.3");
         await UploadDatasetAsync(tenant, key, "inputs", "1", string.Join('\n', lines) + "\n");
 
+        // A version whose artifact is not a model cannot be served: 400, not a server error.
+        var notAModel = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/inputs/versions/1/predict", key,
+            new { rows = new[] { Row(1) } });
+        Assert.Contains("cannot load as a model", notAModel.GetProperty("detail").GetString());
         await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
             new { model = "scorer", version = "1", datasetUri = "s3://elsewhere/data.csv" });
         await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
