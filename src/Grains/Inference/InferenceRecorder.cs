@@ -34,6 +34,7 @@ public sealed partial class InferenceRecorder : IHostedService
     private long _dropped;
     private long _recorded;
     private long _lastDropLog;
+    private readonly CancellationTokenSource _stopping = new();
     private Task? _writing;
 
     public InferenceRecorder(TenantDatabase database, InferenceMetricsTable metrics, IOptions<InferenceOptions> options, ILogger<InferenceRecorder> logger)
@@ -68,6 +69,7 @@ public sealed partial class InferenceRecorder : IHostedService
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _queue.Writer.TryComplete();
+        await _stopping.CancelAsync();
         await (_writing ?? Task.CompletedTask).WaitAsync(cancellationToken);
     }
 
@@ -78,9 +80,16 @@ public sealed partial class InferenceRecorder : IHostedService
         {
             // Gather for one interval, then take everything that came: the loop wakes once per write, not once per
             // record (a wake-up per request is a thread hand-off per request, which on a busy silo costs more than the write).
-            if (reader.Count < _options.RecordBatchSize && !reader.Completion.IsCompleted)
+            if (reader.Count < _options.RecordBatchSize && !_stopping.IsCancellationRequested)
             {
-                await Task.WhenAny(Task.Delay(_options.RecordInterval), reader.Completion);
+                try
+                {
+                    await Task.Delay(_options.RecordInterval, _stopping.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Stopping: write what is queued now.
+                }
             }
 
             var batch = new List<InferenceRecord>(Math.Min(reader.Count, _options.RecordBatchSize));
