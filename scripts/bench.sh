@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Benchmarks (scripts/bench.sh [registry|training|inference], default all): starts the local services, a fresh database, and one silo on its own ports, runs
-# bench/PhantomMl.Bench against them, then removes the database. Prints ratios measured in the same run.
+# bench/PhantomMl.Bench against them, then removes the database and stops the services it started. Prints ratios
+# measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
 # PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400), PHANTOM_BENCH_METRIC_POINTS (4000000: 1,000,000 per metric).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 "$REPO_ROOT/scripts/setup.sh" all
+# Services this run starts are stopped again at the end; ones already running are left as they were.
+started=()
+for part in postgres redis clickhouse; do
+  "$REPO_ROOT/scripts/services.sh" status "$part" >/dev/null 2>&1 || started+=("$part")
+done
+stop_started() { ((${#started[@]})) && "$REPO_ROOT/scripts/services.sh" stop "${started[@]}" || true; }
+trap stop_started EXIT
 "$REPO_ROOT/scripts/services.sh" start postgres redis clickhouse
 # shellcheck disable=SC1090
 source "$ENV_FILE"
@@ -34,6 +42,7 @@ cleanup() {
   kill -TERM "$silo_pid" 2>/dev/null || true
   wait "$silo_pid" 2>/dev/null || true
   psql_owner "$owner_admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
+  stop_started
 }
 trap cleanup EXIT
 wait_until_ready "$PHANTOM_BENCH_HTTP" 120 "$silo_pid" || fail "the benchmark silo did not start (log: $LOG_DIR/bench-silo.log)"
