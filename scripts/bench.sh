@@ -12,7 +12,13 @@ started=()
 for part in postgres redis clickhouse; do
   "$REPO_ROOT/scripts/services.sh" status "$part" >/dev/null 2>&1 || started+=("$part")
 done
-stop_started() { ((${#started[@]})) && "$REPO_ROOT/scripts/services.sh" stop "${started[@]}" || true; }
+# The connection strings exported below point at the benchmark's own database; without them the services are
+# local ones again (only parts this run started are listed, never external ones).
+stop_started() {
+  ((${#started[@]})) || return 0
+  env -u ConnectionStrings__PostgreSql -u ConnectionStrings__PostgreSqlMigrations -u ConnectionStrings__ClickHouse \
+    "$REPO_ROOT/scripts/services.sh" stop "${started[@]}" || true
+}
 trap stop_started EXIT
 "$REPO_ROOT/scripts/services.sh" start postgres redis clickhouse
 # shellcheck disable=SC1090
