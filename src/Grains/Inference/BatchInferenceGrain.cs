@@ -11,7 +11,7 @@ namespace PhantomMl.Grains.Inference;
 /// <summary>
 /// See <see cref="IBatchInferenceGrain"/>. The inference_batches row is the state; the run itself
 /// (<see cref="BatchRun"/>) works on the thread pool. While a batch is unfinished a reminder ticks every minute: if
-/// the run was lost with its silo (no progress for <see cref="SilentFor"/> and no run in this activation), it is
+/// the run was lost with its silo (no progress for <see cref="InferenceOptions.BatchSilentFor"/> and no run in this activation), it is
 /// started again, at most <see cref="MaxAttempts"/> times in all; a finished batch's reminder removes itself.
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
@@ -20,9 +20,6 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
     public const int MaxAttempts = 3;
-
-    /// <summary>How long a running batch may show no progress before its run counts as lost.</summary>
-    public static readonly TimeSpan SilentFor = TimeSpan.FromMinutes(2);
 
     private const string ReminderName = "batch-resume";
     private static readonly string[] Unfinished = ["pending", "running"];
@@ -116,7 +113,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
             return;
         }
 
-        if (_run is { IsCompleted: false } || batch.UpdatedAt > time.GetUtcNow() - SilentFor)
+        if (_run is { IsCompleted: false } || batch.UpdatedAt > time.GetUtcNow() - options.Value.BatchSilentFor)
         {
             return; // running here, or making progress somewhere
         }

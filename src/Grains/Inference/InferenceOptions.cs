@@ -49,6 +49,12 @@ public sealed class InferenceOptions
     /// <summary>Batch inference: chunks scored at once. Default 2.</summary>
     public int BatchParallelChunks { get; set; } = 2;
 
+    /// <summary>
+    /// Batch inference: how long a running batch may show no progress before its run counts as lost with its silo and
+    /// is started again (the batch's reminder looks every minute). Default 2 minutes.
+    /// </summary>
+    public TimeSpan BatchSilentFor { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Batch inference: largest input CSV accepted. Default 1 GiB.</summary>
     public long BatchMaxInputBytes { get; set; } = 1L << 30;
 }
