@@ -25,8 +25,11 @@ public sealed partial class PhantomClient
         CallAsync(grains => grains.GetGrain<IServingAnalyticsGrain>(0).GetAsync(tenantKey, model, from, to, bucketSeconds, version), cancellationToken);
 
     /// <summary>Submits a batch: every row of the CSV at <paramref name="datasetUri"/> (<c>model://{dataset}/versions/{v}</c>) scored by the version.</summary>
-    public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => Batch(grains, tenantKey, Guid.CreateVersion7()).SubmitAsync(new SubmitBatch(model, versionOrAlias, datasetUri)), cancellationToken);
+    public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri, CancellationToken cancellationToken = default)
+    {
+        var batchId = Guid.CreateVersion7(); // one id across the call's retries: a retried submission finds its batch
+        return CallAsync(grains => Batch(grains, tenantKey, batchId).SubmitAsync(new SubmitBatch(model, versionOrAlias, datasetUri)), cancellationToken);
+    }
 
     /// <summary>A batch and its progress.</summary>
     public Task<BatchView> GetBatchAsync(string tenantKey, Guid batchId, CancellationToken cancellationToken = default) =>

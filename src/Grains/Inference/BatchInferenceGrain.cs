@@ -57,9 +57,12 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
 
         ModelLifecycle.Name(command.Model);
         var (datasetModel, datasetVersion) = DatasetUri.Parse(command.DatasetUri);
-        if (await LoadAsync() is not null)
+        if (await LoadAsync() is { } existing)
         {
-            throw PhantomException.Conflict($"Batch {_batchId} exists; submit a new batch under a new id.");
+            // The same submission again (a client retrying after a lost answer) gets the batch; anything else is a conflict.
+            return existing.View.Model == command.Model && existing.View.DatasetUri == command.DatasetUri && existing.View.CreatedBy == caller.UserId
+                ? existing.View
+                : throw PhantomException.Conflict($"Batch {_batchId} exists; submit a new batch under a new id.");
         }
 
         var (route, dataset) = await ResolveAsync(command.Model, command.Version, datasetModel, datasetVersion);

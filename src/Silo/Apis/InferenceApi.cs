@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
@@ -29,9 +31,9 @@ public static class InferenceApi
             .WithSummary("Per version and route (primary, challenger, shadow): requests, latency percentiles, throughput and confidence over time buckets");
 
         var batches = routes.MapGroup("/api/v1/tenants/{tenantKey}/batches").WithTags("Inference");
-        batches.MapPost("/", async (string tenantKey, SubmitBatch request, IGrainFactory grains) =>
+        batches.MapPost("/", async (string tenantKey, SubmitBatch request, HttpContext http, IGrainFactory grains) =>
             {
-                var batch = await Batch(grains, tenantKey, Guid.CreateVersion7()).SubmitAsync(request);
+                var batch = await Batch(grains, tenantKey, NewBatchId(tenantKey, http)).SubmitAsync(request);
                 return TypedResults.Accepted($"/api/v1/tenants/{tenantKey}/batches/{batch.Id}", batch);
             })
             .WithSummary("Score every row of a CSV dataset ({\"model\", \"version\", \"datasetUri\": \"model://{dataset}/versions/{v}\"}); answers at once with the batch");
@@ -56,6 +58,15 @@ public static class InferenceApi
         await using var content = await store.OpenReadAsync(path, 0, null, http.RequestAborted);
         await content.CopyToAsync(http.Response.Body, 1 << 16, http.RequestAborted);
     }
+
+    /// <summary>
+    /// A new batch's id; with an <c>Idempotency-Key</c> header, derived from it, so a client retrying the same submission
+    /// gets the same batch instead of a second one.
+    /// </summary>
+    private static Guid NewBatchId(string tenantKey, HttpContext http) =>
+        http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key
+            ? new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"batch:{tenantKey}:{key}")).AsSpan(0, 16))
+            : Guid.CreateVersion7();
 
     private static IPredictionGrain Predictor(IGrainFactory grains) => grains.GetGrain<IPredictionGrain>(0);
 

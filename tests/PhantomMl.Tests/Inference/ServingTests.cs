@@ -215,6 +215,18 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         Assert.Equal(Rows, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
             $"SELECT count(*) FROM inference_jobs WHERE batch_id = '{submitted.GetProperty("id").GetString()}'"));
 
+        // The same submission retried with its Idempotency-Key is the same batch; the key with another submission is 409.
+        var retryHeaders = new Dictionary<string, string> { ["Idempotency-Key"] = "nightly-2026-11-29" };
+        var once = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" }, retryHeaders);
+        var again = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" }, retryHeaders);
+        Assert.Equal(once.GetProperty("id").GetString(), again.GetProperty("id").GetString());
+        await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
+            new { model = "scorer", version = "1", datasetUri = "model://scorer/versions/1" }, retryHeaders);
+        var stopped = await platform.SendAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches/{once.GetProperty("id").GetString()}/cancel", key);
+        Assert.True(stopped.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, $"cancel: {(int)stopped.StatusCode}"); // 409 if it already finished
+
         // A second batch, cancelled while it runs: it stops, writes no output, and cannot be cancelled twice.
         var second = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
             new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" });
