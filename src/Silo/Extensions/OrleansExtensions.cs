@@ -74,7 +74,7 @@ public static class OrleansExtensions
             });
             orleans.AddMemoryStreams(StreamProviderName);
 
-            orleans.AddDashboard(options => options.CounterUpdateIntervalMs = silo.DashboardCounterIntervalMs);
+            orleans.AddDashboard();
         });
 
         builder.Services.AddOptions<PartitionMaintenanceOptions>().BindConfiguration(PartitionMaintenanceOptions.SectionName);
