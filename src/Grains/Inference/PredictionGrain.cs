@@ -28,7 +28,6 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
     ILogger<PredictionGrain> logger) : Grain, IPredictionGrain
 {
     private static readonly ExpiringMemo<(string TenantKey, string Model, string Version), ServingRoute> Routes = new(capacity: 100_000);
-    private static readonly ExpiringMemo<string, Guid> TenantIds = new(capacity: 100_000);
 
     /// <inheritdoc />
     public async Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request)
@@ -104,13 +103,7 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
 
     private async Task<(Guid TenantId, Caller Caller)> AuthorizeAsync(string tenantKey, string model, string action)
     {
-        var now = time.GetUtcNow();
-        Guid? tenantId = TenantIds.TryGet(tenantKey, now, out var known) ? known : await TenantStore.ResolveAsync(database, tenantKey);
-        if (tenantId is { } found)
-        {
-            TenantIds.Set(tenantKey, found, now + TimeSpan.FromMinutes(1)); // a tenant's key never names another tenant
-        }
-
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.InferencePredict,
             new AuditEvent("inference", "model", model.Length <= 255 ? model : model[..255], action));
         return (tenantId!.Value, caller);

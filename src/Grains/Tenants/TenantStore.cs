@@ -15,6 +15,7 @@ public static class TenantStore
 
     /// <summary>The end of a gauge's single period.</summary>
     private static readonly DateTimeOffset EndOfTime = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
+    private static readonly Caching.ExpiringMemo<string, Guid> KnownTenants = new(capacity: 100_000);
 
     /// <summary>The columns <see cref="ReadTenant"/> expects, in order.</summary>
     public const string TenantColumns = """
@@ -24,7 +25,9 @@ public static class TenantStore
 
     /// <summary>
     /// The id behind a tenant key, before any tenant context exists; null when there is no such tenant, without asking
-    /// the database when the key cannot be one.
+    /// the database when the key cannot be one. A key names the same tenant for good (tenants are never removed and
+    /// keys never change), so an id found is remembered by this silo for a minute: hot paths such as predictions do not
+    /// ask PostgreSQL per call. A key not found is asked again every time, since the tenant may be created any moment.
     /// </summary>
     public static async Task<Guid?> ResolveAsync(Adapters.PostgreSql.TenantDatabase database, string tenantKey, CancellationToken cancellationToken = default)
     {
@@ -33,10 +36,23 @@ public static class TenantStore
             return null;
         }
 
+        var now = DateTimeOffset.UtcNow;
+        if (KnownTenants.TryGet(tenantKey, now, out var known))
+        {
+            return known;
+        }
+
         await using var command = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
         command.Parameters.AddWithValue("key", tenantKey);
-        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+        var id = await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+        if (id is { } found)
+        {
+            KnownTenants.Set(tenantKey, found, now + TimeSpan.FromMinutes(1));
+        }
+
+        return id;
     }
+
 
     /// <summary>The tenant of the current unit of work (row-level security shows only that one).</summary>
     public static async Task<TenantRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
