@@ -40,11 +40,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
                 throw PhantomException.Invalid($"The dataset is {job.Dataset.SizeBytes} bytes; batches read at most {settings.BatchMaxInputBytes}.", "datasetUri");
             }
 
-            await using (var source = await artifacts.OpenReadAsync(job.Dataset.StoragePath, 0, null, cancellationToken))
-            await using (var target = File.Create(input))
-            {
-                await source.CopyToAsync(target, cancellationToken);
-            }
+            await artifacts.DownloadToFileAsync(job.Dataset.StoragePath, input, cancellationToken);
 
             var totalRows = File.ReadLines(input).Skip(1).LongCount(line => line.Length > 0);
             var inputs = await models.WithModelAsync(job.Model, model => model.Inputs);

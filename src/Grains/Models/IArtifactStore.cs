@@ -31,6 +31,18 @@ public interface IArtifactStore
     IAsyncEnumerable<StoredObject> ListAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>Operations every artifact store supports through its basic ones.</summary>
+public static class ArtifactStoreExtensions
+{
+    /// <summary>Copies a whole object into a local file (created or overwritten): for readers that need the data twice or seekable.</summary>
+    public static async Task DownloadToFileAsync(this IArtifactStore store, string objectKey, string path, CancellationToken cancellationToken)
+    {
+        await using var source = await store.OpenReadAsync(objectKey, 0, null, cancellationToken);
+        await using var file = File.Create(path);
+        await source.CopyToAsync(file, cancellationToken);
+    }
+}
+
 /// <summary>An object in an artifact store.</summary>
 public sealed record StoredObject(string Key, DateTimeOffset LastModified);
 

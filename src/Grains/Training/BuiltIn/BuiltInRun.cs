@@ -38,11 +38,7 @@ public sealed partial class BuiltInRun(
             await internalCalls.AsComponentAsync("trainer", async () =>
             {
                 var dataset = await grains.GetGrain<IModelGrain>($"{tenantKey}/{recipe.DatasetModel}").GetArtifactAsync(recipe.DatasetVersion);
-                await using (var source = await artifacts.OpenReadAsync(dataset.StoragePath, 0, null, cancellationToken))
-                await using (var file = File.Create(csv))
-                {
-                    await source.CopyToAsync(file, cancellationToken);
-                }
+                await artifacts.DownloadToFileAsync(dataset.StoragePath, csv, cancellationToken);
 
                 var search = SearchSpace.Parse(job.Config, recipe.Seed);
                 var (trained, searchSummary) = search is null
