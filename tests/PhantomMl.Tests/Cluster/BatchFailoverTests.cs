@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
-using PhantomMl.Grains.Training.BuiltIn;
 using PhantomMl.Tests.Infrastructure;
 using PhantomMl.Tests.Training;
 
@@ -29,17 +27,10 @@ public sealed class BatchFailoverTests(ClusterDatabasesFixture fixture)
         await first.WaitUntilReadyAsync();
         var api = new PlatformApi(first);
         var (tenant, key) = await api.CreateTenantWithAdminAsync("batchfailover", new { inference_requests = 10_000_000 });
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "m", modelType = "classifier", algorithm = "fasttree" });
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/m/versions", key, new { version = "1" });
-        var onnx = new ByteArrayContent(await TrainAsync());
-        onnx.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/m/versions/1/artifact", key, onnx);
+        await api.AddModelWithArtifactAsync(tenant, key, "m", "classifier", "fasttree", await SampleDatasets.TrainBinaryOnnxAsync(rows: 1000, seed: 9, trees: 10),
+            "application/octet-stream", "1");
         const int Rows = 60_000;
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "rows", modelType = "dataset", algorithm = "csv" });
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/rows/versions", key, new { version = "1" });
-        var csv = new ByteArrayContent(await SampleDatasets.GenerateAsync("binary", Rows, seed: 8));
-        csv.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/rows/versions/1/artifact", key, csv);
+        await api.AddModelWithArtifactAsync(tenant, key, "rows", "dataset", "csv", await SampleDatasets.GenerateAsync("binary", Rows, seed: 8), "text/csv", "1");
 
         // Submitted while the first silo is the only one: the batch and its run live there.
         var batch = await api.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
@@ -81,15 +72,5 @@ public sealed class BatchFailoverTests(ClusterDatabasesFixture fixture)
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting on {path}");
             await Task.Delay(200);
         }
-    }
-
-    private static async Task<byte[]> TrainAsync()
-    {
-        var csv = Path.Combine(Path.GetTempPath(), $"batchfailover-{Guid.NewGuid():N}.csv");
-        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 1000, seed: 9));
-        var recipe = TrainingRecipe.Parse("""{"task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""", """{"trees": 10}""", "model://d/versions/1");
-        var onnx = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None).Onnx!;
-        File.Delete(csv);
-        return onnx;
     }
 }

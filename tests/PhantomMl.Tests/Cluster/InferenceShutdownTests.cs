@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Training.BuiltIn;
 using PhantomMl.Tests.Infrastructure;
 using PhantomMl.Tests.Training;
 
@@ -20,11 +18,8 @@ public sealed class InferenceShutdownTests(ClusterDatabasesFixture fixture)
         await silo.WaitUntilReadyAsync();
         var api = new PlatformApi(silo);
         var (tenant, key) = await api.CreateTenantWithAdminAsync("shutdown");
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "m", modelType = "classifier", algorithm = "fasttree" });
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/m/versions", key, new { version = "1" });
-        var onnx = new ByteArrayContent(await TrainAsync());
-        onnx.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/m/versions/1/artifact", key, onnx);
+        await api.AddModelWithArtifactAsync(tenant, key, "m", "classifier", "fasttree", await SampleDatasets.TrainBinaryOnnxAsync(rows: 1000, seed: 9, trees: 10),
+            "application/octet-stream", "1");
         var tenantId = Guid.Parse((await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
 
         const int Requests = 40;
@@ -54,13 +49,4 @@ public sealed class InferenceShutdownTests(ClusterDatabasesFixture fixture)
         TenantSql.ScalarAsync<long>(fixture.Databases.OwnerSource, tenantId,
             "SELECT coalesce(sum(usage_amount), 0)::bigint FROM tenant_resource_usage WHERE resource_type = 'inference_requests' AND period_end > now()");
 
-    private static async Task<byte[]> TrainAsync()
-    {
-        var csv = Path.Combine(Path.GetTempPath(), $"shutdown-{Guid.NewGuid():N}.csv");
-        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 1000, seed: 9));
-        var recipe = TrainingRecipe.Parse("""{"task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""", """{"trees": 10}""", "model://d/versions/1");
-        var onnx = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None).Onnx!;
-        File.Delete(csv);
-        return onnx;
-    }
 }

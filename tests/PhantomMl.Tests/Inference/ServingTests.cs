@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using PhantomMl.Grains.Training.BuiltIn;
 using PhantomMl.Tests.Infrastructure;
 using PhantomMl.Tests.Training;
 
@@ -17,16 +15,7 @@ namespace PhantomMl.Tests.Inference;
 [Collection(SiloProcessCollection.Name)]
 public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<PlatformSiloFixture>
 {
-    private static readonly Lazy<Task<byte[]>> Onnx = new(async () =>
-    {
-        var csv = Path.Combine(Path.GetTempPath(), $"serving-{Guid.NewGuid():N}.csv");
-        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 2000, seed: 5));
-        var recipe = TrainingRecipe.Parse("""{"trainer": "builtin", "task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""",
-            """{"trees": 20}""", "model://data/versions/1");
-        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None);
-        File.Delete(csv);
-        return trained.Onnx!;
-    });
+    private static readonly Lazy<Task<byte[]>> Onnx = new(() => SampleDatasets.TrainBinaryOnnxAsync(rows: 2000, seed: 5, trees: 20));
 
     [Fact]
     public async Task Requests_are_recorded_in_both_stores_and_the_analytics_show_the_split_and_the_shadow_per_version()
@@ -289,26 +278,11 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
     }, TestContext.Current.CancellationToken);
 
     /// <summary>Registers a classifier model with the shared ONNX artifact under each version label.</summary>
-    private async Task RegisterModelAsync(string tenant, string key, string name, params string[] versions)
-    {
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name, modelType = "classifier", algorithm = "fasttree" });
-        foreach (var version in versions)
-        {
-            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/{name}/versions", key, new { version });
-            var content = new ByteArrayContent(await Onnx.Value);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/{name}/versions/{version}/artifact", key, content);
-        }
-    }
+    private async Task RegisterModelAsync(string tenant, string key, string name, params string[] versions) =>
+        await platform.AddModelWithArtifactAsync(tenant, key, name, "classifier", "fasttree", await Onnx.Value, "application/octet-stream", versions);
 
-    private async Task UploadDatasetAsync(string tenant, string key, string name, string version, string csv)
-    {
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name, modelType = "dataset", algorithm = "csv" });
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/{name}/versions", key, new { version });
-        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(csv));
-        content.Headers.ContentType = new MediaTypeHeaderValue("text/csv");
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/{name}/versions/{version}/artifact", key, content);
-    }
+    private Task UploadDatasetAsync(string tenant, string key, string name, string version, string csv) =>
+        platform.AddModelWithArtifactAsync(tenant, key, name, "dataset", "csv", Encoding.UTF8.GetBytes(csv), "text/csv", version);
 
     private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct =>
         (await PollForAsync(async () => await probe() is { } found ? new StrongBox<T>(found) : null, timeout)).Value;

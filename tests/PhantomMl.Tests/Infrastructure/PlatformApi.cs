@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 
@@ -52,6 +53,20 @@ public class PlatformApi
         var tenantKey = NewTenantKey(label);
         await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, "/api/v1/tenants", body: new { tenantKey, name = $"Tenant {label}", resourceQuotas = quotas });
         return (tenantKey, await AddUserWithKeyAsync(tenantKey, "admin", ["tenant-admin"]));
+    }
+
+    /// <summary>Registers a model and, under each of <paramref name="versions"/>, a version carrying <paramref name="artifact"/>.</summary>
+    public async Task AddModelWithArtifactAsync(string tenantKey, string key, string name, string modelType, string algorithm, byte[] artifact,
+        string mediaType, params string[] versions)
+    {
+        await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenantKey}/models", key, new { name, modelType, algorithm });
+        foreach (var version in versions)
+        {
+            await ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenantKey}/models/{name}/versions", key, new { version });
+            var content = new ByteArrayContent(artifact);
+            content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+            await ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenantKey}/models/{name}/versions/{version}/artifact", key, content);
+        }
     }
 
     /// <summary>Adds a user (as the platform admin) and issues a key for it.</summary>
