@@ -55,13 +55,16 @@ postgres_start() {
   postgres_provision
 }
 
-# Three roles (README, "PostgreSQL roles"): phantom_owner owns the schema and runs migrations;
+# Four roles (docs/security.md): phantom_owner owns the schema and runs migrations;
 # phantom_app is what the platform connects as, owning nothing, bound by row-level security;
-# phantom_security owns the few cross-tenant lookup functions and cannot log in.
+# phantom_security owns the few cross-tenant lookup functions and cannot log in;
+# phantom_membership is what SDK clients may log in as: it reads where the gateways are, nothing else
+# (its privileges come from migration 0015).
 postgres_provision() {
-  local owner_password app_password
+  local owner_password app_password membership_password
   owner_password="$(secret postgres-owner.password)"
   app_password="$(secret postgres-app.password)"
+  membership_password="$(secret postgres-membership.password)"
   pg_psql -d postgres <<SQL
 SET client_min_messages = warning;
 DO \$\$ BEGIN
@@ -74,9 +77,13 @@ DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_security') THEN
     CREATE ROLE phantom_security NOLOGIN NOSUPERUSER NOBYPASSRLS;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'phantom_membership') THEN
+    CREATE ROLE phantom_membership NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOINHERIT;
+  END IF;
 END \$\$;
 ALTER ROLE phantom_owner PASSWORD '$owner_password';
 ALTER ROLE phantom_app PASSWORD '$app_password';
+ALTER ROLE phantom_membership LOGIN PASSWORD '$membership_password';
 GRANT phantom_security TO phantom_owner;
 SELECT 'CREATE DATABASE phantom OWNER phantom_owner' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'phantom')
 \gexec
@@ -93,6 +100,10 @@ postgres_status() { pg_running && "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$PG_PORT
 
 postgres_connection_string() {
   printf 'Host=127.0.0.1;Port=%s;Database=phantom;Username=phantom_app;Password=%s' "$PG_PORT" "$(secret postgres-app.password)"
+}
+
+postgres_membership_connection_string() {
+  printf 'Host=127.0.0.1;Port=%s;Database=phantom;Username=phantom_membership;Password=%s' "$PG_PORT" "$(secret postgres-membership.password)"
 }
 
 postgres_migrations_connection_string() {
@@ -195,6 +206,7 @@ write_env_file() {
     if ! is_external postgres; then
       echo "export ConnectionStrings__PostgreSql='$(postgres_connection_string)'"
       echo "export ConnectionStrings__PostgreSqlMigrations='$(postgres_migrations_connection_string)'"
+      echo "export ConnectionStrings__PostgreSqlMembership='$(postgres_membership_connection_string)'"
     fi
     is_external redis || echo "export ConnectionStrings__Redis='$(redis_connection_string)'"
     is_external clickhouse || echo "export ConnectionStrings__ClickHouse='$(clickhouse_connection_string)'"
