@@ -1,9 +1,12 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Diagnostics;
 
 /// <summary>
 /// A persisted counter per key that reports which silo hosts it: operators and tests use it to see
 /// grain placement, failover and state durability across silo restarts without touching tenant data.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.diagnostics.IProbeGrain")]
 public interface IProbeGrain : IGrainWithStringKey
 {

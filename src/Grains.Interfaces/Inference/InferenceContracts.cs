@@ -1,3 +1,6 @@
+using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Inference;
 
 /// <summary>
@@ -36,6 +39,7 @@ public sealed record PredictionView(
 public sealed record ModelInput([property: Id(0)] string Name, [property: Id(1)] string ElementType, [property: Id(2)] IReadOnlyList<int> Shape);
 
 /// <summary>Serves predictions from registered models' ONNX artifacts. A stateless worker: every silo serves.</summary>
+[ClientCallable]
 [Alias("phantomml.inference.IPredictionGrain")]
 public interface IPredictionGrain : IGrainWithIntegerKey
 {
@@ -91,6 +95,7 @@ public sealed record ServingAnalytics(
     [property: Id(4)] IReadOnlyList<VersionServing> Versions);
 
 /// <summary>Serving analytics from ClickHouse (inference_metrics). Stateless: reads scale out.</summary>
+[ClientCallable]
 [Alias("phantomml.inference.IServingAnalyticsGrain")]
 public interface IServingAnalyticsGrain : IGrainWithIntegerKey
 {
@@ -137,6 +142,7 @@ public sealed record BatchView(
     [property: Id(16)] string CreatedBy);
 
 /// <summary>One batch inference job (key: <c>{tenantKey}/{batchId}</c>). Runs on the thread pool; its row is the state.</summary>
+[ClientCallable]
 [Alias("phantomml.inference.IBatchInferenceGrain")]
 public interface IBatchInferenceGrain : IGrainWithStringKey
 {
@@ -148,4 +154,10 @@ public interface IBatchInferenceGrain : IGrainWithStringKey
 
     /// <summary>Stops a pending or running batch; rows scored so far stay recorded, no output file is written.</summary>
     [Alias("CancelAsync")] Task<BatchView> CancelAsync();
+
+    /// <summary>
+    /// Bytes [offset, offset + count) of the batch's output file (or, with <paramref name="errors"/>, its errors file), fewer
+    /// at its end; count is at most <see cref="IArtifactReaderGrain.MaxRangeBytes"/>. 404 until the file exists.
+    /// </summary>
+    [Alias("ReadFileAsync")] Task<byte[]> ReadFileAsync(bool errors, long offset, int count);
 }

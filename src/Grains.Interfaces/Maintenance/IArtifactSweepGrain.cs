@@ -1,3 +1,5 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Maintenance;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace PhantomMl.Grains.Maintenance;
 /// upload cut off by a crash or a deletion whose object removal failed. One activation per cluster (key
 /// <see cref="ClusterKey"/>), woken by a reminder.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.maintenance.IArtifactSweepGrain")]
 public interface IArtifactSweepGrain : IGrainWithStringKey
 {
@@ -12,7 +15,7 @@ public interface IArtifactSweepGrain : IGrainWithStringKey
     const string ClusterKey = "cluster";
 
     /// <summary>Registers the reminder (idempotent).</summary>
-    [Alias("EnsureScheduledAsync")] Task EnsureScheduledAsync();
+    [SiloOnly, Alias("EnsureScheduledAsync")] Task EnsureScheduledAsync();
 
     /// <summary>
     /// Sweeps now, deleting unreferenced objects last written more than <paramref name="olderThan"/> ago (null: the

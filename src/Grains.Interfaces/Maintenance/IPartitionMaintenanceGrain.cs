@@ -1,9 +1,12 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Maintenance;
 
 /// <summary>
 /// The cluster-wide single owner of PostgreSQL time-partition maintenance. One activation exists per
 /// cluster (key <see cref="ClusterKey"/>); a reminder wakes it, so it keeps running when silos come and go.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.maintenance.IPartitionMaintenanceGrain")]
 public interface IPartitionMaintenanceGrain : IGrainWithStringKey
 {
@@ -11,7 +14,7 @@ public interface IPartitionMaintenanceGrain : IGrainWithStringKey
     const string ClusterKey = "cluster";
 
     /// <summary>Registers the reminder (idempotent) and runs one maintenance pass.</summary>
-    [Alias("EnsureScheduledAsync")]
+    [SiloOnly, Alias("EnsureScheduledAsync")]
     Task<PartitionMaintenanceReport> EnsureScheduledAsync();
 
     /// <summary>Runs one maintenance pass now.</summary>

@@ -1,3 +1,5 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
@@ -5,6 +7,7 @@ namespace PhantomMl.Grains.Models;
 /// to the model and its versions, aliases and lineage: no lost update and no lock service. Changes that
 /// carry an expected ETag fail with 412 when it is stale.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.models.IModelGrain")]
 public interface IModelGrain : IGrainWithStringKey
 {
@@ -54,7 +57,7 @@ public interface IModelGrain : IGrainWithStringKey
     [Alias("SetAliasTrafficAsync")] Task<ModelView> SetAliasTrafficAsync(string alias, AliasTraffic traffic, long expectedETag);
 
     /// <summary>What a version label, an alias or "active" is served by now (see <see cref="ServingRoute"/>).</summary>
-    [Alias("GetServingRouteAsync")] Task<ServingRoute> GetServingRouteAsync(string versionOrAlias);
+    [SiloOnly, Alias("GetServingRouteAsync")] Task<ServingRoute> GetServingRouteAsync(string versionOrAlias);
 
     /// <summary>Removes an alias.</summary>
     [Alias("RemoveAliasAsync")] Task<ModelView> RemoveAliasAsync(string alias, long expectedETag);
@@ -65,15 +68,25 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>Ancestors and descendants, up to <paramref name="depth"/> edges away.</summary>
     [Alias("GetLineageAsync")] Task<LineageGraph> GetLineageAsync(int depth);
 
-    /// <summary>Authorizes an artifact upload of <paramref name="sizeBytes"/> for a version without one, and names its object key.</summary>
+    /// <summary>
+    /// Admits an artifact upload of <paramref name="sizeBytes"/> for a version without one: checks the model file size
+    /// limit and reserves the bytes against the artifact_bytes quota, and keeps the ticket (object key, size, owner)
+    /// on the server until the upload completes, is abandoned or expires.
+    /// </summary>
     [Alias("PrepareArtifactUploadAsync")] Task<ArtifactUploadTicket> PrepareArtifactUploadAsync(string versionOrAlias, long sizeBytes);
 
     /// <summary>
-    /// Records an uploaded artifact, checking the client's checksum (when given) against the one computed
-    /// while it streamed; a mismatch deletes the object and answers 400.
+    /// Records the upload of a ticket this model issued, with the size and SHA-256 a silo measured while the bytes
+    /// streamed, checking the client's checksum (when given); any refusal deletes the object and the ticket.
     /// </summary>
-    [Alias("CompleteArtifactUploadAsync")]
-    Task<ArtifactView> CompleteArtifactUploadAsync(ArtifactUploadTicket ticket, long sizeBytes, string sha256, string? expectedSha256);
+    [SiloOnly, Alias("CompleteArtifactUploadAsync")]
+    Task<ArtifactView> CompleteArtifactUploadAsync(Guid uploadId, long measuredBytes, string measuredSha256, string? expectedSha256);
+
+    /// <summary>Gives up an upload of a ticket this model issued: its object and ticket are deleted, its reservation released.</summary>
+    [SiloOnly, Alias("AbandonArtifactUploadAsync")] Task AbandonArtifactUploadAsync(Guid uploadId);
+
+    /// <summary>The ticket of an upload in progress, read by the silo streaming it; 404 when it is gone or expired.</summary>
+    [SiloOnly, Alias("GetArtifactUploadAsync")] Task<ArtifactUploadTicket> GetArtifactUploadAsync(Guid uploadId);
 
     /// <summary>A version's artifact record.</summary>
     [Alias("GetArtifactAsync")] Task<ArtifactView> GetArtifactAsync(string versionOrAlias);
@@ -86,6 +99,7 @@ public interface IModelGrain : IGrainWithStringKey
 }
 
 /// <summary>Searches a tenant's models (key: tenant key). Stateless: reads scale out.</summary>
+[ClientCallable]
 [Alias("phantomml.models.IModelCatalogGrain")]
 public interface IModelCatalogGrain : IGrainWithStringKey
 {
@@ -94,7 +108,4 @@ public interface IModelCatalogGrain : IGrainWithStringKey
 
     /// <summary>A model's view from the shared cache, or from its grain on a miss: the hot read path.</summary>
     [Alias("GetModelAsync")] Task<ModelView> GetModelAsync(string name);
-
-    /// <summary>The version label an alias (or label) stands for, from the shared cache where possible.</summary>
-    [Alias("ResolveVersionAsync")] Task<string> ResolveVersionAsync(string name, string versionOrAlias);
 }

@@ -16,6 +16,12 @@ public static class CallContext
     /// <summary>The client's IP address as the HTTP front end saw it.</summary>
     public const string ClientAddress = "phantom.client-ip";
 
+    /// <summary>
+    /// Which client connection a call came through, set by the silo (never taken from the client): what failed
+    /// authentications of SDK callers are counted by, since a client's network address is not visible to grains.
+    /// </summary>
+    public const string ClientConnection = "phantom.client-connection";
+
     /// <summary>The client's user agent.</summary>
     public const string UserAgent = "phantom.user-agent";
 
@@ -27,4 +33,19 @@ public static class CallContext
 
     /// <summary>An idempotency key: the same key makes a retried mutation a no-op; it becomes the audit event id.</summary>
     public const string RequestId = "phantom.request-id";
+
+    /// <summary>
+    /// Set by a silo on every call it makes (the cluster's internal secret): a call without it came from a client, and
+    /// only methods marked <see cref="ClientCallableAttribute"/> accept it.
+    /// </summary>
+    public const string Origin = "phantom.origin";
+
+    /// <summary>
+    /// The longest request id or session id kept as sent; a longer one is cut to this length with a marker and a hash of
+    /// the whole, so two different long ids stay different.
+    /// </summary>
+    public const int MaxTokenLength = 200;
+
+    /// <summary>The longest user agent kept; a longer one is cut (and marked as cut).</summary>
+    public const int MaxUserAgentLength = 512;
 }

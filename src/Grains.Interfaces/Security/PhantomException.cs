@@ -65,6 +65,26 @@ public sealed class PhantomException : Exception
             $"The ETag sent in If-Match is not current; re-read the resource (current ETag \"{currentETag}\") and retry.",
             new Dictionary<string, string> { ["etag"] = currentETag.ToString() });
 
+    /// <summary>403: a client of the cluster called a method that only the silos may call.</summary>
+    public static PhantomException NotClientCallable(string interfaceName, string methodName) =>
+        new(403, TypeBase + "not-client-callable", "Not callable by clients",
+            $"{interfaceName}.{methodName} is not part of the client surface; only the cluster's own silos call it.");
+
+    /// <summary>413: a request or an uploaded object is larger than allowed.</summary>
+    public static PhantomException TooLarge(string detail, string? field = null) =>
+        new(413, TypeBase + "payload-too-large", "Too large", detail, field is null ? null : new Dictionary<string, string> { ["field"] = field });
+
+    /// <summary>422: the idempotency key was used before by the same caller for a different request.</summary>
+    public static PhantomException IdempotencyKeyReused(string key) =>
+        new(422, TypeBase + "idempotency-key-reused", "The idempotency key was used for another request",
+            $"The Idempotency-Key '{key}' was sent before with a different request; use a new key for a new request.");
+
+    /// <summary>429: too many failed authentications from this key prefix or client; try again after <paramref name="retryAfter"/>.</summary>
+    public static PhantomException TooManyFailedAuthentications(string who, TimeSpan retryAfter) =>
+        new(429, TypeBase + "too-many-failed-authentications", "Too many failed authentications",
+            $"Too many failed authentications from this {who}; try again in {Math.Ceiling(retryAfter.TotalSeconds)} s.",
+            new Dictionary<string, string> { ["retryAfter"] = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString() });
+
     /// <summary>429: a tenant quota would be exceeded.</summary>
     public static PhantomException QuotaExceeded(string quota, long limit, long used, long requested) =>
         new(429, TypeBase + "quota-exceeded", "Quota exceeded",

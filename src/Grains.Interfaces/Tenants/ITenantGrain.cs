@@ -7,6 +7,7 @@ namespace PhantomMl.Grains.Tenants;
 /// serialises every change to the tenant, so quota checks hold under any concurrency without a lock.
 /// Every method authenticates the caller's API key from the call context; failures are <see cref="PhantomException"/>.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.tenants.ITenantGrain")]
 public interface ITenantGrain : IGrainWithStringKey
 {
@@ -51,6 +52,7 @@ public interface ITenantGrain : IGrainWithStringKey
 }
 
 /// <summary>Cross-tenant entry points: listing tenants, and telling callers who they are.</summary>
+[ClientCallable]
 [Alias("phantomml.tenants.ITenantDirectoryGrain")]
 public interface ITenantDirectoryGrain : IGrainWithIntegerKey
 {

@@ -1,3 +1,5 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Training;
 
 /// <summary>
@@ -6,6 +8,7 @@ namespace PhantomMl.Grains.Training;
 /// pending → scheduled | cancelled; scheduled → running | cancelled; running → completed | failed | cancelled;
 /// failed | cancelled → pending (retry). Anything else is 409.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.training.ITrainingJobGrain")]
 public interface ITrainingJobGrain : IGrainWithStringKey
 {
@@ -43,19 +46,20 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     /// Starts a scheduled job that asks for the built-in trainer, in this activation's silo (the scheduler calls it;
     /// for other jobs, or when already started, it only answers the job).
     /// </summary>
-    [Alias("StartAsync")] Task<TrainingJobView> StartAsync();
+    [SiloOnly, Alias("StartAsync")] Task<TrainingJobView> StartAsync();
 
     /// <summary>
     /// The watchdog found the job running without a heartbeat: unless this activation is running it, it fails the
     /// job ("runner lost") and queues it again while attempts remain.
     /// </summary>
-    [Alias("RecoverAsync")] Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince);
+    [SiloOnly, Alias("RecoverAsync")] Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince);
 }
 
 /// <summary>
 /// The cluster-wide training watchdog: finds running jobs whose runner went silent (a silo or an external runner
 /// died) and recovers them. One activation (key <see cref="ClusterKey"/>), woken by a reminder.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.training.ITrainingWatchdogGrain")]
 public interface ITrainingWatchdogGrain : IGrainWithStringKey
 {
@@ -63,7 +67,7 @@ public interface ITrainingWatchdogGrain : IGrainWithStringKey
     const string ClusterKey = "cluster";
 
     /// <summary>Registers the reminder (idempotent).</summary>
-    [Alias("EnsureScheduledAsync")] Task EnsureScheduledAsync();
+    [SiloOnly, Alias("EnsureScheduledAsync")] Task EnsureScheduledAsync();
 
     /// <summary>Checks now; returns the ids of the jobs it recovered.</summary>
     [Alias("RunAsync")] Task<IReadOnlyList<Guid>> RunAsync();
@@ -74,11 +78,12 @@ public interface ITrainingWatchdogGrain : IGrainWithStringKey
 /// scheduled or running, choosing the next by priority, then age. The queue is the training_jobs table, so any
 /// activation on any silo sees the same one.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.training.ITrainingSchedulerGrain")]
 public interface ITrainingSchedulerGrain : IGrainWithStringKey
 {
     /// <summary>Schedules as many pending jobs as free slots allow; returns the ids it scheduled.</summary>
-    [Alias("PumpAsync")] Task<IReadOnlyList<Guid>> PumpAsync();
+    [SiloOnly, Alias("PumpAsync")] Task<IReadOnlyList<Guid>> PumpAsync();
 
     /// <summary>The tenant's jobs, newest first, optionally of one status.</summary>
     [Alias("ListAsync")] Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit);
@@ -87,6 +92,7 @@ public interface ITrainingSchedulerGrain : IGrainWithStringKey
 /// <summary>
 /// Takes metric points into ClickHouse and answers history queries. A stateless worker: every silo ingests.
 /// </summary>
+[ClientCallable]
 [Alias("phantomml.training.ITrainingMetricsGrain")]
 public interface ITrainingMetricsGrain : IGrainWithIntegerKey
 {

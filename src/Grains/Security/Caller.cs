@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using PhantomMl.Grains.Common;
 
 namespace PhantomMl.Grains.Security;
 
@@ -30,15 +31,20 @@ public sealed record Caller(
 }
 
 /// <summary>
-/// What the client said about itself, recorded in audit rows. RequestId is the idempotency key of the
-/// call and the audit event id of what it changes.
+/// What the client said about itself, recorded in audit rows. RequestId is the idempotency key of the call and the
+/// audit event id of what it changes. <see cref="Connection"/> is set by the silo for a client's call (never by the
+/// client): the client's network address cannot be seen by grains, so it is what SDK callers are told apart by.
 /// </summary>
-public sealed record ClientDetails(string RequestId, string? SessionId, string? IpAddress, string? UserAgent)
+public sealed record ClientDetails(string RequestId, string? SessionId, string? IpAddress, string? UserAgent, string? Connection = null)
 {
-    /// <summary>Reads the details the HTTP front end or the SDK put into the call context.</summary>
+    /// <summary>Reads the details the HTTP front end or the SDK put into the call context, each cut to what its column holds.</summary>
     public static ClientDetails FromCallContext() => new(
-        RequestContext.Get(CallContext.RequestId) as string ?? Guid.CreateVersion7().ToString(),
-        RequestContext.Get(CallContext.SessionId) as string,
-        RequestContext.Get(CallContext.ClientAddress) as string,
-        RequestContext.Get(CallContext.UserAgent) as string);
+        RequestContext.Get(CallContext.RequestId) as string is { Length: > 0 } requestId ? BoundedText.Fit(requestId, CallContext.MaxTokenLength)! : Guid.CreateVersion7().ToString(),
+        BoundedText.Fit(RequestContext.Get(CallContext.SessionId) as string, CallContext.MaxTokenLength),
+        RequestContext.Get(CallContext.ClientAddress) as string is { Length: <= 64 } address ? address : null,
+        BoundedText.Fit(RequestContext.Get(CallContext.UserAgent) as string, CallContext.MaxUserAgentLength),
+        BoundedText.Fit(RequestContext.Get(CallContext.ClientConnection) as string, CallContext.MaxTokenLength));
+
+    /// <summary>Who failed authentications are counted against: the HTTP client's address, or the SDK client's connection.</summary>
+    public string ThrottleKey => IpAddress is { } address ? $"ip:{address}" : Connection is { } connection ? $"sdk:{connection}" : "unknown";
 }

@@ -7,28 +7,40 @@ using PhantomMl.Grains.Audit;
 namespace PhantomMl.Grains.Security;
 
 /// <summary>
-/// Turns the API key in the call context into a <see cref="Caller"/>, on every call, against PostgreSQL, or against
-/// what this silo read from PostgreSQL under the current credential epoch (<see cref="CredentialCache"/>): a revoked
-/// key is refused on the very next call, on every silo. A known key that is refused (revoked, expired, user
-/// disabled) leaves an authentication audit row in its tenant.
+/// Turns the credential in the call context into a <see cref="Caller"/>: the internal secret of a platform component, or
+/// an API key checked against PostgreSQL, or against what this silo read from PostgreSQL under the current credential
+/// epoch (<see cref="CredentialCache"/>), so a revoked key is refused on the very next call, on every silo. A known key
+/// that is refused (revoked, expired, user disabled) leaves an authentication audit row in its tenant. Failures are
+/// counted per key prefix and per client (<see cref="AuthenticationThrottle"/>): past the limit the answer is 429 before
+/// any PostgreSQL work.
 /// </summary>
-public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, CredentialCache credentials, TimeProvider time,
-    ILogger<CallerAuthenticator> logger)
+public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, CredentialCache credentials,
+    AuthenticationThrottle throttle, TimeProvider time, ILogger<CallerAuthenticator> logger)
 {
     /// <summary>The platform's own tenant, home of platform-admin audit rows.</summary>
     public static readonly Guid PlatformTenantId = Guid.Empty;
 
-    /// <summary>Authenticates the key the current call carries, or the internal secret of a platform component.</summary>
+    /// <summary>Authenticates the credential the current call carries (once per call: the gate's answer is reused).</summary>
     public async Task<Caller> AuthenticateAsync()
     {
-        if (RequestContext.Get(CallContext.InternalSecret) is string secret)
+        if (AuthenticatedCall.Caller is { } authenticated)
         {
-            return await internalCalls.IsInternalAsync(secret)
-                ? Caller.Component(RequestContext.Get(CallContext.Component) as string ?? "unknown", ClientDetails.FromCallContext())
-                : throw PhantomException.Unauthenticated("The internal call credential is not valid.");
+            return authenticated;
         }
 
-        return await AuthenticateAsync(RequestContext.Get(CallContext.ApiKey) as string, ClientDetails.FromCallContext());
+        var client = ClientDetails.FromCallContext();
+        if (RequestContext.Get(CallContext.InternalSecret) is string secret)
+        {
+            if (internalCalls.IsInternal(secret))
+            {
+                return Caller.Component(RequestContext.Get(CallContext.Component) as string ?? "unknown", client);
+            }
+
+            await FailAsync(null, client);
+            throw PhantomException.Unauthenticated("The internal call credential is not valid.");
+        }
+
+        return await AuthenticateAsync(RequestContext.Get(CallContext.ApiKey) as string, client);
     }
 
     /// <summary>Authenticates a presented key.</summary>
@@ -36,10 +48,16 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
     {
         if (string.IsNullOrEmpty(presentedKey))
         {
+            await FailAsync(null, client);
             throw PhantomException.Unauthenticated("No API key: send 'Authorization: Bearer <key>' (HTTP) or set PhantomClientOptions.ApiKey (SDK).");
         }
 
-        var parsed = ApiKeySecret.Parse(presentedKey) ?? throw PhantomException.Unauthenticated("The API key is not valid.");
+        if (ApiKeySecret.Parse(presentedKey) is not { } parsed)
+        {
+            await FailAsync(null, client);
+            throw PhantomException.Unauthenticated("The API key is not valid.");
+        }
+
         var identity = $"{parsed.Prefix}:{Convert.ToHexString(parsed.Hash)}";
         var epoch = await credentials.ReadEpochAsync();
         if (credentials.Find(identity, epoch) is { } known)
@@ -47,13 +65,15 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
             return known with { Client = client };
         }
 
+        // Only a key that must be looked up in PostgreSQL is throttled: a remembered caller pays nothing for it.
+        await throttle.CheckAsync(parsed.Prefix, client.ThrottleKey);
         Guid keyId;
         Guid? tenantId, tenantUserId;
         string? tenantKey, tenantStatus, userStatus, platformAdminName;
         string userId;
         string[] roles, grants;
         DateTimeOffset? expiresAt;
-        bool revoked;
+        bool revoked, found;
         // The reader (and its pooled connection) is disposed exactly once, at the end of this block: Npgsql reuses
         // reader objects per connection, so a second dispose later could close another caller's reader.
         await using (var command = database.CreateCommand("SELECT * FROM phantom_authenticate_api_key(@prefix, @hash)"))
@@ -61,23 +81,25 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
             command.Parameters.AddWithValue("prefix", parsed.Prefix);
             command.Parameters.AddWithValue("hash", parsed.Hash);
             await using var reader = await command.ExecuteReaderAsync();
-            if (!await reader.ReadAsync())
-            {
-                throw PhantomException.Unauthenticated("The API key is not valid.");
-            }
+            found = await reader.ReadAsync();
+            keyId = found ? reader.GetGuid(0) : Guid.Empty;
+            tenantId = found && !reader.IsDBNull(1) ? reader.GetGuid(1) : null;
+            tenantKey = found && !reader.IsDBNull(2) ? reader.GetString(2) : null;
+            tenantStatus = found && !reader.IsDBNull(3) ? reader.GetString(3) : null;
+            tenantUserId = found && !reader.IsDBNull(4) ? reader.GetGuid(4) : null;
+            userStatus = found && !reader.IsDBNull(6) ? reader.GetString(6) : null;
+            roles = found && !reader.IsDBNull(7) ? reader.GetFieldValue<string[]>(7) : [];
+            grants = found && !reader.IsDBNull(8) ? JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [] : [];
+            platformAdminName = found && !reader.IsDBNull(9) ? reader.GetString(9) : null;
+            userId = !found ? "" : platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
+            expiresAt = found && !reader.IsDBNull(10) ? reader.GetFieldValue<DateTimeOffset>(10) : null;
+            revoked = found && !reader.IsDBNull(11);
+        }
 
-            keyId = reader.GetGuid(0);
-            tenantId = reader.IsDBNull(1) ? null : reader.GetGuid(1);
-            tenantKey = reader.IsDBNull(2) ? null : reader.GetString(2);
-            tenantStatus = reader.IsDBNull(3) ? null : reader.GetString(3);
-            tenantUserId = reader.IsDBNull(4) ? null : reader.GetGuid(4);
-            userStatus = reader.IsDBNull(6) ? null : reader.GetString(6);
-            roles = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
-            grants = reader.IsDBNull(8) ? [] : JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [];
-            platformAdminName = reader.IsDBNull(9) ? null : reader.GetString(9);
-            userId = platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
-            expiresAt = reader.IsDBNull(10) ? null : reader.GetFieldValue<DateTimeOffset>(10);
-            revoked = !reader.IsDBNull(11);
+        if (!found)
+        {
+            await FailAsync(parsed.Prefix, client);
+            throw PhantomException.Unauthenticated("The API key is not valid.");
         }
 
         var refusal = revoked ? "revoked"
@@ -88,6 +110,7 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
         if (refusal is not null)
         {
             LogRefused(keyId, refusal);
+            await FailAsync(parsed.Prefix, client);
             await AuditRecorder.RecordAloneAsync(database, tenantId ?? PlatformTenantId, userId, client,
                 new AuditEvent("authentication", "api-key", keyId.ToString(), "authenticate", AuditEvent.Denied, new { reason = refusal }));
             throw PhantomException.Unauthenticated($"The API key is {refusal.Replace('-', ' ')}.");
@@ -98,6 +121,13 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
             Permissions.Effective(roleSet, grants), client);
         credentials.Remember(identity, epoch, caller, expiresAt);
         return caller;
+    }
+
+    /// <summary>Counts a failure; when the client or key prefix failed too often already, answers 429 instead of 401.</summary>
+    private async Task FailAsync(string? prefix, ClientDetails client)
+    {
+        await throttle.RecordFailureAsync(prefix, client.ThrottleKey);
+        await throttle.CheckAsync(prefix, client.ThrottleKey, afterFailure: true);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refused API key {KeyId}: {Reason}")]

@@ -17,18 +17,8 @@ public static partial class ClusterApi
         return routes;
     }
 
-    /// <summary>One cluster member.</summary>
-    public sealed record SiloInfo(string Address, string Name, string HostName, string Status, DateTime StartedAt);
-
-    private static async Task<Ok<SiloInfo[]>> GetSilosAsync(IGrainFactory grains)
-    {
-        var management = grains.GetGrain<IManagementGrain>(0);
-        var hosts = await management.GetDetailedHosts(onlyActive: true);
-        return TypedResults.Ok(hosts
-            .Select(h => new SiloInfo(h.SiloAddress.ToParsableString(), h.SiloName, h.HostName, h.Status.ToString(), h.StartTime))
-            .OrderBy(s => s.Address, StringComparer.Ordinal)
-            .ToArray());
-    }
+    private static async Task<Ok<IReadOnlyList<SiloInfo>>> GetSilosAsync(IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IClusterGrain>(0).GetSilosAsync());
 
     private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> ReadProbeAsync(string key, IGrainFactory grains) =>
         IsValidKey(key) ? TypedResults.Ok(await grains.GetGrain<IProbeGrain>(key).ReadAsync()) : InvalidKey(key);

@@ -7,7 +7,7 @@ namespace PhantomMl.Silo.Extensions;
 /// For <c>/api</c> requests: refuses a request without an API key (401), refuses malformed client headers
 /// (400), and puts the key and client details into Orleans' RequestContext for the grains to authenticate.
 /// </summary>
-internal sealed partial class CallContextMiddleware(RequestDelegate next)
+internal sealed partial class CallContextMiddleware(RequestDelegate next, FailedAuthenticationLimiter failures)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -17,6 +17,19 @@ internal sealed partial class CallContextMiddleware(RequestDelegate next)
             return;
         }
 
+        try
+        {
+            await InvokeApiAsync(context);
+        }
+        catch (PhantomException e) when (e.Status == StatusCodes.Status401Unauthorized)
+        {
+            failures.RecordFailure(context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            throw;
+        }
+    }
+
+    private async Task InvokeApiAsync(HttpContext context)
+    {
         var key = ApiKeyOf(context.Request);
         if (key is null)
         {
@@ -41,7 +54,7 @@ internal sealed partial class CallContextMiddleware(RequestDelegate next)
         var userAgent = context.Request.Headers.UserAgent.ToString();
         if (userAgent.Length > 0)
         {
-            RequestContext.Set(CallContext.UserAgent, userAgent.Length <= 512 ? userAgent : userAgent[..512]);
+            RequestContext.Set(CallContext.UserAgent, PhantomMl.Grains.Common.BoundedText.Fit(userAgent, CallContext.MaxUserAgentLength)!);
         }
 
         try

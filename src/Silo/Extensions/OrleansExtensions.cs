@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Maintenance;
+using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training;
 using PhantomMl.Grains.Training.BuiltIn;
 
@@ -28,6 +29,11 @@ public static class OrleansExtensions
         }
 
         var postgreSql = builder.Configuration.GetConnectionString("PostgreSql")!;
+        var tls = builder.Configuration.GetSection(ClusterTlsOptions.SectionName).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
+
+        // Read before the silo starts: every call the silo makes carries it, and calls without it are clients' calls.
+        builder.Services.AddSingleton<ClusterSecret>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ClusterSecret>());
 
         // Registered before the silo so that it stops after it: grain calls drain first, then waiting metrics flush.
         builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName);
@@ -74,6 +80,14 @@ public static class OrleansExtensions
             });
             orleans.AddMemoryStreams(StreamProviderName);
 
+            // The trust boundary: silos mark their calls; clients may call only the client surface, authenticated first.
+            orleans.AddOutgoingGrainCallFilter<OriginStampFilter>();
+            orleans.AddIncomingGrainCallFilter<ClientCallGate>();
+            if (tls.Enabled)
+            {
+                orleans.UseClusterTls(tls);
+            }
+
             orleans.AddDashboard();
         });
 
@@ -91,11 +105,32 @@ public static class OrleansExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Mutual TLS on both of the silo's ports: it presents its certificate, requires one from every silo and client, and
+    /// accepts only certificates issued by the cluster's authority.
+    /// </summary>
+    private static void UseClusterTls(this ISiloBuilder orleans, ClusterTlsOptions tls)
+    {
+        if (string.IsNullOrWhiteSpace(tls.AuthorityFile))
+        {
+            throw new ValidationException($"{ClusterTlsOptions.SectionName}:AuthorityFile is required with a CertificateFile: it decides whom the silo trusts.");
+        }
+
+        var authority = ClusterCertificates.LoadAuthority(tls.AuthorityFile);
+        orleans.UseTls(ClusterCertificates.LoadIdentity(tls.CertificateFile!, tls.CertificatePassword), options =>
+        {
+            options.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+            options.ClientCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+            var trusted = ClusterCertificates.Validator(authority);
+            options.RemoteCertificateValidation = (certificate, chain, errors) => trusted(certificate, chain, errors);
+        });
+    }
+
     /// <summary>Serves the Orleans Dashboard at <c>/dashboard</c>, to platform admins only.</summary>
     public static WebApplication MapPhantomDashboard(this WebApplication app)
     {
         app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"),
-            dashboard => dashboard.UseMiddleware<DashboardAuthenticationMiddleware>());
+            dashboard => dashboard.UseMiddleware<DashboardAuthenticationMiddleware>().UseMiddleware<DashboardSiloAddressCheck>());
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         return app;
     }

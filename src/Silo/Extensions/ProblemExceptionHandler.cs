@@ -45,6 +45,10 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         {
             httpContext.Response.Headers.WWWAuthenticate = "Bearer";
         }
+        else if (problem.Status == StatusCodes.Status429TooManyRequests && problem.Extensions.TryGetValue("retryAfter", out var retryAfter))
+        {
+            httpContext.Response.Headers.RetryAfter = retryAfter?.ToString();
+        }
 
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
     }

@@ -1,7 +1,10 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -15,8 +18,36 @@ public static class SecurityExtensions
     public static WebApplicationBuilder AddPhantomSecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TenantDatabase>();
+        builder.Services.AddSingleton<TenantLimits>();
         builder.Services.AddSingleton<InternalCalls>();
+        builder.Services.AddSingleton<CredentialEpoch>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<CredentialEpoch>());
         builder.Services.AddSingleton<CredentialCache>();
+        builder.Services.AddOptions<AuthenticationThrottleOptions>().BindConfiguration(AuthenticationThrottleOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<AuthenticationThrottle>();
+        builder.Services.AddSingleton(services =>
+        {
+            var limits = services.GetRequiredService<IOptions<AuthenticationThrottleOptions>>().Value;
+            return new FailedAuthenticationLimiter(services.GetRequiredService<TimeProvider>())
+            {
+                Limit = limits.FailuresPerClient,
+                Window = limits.FailedAuthenticationWindow,
+            };
+        });
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+            {
+                var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                var limiter = context.RequestServices.GetRequiredService<FailedAuthenticationLimiter>();
+                return context.Request.Path.StartsWithSegments("/api")
+                    ? RateLimitPartition.Get(address, limiter.For)
+                    : RateLimitPartition.GetNoLimiter("unlimited");
+            });
+            options.OnRejected = (context, _) => throw PhantomException.TooManyFailedAuthentications("client address",
+                context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1));
+        });
         builder.Services.AddSingleton<CallerAuthenticator>();
         builder.Services.AddSingleton<AccessGuard>();
         builder.Services.AddSingleton<AuditedChanges>();
@@ -25,9 +56,13 @@ public static class SecurityExtensions
         return builder;
     }
 
-    /// <summary>Carries the API key, session, client address, user agent and idempotency key of every /api request into grain calls.</summary>
+    /// <summary>
+    /// Turns away client addresses that failed authentication too often (429), then carries the API key, session, client
+    /// address, user agent and idempotency key of every /api request into grain calls.
+    /// </summary>
     public static WebApplication UsePhantomCallContext(this WebApplication app)
     {
+        app.UseRateLimiter();
         app.UseMiddleware<CallContextMiddleware>();
         return app;
     }
