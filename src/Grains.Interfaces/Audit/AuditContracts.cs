@@ -1,3 +1,5 @@
+using PhantomMl.Grains.Security;
+
 namespace PhantomMl.Grains.Audit;
 
 /// <summary>One audit record.</summary>
@@ -36,6 +38,7 @@ public sealed record AuditQuery(
 public sealed record AuditPage([property: Id(0)] IReadOnlyList<AuditEntry> Entries, [property: Id(1)] string? NextCursor);
 
 /// <summary>Reads a tenant's audit trail (key: tenant key). Stateless: reads scale out across silos.</summary>
+[ClientCallable]
 [Alias("phantomml.audit.IAuditLogGrain")]
 public interface IAuditLogGrain : IGrainWithStringKey
 {

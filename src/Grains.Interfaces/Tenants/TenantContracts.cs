@@ -87,14 +87,20 @@ public sealed record IssuedApiKey([property: Id(0)] ApiKeyView Key, [property: I
 [GenerateSerializer, Immutable, Alias("phantomml.tenants.CreateApiKey")]
 public sealed record CreateApiKey([property: Id(0)] string Name, [property: Id(1)] DateTimeOffset? ExpiresAt = null);
 
-/// <summary>One quota: its limit and what the current period has used.</summary>
+/// <summary>
+/// One quota: its limit and what the current period has used. <see cref="Kind"/> says how it counts: "gauge" (what
+/// exists now), "monthly" (used this calendar month, UTC) or "limit" (a bound on one piece of work or on how many run
+/// at once, checked as the work is admitted; <see cref="Used"/> is 0). <see cref="Bounds"/> says what it bounds.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.tenants.QuotaUsage")]
 public sealed record QuotaUsage(
     [property: Id(0)] string Resource,
     [property: Id(1)] long Limit,
     [property: Id(2)] long Used,
     [property: Id(3)] DateTimeOffset PeriodStart,
-    [property: Id(4)] DateTimeOffset? PeriodEnd);
+    [property: Id(4)] DateTimeOffset? PeriodEnd,
+    [property: Id(5)] string Kind,
+    [property: Id(6)] string Bounds);
 
 /// <summary>The authenticated caller, as the platform sees it.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.tenants.CallerView")]

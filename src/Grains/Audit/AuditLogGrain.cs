@@ -3,6 +3,7 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Orleans.Concurrency;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -29,25 +30,19 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
     {
         var key = this.GetPrimaryKeyString();
         var audit = new AuditEvent("data_access", "audit-log", key, "query");
-        Guid? tenantId;
+        Guid id;
         if (key == TenantValidation.PlatformTenantKey)
         {
             // The platform's own trail (platform-admin actions, system jobs) is for platform admins.
             await guard.AuthorizePlatformAsync(Permissions.AuditRead, audit);
-            tenantId = CallerAuthenticator.PlatformTenantId;
+            id = CallerAuthenticator.PlatformTenantId;
         }
         else
         {
-            tenantId = await TenantStore.ResolveAsync(database, key);
-            await guard.AuthorizeAsync(tenantId, key, Permissions.AuditRead, audit);
+            id = (await guard.AuthorizeAsync(key, Permissions.AuditRead, audit)).TenantId;
         }
 
-        if (tenantId is not { } id)
-        {
-            throw PhantomException.NotFound("tenant", key); // a platform admin asking for a tenant that does not exist
-        }
-
-        Validate(query);
+        Validate(query ?? throw PhantomException.Invalid("Send the query's filters.", "body"));
         var (afterTime, afterId) = DecodeCursor(query.Cursor);
         return await database.InTenantAsync(id, async (connection, transaction) =>
         {
@@ -101,6 +96,8 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
             throw PhantomException.Invalid("limit must be 1-500.", "limit");
         }
 
+        PlausibleTime.Check(query.From, "from");
+        PlausibleTime.Check(query.To, "to");
         if (query.From > query.To)
         {
             throw PhantomException.Invalid("from must not be after to.", "from");
@@ -114,6 +111,15 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
         if (query.Result is not null && !Results.Contains(query.Result))
         {
             throw PhantomException.Invalid("result must be success, failure or denied.", "result");
+        }
+
+        foreach (var (value, field, max) in new[] { (query.ResourceType, "resourceType", 100), (query.ResourceId, "resourceId", 255),
+                     (query.UserId, "userId", 255), (query.Action, "action", 100), (query.Cursor, "cursor", 200) })
+        {
+            if (value is not null && (value.Length > max || value.Contains('\0')))
+            {
+                throw PhantomException.Invalid($"{field} is at most {max} characters, without NUL.", field);
+            }
         }
     }
 

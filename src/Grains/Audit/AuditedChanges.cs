@@ -5,10 +5,11 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Grains.Audit;
 
 /// <summary>
-/// How every state change is written: the change and its audit row in one transaction of the tenant, so a
-/// committed change always has its row and a failed one has neither. The request id is the audit event id:
-/// seen before, it means the change was applied already, so nothing is written and <c>replay</c> answers.
-/// A refusal or failure inside the change rolls it back and is audited on its own.
+/// How every state change is written: the change and its audit row in one transaction of the tenant, so a committed
+/// change always has its row and a failed one has neither. The caller's request id is the audit event id: the same
+/// caller sending the same request again (a retry) finds it applied, so nothing is written and <c>replay</c> answers;
+/// the same caller sending the key with a different request gets 422. A refusal or failure inside the change rolls it
+/// back and is audited as an attempt of its own.
 /// </summary>
 public sealed class AuditedChanges(TenantDatabase database)
 {
@@ -25,28 +26,29 @@ public sealed class AuditedChanges(TenantDatabase database)
     {
         try
         {
-            var (applied, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit, eventIdSuffix)
-                    ? (true, await change(connection, transaction))
-                    : (false, default(T)));
-            if (applied)
+            var (claim, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
+                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit, eventIdSuffix) is var claimed
+                && claimed == AuditClaim.Recorded
+                    ? (claimed, await change(connection, transaction))
+                    : (claimed, default(T)));
+            return claim switch
             {
-                return result!;
-            }
-
-            return replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay();
+                AuditClaim.Recorded => result!,
+                AuditClaim.Replay => replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay(),
+                _ => throw PhantomException.IdempotencyKeyReused(caller.Client.RequestId),
+            };
         }
         catch (PhantomException e) when (e.Status is not (401 or 404))
         {
-            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+            await AuditRecorder.RecordAttemptAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
                 audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
             throw;
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (PostgresException e) when (DatabaseErrors.AsProblem(e) is { } problem)
         {
-            await AuditRecorder.RecordAloneAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
-                audit.As(AuditEvent.Failure, new { status = 409, error = e.ConstraintName }));
-            throw PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.");
+            await AuditRecorder.RecordAttemptAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+                audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }));
+            throw problem.Status == 409 ? PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.") : problem;
         }
     }
 }

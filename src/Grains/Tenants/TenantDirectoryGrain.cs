@@ -18,6 +18,11 @@ public sealed class TenantDirectoryGrain(TenantDatabase database, AccessGuard gu
             throw PhantomException.Invalid("limit must be 1-500.", "limit");
         }
 
+        if (after is { Length: > 255 } || after?.Contains('\0') == true)
+        {
+            throw PhantomException.Invalid("after is a tenant key.", "after");
+        }
+
         await using var command = database.CreateCommand($"SELECT {TenantStore.TenantColumns} FROM phantom_list_tenants(@after, @limit)");
         command.Parameters.AddWithValue("after", (object?)after ?? DBNull.Value);
         command.Parameters.AddWithValue("limit", limit);
@@ -35,6 +40,12 @@ public sealed class TenantDirectoryGrain(TenantDatabase database, AccessGuard gu
     public async Task<CallerView> WhoAmIAsync()
     {
         var caller = await authenticator.AuthenticateAsync();
+        if (!caller.TenantActive)
+        {
+            // A suspended tenant's keys are refused everywhere, this included (403, as on its resources).
+            throw PhantomException.TenantSuspended(caller.TenantKey ?? "");
+        }
+
         return new CallerView(caller.UserId, caller.TenantKey, caller.Roles.Order().ToList(), caller.Permissions.Order().ToList(), caller.KeyId);
     }
 }

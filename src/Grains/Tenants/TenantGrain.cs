@@ -1,6 +1,7 @@
 using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Tenants;
@@ -22,18 +23,15 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <summary>The tenant, once the caller is authorized; a platform admin asking for a missing one gets 404 here.</summary>
     private TenantRecord Tenant => _tenant ?? throw PhantomException.NotFound("tenant", Key);
 
-    /// <inheritdoc />
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Authorizes the caller on this tenant, then reads the tenant once per activation: the activation itself does no work,
+    /// and a caller who may not see the tenant causes none.
+    /// </summary>
+    private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
     {
-        if (!TenantValidation.IsTenantKey(Key))
-        {
-            return; // No such tenant can exist; every call answers 404 (or 400 for create).
-        }
-
-        if (await TenantStore.ResolveAsync(database, Key, cancellationToken) is { } id)
-        {
-            _tenant = await database.InTenantAsync(id, (connection, transaction) => TenantStore.LoadAsync(connection, transaction), cancellationToken);
-        }
+        var access = await guard.AuthorizeAsync(Key, permission, audit);
+        _tenant ??= await database.InTenantAsync(access.TenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction));
+        return access.Caller;
     }
 
     /// <inheritdoc />
@@ -41,7 +39,12 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, "create");
         var caller = await guard.AuthorizePlatformAsync(Permissions.TenantsCreate, audit);
-        if (_tenant is not null && await WasAppliedAsync(_tenant.Id, caller.Client.RequestId))
+        if (_tenant is null && TenantValidation.IsTenantKey(Key) && await TenantStore.ResolveAsync(database, Key) is { } existing)
+        {
+            _tenant = await database.InTenantAsync(existing, (connection, transaction) => TenantStore.LoadAsync(connection, transaction));
+        }
+
+        if (_tenant is not null && await WasAppliedAsync(_tenant.Id, caller))
         {
             return _tenant.ToView(); // a retry of the request that created it
         }
@@ -57,9 +60,10 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 throw PhantomException.Conflict($"Tenant '{Key}' exists already.");
             }
 
-            var tenant = new TenantRecord(id, Key, TenantValidation.Name(command.Name), "active", TenantValidation.Tier(command.SubscriptionTier),
-                TenantValidation.IsolationLevel(command.IsolationLevel), TenantValidation.QuotaOverrides(command.ResourceQuotas),
-                TenantValidation.ComplianceFrameworks(command.ComplianceFrameworks), TenantValidation.DataResidency(command.DataResidency),
+            var valid = command ?? throw PhantomException.Invalid("Send the tenant's name.", "body");
+            var tenant = new TenantRecord(id, Key, TenantValidation.Name(valid.Name), "active", TenantValidation.Tier(valid.SubscriptionTier),
+                TenantValidation.IsolationLevel(valid.IsolationLevel), TenantValidation.QuotaOverrides(valid.ResourceQuotas),
+                TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks), TenantValidation.DataResidency(valid.DataResidency),
                 now, now, caller.UserId);
             await TenantStore.InsertAsync(connection, transaction, tenant);
             return tenant;
@@ -71,7 +75,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<TenantView> GetAsync()
     {
-        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsRead, Read("tenant", Key));
+        await AuthorizeAsync(Permissions.TenantsRead, Read("tenant", Key));
         return Tenant.ToView();
     }
 
@@ -79,24 +83,25 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     public async Task<TenantView> UpdateAsync(UpdateTenant command)
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, "update", Details: command);
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsUpdate, audit);
+        var caller = await AuthorizeAsync(Permissions.TenantsUpdate, audit);
         var current = Tenant;
         _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
         {
+            var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
             var overrides = new Dictionary<string, long>(current.QuotaOverrides);
-            foreach (var (quota, limit) in TenantValidation.QuotaOverrides(command.ResourceQuotas))
+            foreach (var (quota, limit) in TenantValidation.QuotaOverrides(valid.ResourceQuotas))
             {
                 overrides[quota] = limit;
             }
 
             var updated = current with
             {
-                Name = command.Name is null ? current.Name : TenantValidation.Name(command.Name),
-                Tier = command.SubscriptionTier is null ? current.Tier : TenantValidation.Tier(command.SubscriptionTier),
-                IsolationLevel = command.IsolationLevel is null ? current.IsolationLevel : TenantValidation.IsolationLevel(command.IsolationLevel),
+                Name = valid.Name is null ? current.Name : TenantValidation.Name(valid.Name),
+                Tier = valid.SubscriptionTier is null ? current.Tier : TenantValidation.Tier(valid.SubscriptionTier),
+                IsolationLevel = valid.IsolationLevel is null ? current.IsolationLevel : TenantValidation.IsolationLevel(valid.IsolationLevel),
                 QuotaOverrides = overrides,
-                ComplianceFrameworks = command.ComplianceFrameworks is null ? current.ComplianceFrameworks : TenantValidation.ComplianceFrameworks(command.ComplianceFrameworks),
-                DataResidency = command.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(command.DataResidency),
+                ComplianceFrameworks = valid.ComplianceFrameworks is null ? current.ComplianceFrameworks : TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks),
+                DataResidency = valid.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(valid.DataResidency),
                 UpdatedAt = time.GetUtcNow(),
             };
             await TenantStore.UpdateAsync(connection, transaction, updated);
@@ -115,13 +120,13 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     private async Task<TenantView> ChangeStatusAsync(string action, string from, string to, string? reason)
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, action, Details: new { reason });
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.TenantsSuspend, audit);
+        var caller = await AuthorizeAsync(Permissions.TenantsSuspend, audit);
         var current = Tenant;
         _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
         {
-            if (reason is { Length: > 1000 })
+            if (action == "suspend" && (string.IsNullOrWhiteSpace(reason) || reason.Length > 1000 || reason.Any(char.IsControl)))
             {
-                throw PhantomException.Invalid("reason is at most 1000 characters.", "reason");
+                throw PhantomException.Invalid("A suspension needs a reason of 1-1000 characters without control characters.", "reason");
             }
 
             if (current.Status != from)
@@ -140,18 +145,19 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<TenantUserView> AddUserAsync(AddTenantUser command)
     {
-        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command.UserId), "add-user", Details: new { command.Roles, command.Permissions });
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
+        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command?.UserId), "add-user", Details: new { command?.Roles, command?.Permissions });
+        var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
         var tenant = Tenant;
         var user = await changes.ApplyAsync(caller, tenant.Id, audit, async (connection, transaction) =>
         {
-            var userId = TenantValidation.UserId(command.UserId);
-            var email = TenantValidation.Email(command.Email);
-            var roles = TenantValidation.Roles(command.Roles);
-            var grants = TenantValidation.Grants(command.Permissions);
+            var valid = command ?? throw PhantomException.Invalid("Send the user.", "body");
+            var userId = TenantValidation.UserId(valid.UserId);
+            var email = TenantValidation.Email(valid.Email);
+            var roles = TenantValidation.Roles(valid.Roles);
+            var grants = TenantValidation.Grants(valid.Permissions);
             await TenantStore.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
-            return await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, command.MfaEnabled);
-        }, replay: () => FindUserAsync(tenant.Id, command.UserId));
+            return await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, valid.MfaEnabled);
+        }, replay: () => FindUserAsync(tenant.Id, command!.UserId));
         return user;
     }
 
@@ -159,16 +165,19 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     public async Task<TenantUserView> UpdateUserAsync(string userId, UpdateTenantUser command)
     {
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersManage, audit);
+        var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
         var tenantId = Tenant.Id;
         var user = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
-            await TenantStore.UpdateUserAsync(connection, transaction, userId,
-                command.Email is null ? null : TenantValidation.Email(command.Email),
-                command.Roles is null ? null : TenantValidation.Roles(command.Roles),
-                command.Permissions is null ? null : TenantValidation.Grants(command.Permissions),
-                command.Status is null ? null : TenantValidation.UserStatus(command.Status),
-                command.MfaEnabled)
-            ?? throw PhantomException.NotFound("tenant-user", userId),
+        {
+            var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
+            return await TenantStore.UpdateUserAsync(connection, transaction, TenantValidation.UserId(userId),
+                valid.Email is null ? null : TenantValidation.Email(valid.Email),
+                valid.Roles is null ? null : TenantValidation.Roles(valid.Roles),
+                valid.Permissions is null ? null : TenantValidation.Grants(valid.Permissions),
+                valid.Status is null ? null : TenantValidation.UserStatus(valid.Status),
+                valid.MfaEnabled)
+                ?? throw PhantomException.NotFound("tenant-user", userId);
+        },
             replay: () => FindUserAsync(tenantId, userId));
         await credentials.ForgetAllAsync();
         return user;
@@ -177,22 +186,22 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<TenantUserView> GetUserAsync(string userId)
     {
-        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersRead, Read("tenant-user", userId));
+        await AuthorizeAsync(Permissions.UsersRead, Read("tenant-user", userId));
         return await FindUserAsync(Tenant.Id, userId);
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<TenantUserView>> ListUsersAsync()
     {
-        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.UsersRead, Read("tenant-user", "*"));
+        await AuthorizeAsync(Permissions.UsersRead, Read("tenant-user", "*"));
         return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction));
     }
 
     /// <inheritdoc />
     public async Task<IssuedApiKey> CreateApiKeyAsync(string userId, CreateApiKey command)
     {
-        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key", Details: new { command.Name, command.ExpiresAt });
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key", Details: new { command?.Name, command?.ExpiresAt });
+        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var tenantId = Tenant.Id;
         var user = await FindUserAsync(tenantId, userId);
         await RequireOwnOrManageAsync(caller, user, audit);
@@ -200,8 +209,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var (secret, prefix, hash) = ApiKeySecret.Generate();
         var key = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
-            var name = TenantValidation.KeyName(command.Name);
-            if (command.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+            var name = TenantValidation.KeyName(command?.Name);
+            if (PlausibleTime.Check(command?.ExpiresAt, "expiresAt") is { } expires && expires <= time.GetUtcNow())
             {
                 throw PhantomException.Invalid("expiresAt must be in the future.", "expiresAt");
             }
@@ -211,7 +220,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 throw PhantomException.Conflict($"User '{user.UserId}' is {user.Status}; keys are issued to active users only.");
             }
 
-            return await TenantStore.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command.ExpiresAt, caller.UserId);
+            return await TenantStore.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command?.ExpiresAt, caller.UserId);
         }, replay: () => throw PhantomException.Conflict("This request was applied before; its key was shown then and cannot be shown again."));
         return new IssuedApiKey(key, secret);
     }
@@ -220,7 +229,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     public async Task<IReadOnlyList<ApiKeyView>> ListApiKeysAsync(string userId)
     {
         var audit = Read("api-key", userId);
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var user = await FindUserAsync(Tenant.Id, userId);
         await RequireOwnOrManageAsync(caller, user, audit);
         return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
@@ -230,7 +239,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     public async Task<ApiKeyView> RevokeApiKeyAsync(Guid keyId)
     {
         var audit = new AuditEvent("user_management", "api-key", keyId.ToString(), "revoke-api-key");
-        var caller = await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.ApiKeysOwn, audit);
+        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var tenantId = Tenant.Id;
         var key = (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)))
             .SingleOrDefault() ?? throw PhantomException.NotFound("api-key", keyId.ToString());
@@ -251,7 +260,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync()
     {
-        await guard.AuthorizeAsync(_tenant?.Id, Key, Permissions.QuotasRead, Read("quota", "*"));
+        await AuthorizeAsync(Permissions.QuotasRead, Read("quota", "*"));
         var now = time.GetUtcNow();
         var usage = await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ReadUsageAsync(connection, transaction, now));
         return Tenant.EffectiveQuotas
@@ -259,16 +268,20 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             .Select(q =>
             {
                 var (start, end) = Quotas.PeriodOf(q.Key, now);
-                return new QuotaUsage(q.Key, q.Value, usage[q.Key], start, end);
+                var definition = Quotas.ByName[q.Key];
+                return new QuotaUsage(q.Key, q.Value, usage[q.Key], start, end, definition.Kind.ToString().ToLowerInvariant(), definition.Bounds);
             })
             .ToList();
     }
 
-    private Task<bool> WasAppliedAsync(Guid tenantId, string requestId) =>
+    /// <summary>Whether this caller's request created the tenant already (a retry after a lost answer).</summary>
+    private Task<bool> WasAppliedAsync(Guid tenantId, Caller caller) =>
         database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM audit_event_ids WHERE event_id = @id)", connection, transaction);
-            command.Parameters.AddWithValue("id", requestId);
+            await using var command = new NpgsqlCommand(
+                "SELECT EXISTS (SELECT 1 FROM audit_event_ids WHERE user_id = @user AND event_id = @id)", connection, transaction);
+            command.Parameters.AddWithValue("user", caller.UserId);
+            command.Parameters.AddWithValue("id", caller.Client.RequestId);
             return (bool)(await command.ExecuteScalarAsync())!;
         });
 
@@ -280,9 +293,11 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         }
     }
 
-    private async Task<TenantUserView> FindUserAsync(Guid tenantId, string userId) =>
-        (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
-        ?? throw PhantomException.NotFound("tenant-user", userId);
+    private async Task<TenantUserView> FindUserAsync(Guid tenantId, string? userId) =>
+        (TenantValidation.IsUserId(userId)
+            ? (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
+            : null)
+        ?? throw PhantomException.NotFound("tenant-user", Models.ModelLifecycle.Shown(userId));
 
     private static AuditEvent Read(string resourceType, string resourceId) => new("data_access", resourceType, Truncate(resourceId), "read");
 

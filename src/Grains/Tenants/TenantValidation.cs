@@ -70,6 +70,8 @@ public static partial class TenantValidation
         ? residency
         : throw PhantomException.Invalid("dataResidency is a region such as 'eu' or 'us-east-1' (lowercase, up to 100 characters).", "dataResidency");
 
+    public static bool IsUserId(string? userId) => userId is not null && UserIdPattern().IsMatch(userId);
+
     public static string UserId(string? userId) => userId is not null && UserIdPattern().IsMatch(userId)
         ? userId
         : throw PhantomException.Invalid("userId is 1-255 of letters, digits, '.', '_', '@', '-'.", "userId");
@@ -98,9 +100,9 @@ public static partial class TenantValidation
         ? status
         : throw PhantomException.Invalid("status must be 'active' or 'disabled'.", "status");
 
-    public static string KeyName(string? name) => name is not null && KeyNamePattern().IsMatch(name)
-        ? name
-        : throw PhantomException.Invalid("An API key name is 1-100 of letters, digits, spaces, '.', '_', '-'.", "name");
+    public static string KeyName(string? name) => name is not null && KeyNamePattern().IsMatch(name) && !string.IsNullOrWhiteSpace(name)
+        ? name.Trim()
+        : throw PhantomException.Invalid("An API key name is 1-100 of letters, digits, spaces, '.', '_', '-', not only spaces.", "name");
 
     [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")]
     private static partial Regex TenantKeyPattern();

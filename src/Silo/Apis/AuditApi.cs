@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using PhantomMl.Grains.Audit;
 
 namespace PhantomMl.Silo.Apis;
@@ -11,7 +12,7 @@ public static class AuditApi
         routes.MapGet("/api/v1/tenants/{tenantKey}/audit",
                 (string tenantKey, IGrainFactory grains, DateTimeOffset? from, DateTimeOffset? to, string? eventType, string? resourceType,
                  string? resourceId, string? userId, string? action, string? result, int? limit, string? cursor) =>
-                    grains.GetGrain<IAuditLogGrain>(tenantKey).QueryAsync(
+                    grains.AuditLog(tenantKey).QueryAsync(
                         new AuditQuery(from, to, eventType, resourceType, resourceId, userId, action, result, limit ?? 100, cursor)))
             .WithTags("Audit")
             .WithSummary("Query the audit trail (auditor, tenant admin, platform admin); pass nextCursor as cursor for the next page");

@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Tenants;
 
@@ -65,7 +66,8 @@ public static class TenantsApi
 
     private static async Task<Created<TenantView>> CreateTenantAsync(CreateTenantRequest request, IGrainFactory grains)
     {
-        var tenant = await Tenant(grains, request.TenantKey ?? "").CreateAsync(new CreateTenant(request.Name, request.SubscriptionTier,
+        PhantomMl.Grains.Tenants.TenantValidation.TenantKey(request.TenantKey ?? "");
+        var tenant = await Tenant(grains, request.TenantKey!).CreateAsync(new CreateTenant(request.Name, request.SubscriptionTier,
             request.IsolationLevel, request.ResourceQuotas, request.ComplianceFrameworks, request.DataResidency));
         return TypedResults.Created($"/api/v1/tenants/{tenant.TenantKey}", tenant);
     }
@@ -82,7 +84,7 @@ public static class TenantsApi
         return TypedResults.Created($"/api/v1/tenants/{tenantKey}/users/{Uri.EscapeDataString(userId)}/api-keys", issued);
     }
 
-    private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.GetGrain<ITenantGrain>(tenantKey);
+    private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.Tenant(tenantKey);
 
     private static ITenantDirectoryGrain Directory(IGrainFactory grains) => grains.GetGrain<ITenantDirectoryGrain>(0);
 }
