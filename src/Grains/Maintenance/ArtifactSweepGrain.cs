@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
@@ -9,15 +10,15 @@ namespace PhantomMl.Grains.Maintenance;
 /// See <see cref="IArtifactSweepGrain"/>. Like partition maintenance, a PostgreSQL-persisted reminder makes one
 /// silo at a time do it, wherever the grain lives. A sweep that deleted something leaves a platform audit row.
 /// </summary>
-public sealed class ArtifactSweepGrain(ArtifactSweeper sweeper, IOptions<ArtifactSweepOptions> options, AccessGuard guard, TenantDatabase database)
+public sealed class ArtifactSweepGrain(ArtifactSweeper sweeper, IOptions<ArtifactSweepOptions> options, AccessGuard guard, TenantDatabase database,
+    IReminderTable reminders)
     : Grain, IArtifactSweepGrain, IRemindable
 {
     private const string ReminderName = "artifact-sweep";
     private const string SystemUser = "system:artifact-sweep";
 
     /// <inheritdoc />
-    public async Task EnsureScheduledAsync() =>
-        await this.RegisterOrUpdateReminder(ReminderName, dueTime: options.Value.Interval, period: options.Value.Interval);
+    public Task EnsureScheduledAsync() => Reminders.EnsureAsync(this, reminders, ReminderName, options.Value.Interval);
 
     /// <inheritdoc />
     public async Task<ArtifactSweepReport> RunAsync(TimeSpan? olderThan)

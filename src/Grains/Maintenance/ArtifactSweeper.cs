@@ -6,7 +6,7 @@ using PhantomMl.Grains.Models;
 namespace PhantomMl.Grains.Maintenance;
 
 /// <summary>
-/// Deletes artifact objects that no model_artifacts row references. Keys name their tenant, so each tenant's
+/// Deletes artifact objects that no model_artifacts row and no unexpired upload ticket references. Keys name their tenant, so each tenant's
 /// objects are checked inside that tenant's row-level-security scope, in batches; nothing needs to see across
 /// tenants. An object is only deleted once it is older than the grace period, because an upload's object is
 /// written before its row commits.
@@ -70,8 +70,17 @@ public sealed partial class ArtifactSweeper(TenantDatabase database, IArtifactSt
 
     private static async Task<HashSet<string>> ReferencedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] keys)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, 
-            "SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND storage_path = ANY(@keys)");
+        // An upload in progress (an unexpired ticket) references its object too; expired tickets are forgotten here.
+        await using (var expired = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND expires_at <= now()"))
+        {
+            await expired.ExecuteNonQueryAsync();
+        }
+
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND storage_path = ANY(@keys)
+            UNION ALL
+            SELECT object_key FROM artifact_uploads WHERE tenant_id = @tenant AND object_key = ANY(@keys)
+            """);
         command.Parameters.AddWithValue("keys", keys);
         var referenced = new HashSet<string>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync();

@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
@@ -12,6 +13,7 @@ namespace PhantomMl.Grains.Maintenance;
 /// A pass that created or dropped partitions leaves an audit row in the platform's own tenant.
 /// </summary>
 public sealed class PartitionMaintenanceGrain(
+    IReminderTable reminders,
     PartitionMaintainer maintainer,
     IOptions<PartitionMaintenanceOptions> options,
     AccessGuard guard,
@@ -24,10 +26,9 @@ public sealed class PartitionMaintenanceGrain(
     /// <inheritdoc />
     public async Task<PartitionMaintenanceReport> EnsureScheduledAsync()
     {
-        // Called by every silo as it starts, without a caller: it only (re)registers the reminder and runs
-        // the same idempotent pass the reminder runs.
-        var interval = options.Value.Interval;
-        await this.RegisterOrUpdateReminder(ReminderName, dueTime: interval, period: interval);
+        // Called by every silo as it starts (only silos may call it): it registers the reminder unless it is registered
+        // already (so starting silos never postpone it), and runs the same idempotent pass the reminder runs.
+        await Reminders.EnsureAsync(this, reminders, ReminderName, options.Value.Interval);
         return await PassAsync(SystemUser, ClientDetails.FromCallContext());
     }
 

@@ -5,33 +5,37 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
-/// See <see cref="IArtifactReaderGrain"/>. The object key names its tenant (keys are generated, never user input),
-/// so the caller's tenant is checked against the key itself; another tenant's key answers 404 like a missing one.
+/// See <see cref="IArtifactReaderGrain"/>. The stored object is found through the model grain (which authorizes the
+/// caller again and resolves the label or alias), never from a path the caller names.
 /// </summary>
 [StatelessWorker]
 public sealed class ArtifactReaderGrain(AccessGuard guard, IArtifactStore artifacts) : Grain, IArtifactReaderGrain
 {
     /// <inheritdoc />
-    public async Task<byte[]> ReadAsync(string storagePath, long offset, int count)
+    public async Task<byte[]> ReadAsync(string tenantKey, string model, string versionOrAlias, long offset, int count)
     {
-        var audit = new AuditEvent("data_access", "artifact", storagePath.Length <= 255 ? storagePath : storagePath[..255], "read-artifact");
-        var tenantId = ArtifactKeys.TenantOf(storagePath);
-        await guard.AuthorizeAsync(tenantId, tenantId?.ToString("N") ?? "unknown", Permissions.ModelsRead, audit);
+        await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "artifact", model ?? "", "read-artifact"));
         if (offset < 0 || count is <= 0 or > IArtifactReaderGrain.MaxRangeBytes)
         {
             throw PhantomException.Invalid($"Read 1 to {IArtifactReaderGrain.MaxRangeBytes} bytes from a non-negative offset.", "count");
         }
 
+        var artifact = await GrainFactory.Model(tenantKey, ModelLifecycle.Name(model)).GetArtifactAsync(versionOrAlias);
+        if (offset >= artifact.SizeBytes)
+        {
+            return [];
+        }
+
         try
         {
-            await using var content = await artifacts.OpenReadAsync(storagePath, offset, count, CancellationToken.None);
-            var buffer = new byte[count];
-            var filled = await content.ReadAtLeastAsync(buffer, count, throwOnEndOfStream: false);
-            return filled == count ? buffer : buffer[..filled];
+            await using var content = await artifacts.OpenReadAsync(artifact.StoragePath, offset, count, CancellationToken.None);
+            var buffer = new byte[Math.Min(count, artifact.SizeBytes - offset)];
+            var filled = await content.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+            return filled == buffer.Length ? buffer : buffer[..filled];
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw PhantomException.NotFound("artifact", storagePath);
+            throw PhantomException.NotFound("artifact", artifact.Version);
         }
     }
 }

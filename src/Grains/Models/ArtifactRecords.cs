@@ -3,7 +3,7 @@ using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Models;
 
-/// <summary>The SQL of model_artifacts; inside a tenant's unit of work.</summary>
+/// <summary>The SQL of model_artifacts and artifact_uploads (the tickets of uploads in progress); inside a tenant's unit of work.</summary>
 public static class ArtifactRecords
 {
     private const string Columns = "v.version, a.artifact_size_bytes, a.artifact_checksum, a.storage_provider, a.storage_path, a.compression_type, a.encryption_key_id, a.created_at";
@@ -59,6 +59,77 @@ public static class ArtifactRecords
     {
         await using var command = TenantDatabase.TenantCommand(transaction, "SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
         command.Parameters.AddWithValue("model", modelId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    // ---- Upload tickets ----------------------------------------------------------------------------
+
+    /// <summary>A ticket as stored, with the model and version it belongs to.</summary>
+    public sealed record UploadRow(Guid ModelId, Guid VersionId, ArtifactUploadTicket Ticket);
+
+    public static async Task InsertUploadAsync(NpgsqlTransaction transaction, Guid modelId, Guid versionId, ArtifactUploadTicket ticket, string createdBy)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            INSERT INTO artifact_uploads (id, tenant_id, model_id, version_id, object_key, size_bytes, api_key_id, created_by, expires_at)
+            VALUES (@id, @tenant, @model, @version, @key, @size, @apiKey, @by, @expires)
+            """);
+        command.Parameters.AddWithValue("id", ticket.UploadId);
+        command.Parameters.AddWithValue("model", modelId);
+        command.Parameters.AddWithValue("version", versionId);
+        command.Parameters.AddWithValue("key", ticket.ObjectKey);
+        command.Parameters.AddWithValue("size", ticket.SizeBytes);
+        command.AddOptional("apiKey", NpgsqlTypes.NpgsqlDbType.Uuid, ticket.ApiKeyId);
+        command.Parameters.AddWithValue("by", Common.BoundedText.Fit(createdBy, 255)!);
+        command.Parameters.AddWithValue("expires", ticket.ExpiresAt);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>An unexpired ticket by id; null when there is none in this tenant.</summary>
+    public static async Task<UploadRow?> FindUploadAsync(NpgsqlTransaction transaction, Guid uploadId, DateTimeOffset now)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            SELECT u.model_id, u.version_id, v.version, u.object_key, u.size_bytes, u.expires_at, u.api_key_id
+              FROM artifact_uploads u JOIN model_versions v ON v.tenant_id = u.tenant_id AND v.id = u.version_id
+             WHERE u.tenant_id = @tenant AND u.id = @id AND u.expires_at > @now
+            """);
+        command.Parameters.AddWithValue("id", uploadId);
+        command.Parameters.AddWithValue("now", now);
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync()
+            ? new UploadRow(reader.GetGuid(0), reader.GetGuid(1), new ArtifactUploadTicket(uploadId, reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
+                reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetGuid(6)))
+            : null;
+    }
+
+    public static async Task DeleteUploadAsync(NpgsqlTransaction transaction, Guid uploadId)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND id = @id");
+        command.Parameters.AddWithValue("id", uploadId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Removes the tickets of one version (a new ticket replaces them; their objects are left to fail or to the sweep).</summary>
+    public static async Task DeleteUploadsOfVersionAsync(NpgsqlTransaction transaction, Guid versionId)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND version_id = @version");
+        command.Parameters.AddWithValue("version", versionId);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Bytes reserved by the tenant's unexpired tickets (counted against artifact_bytes with what is stored). Takes the
+    /// tenant's reservation lock for the rest of the transaction, so two models of one tenant never reserve the same bytes.
+    /// </summary>
+    public static async Task<long> ReservedBytesAsync(NpgsqlTransaction transaction, DateTimeOffset now)
+    {
+        await using (var @lock = TenantDatabase.TenantCommand(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('artifact-reservations:' || @tenant::text, 0))"))
+        {
+            await @lock.ExecuteNonQueryAsync();
+        }
+
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "SELECT coalesce(sum(size_bytes), 0)::bigint FROM artifact_uploads WHERE tenant_id = @tenant AND expires_at > @now");
+        command.Parameters.AddWithValue("now", now);
         return (long)(await command.ExecuteScalarAsync())!;
     }
 }

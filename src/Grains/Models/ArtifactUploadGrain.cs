@@ -7,61 +7,64 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
-/// See <see cref="IArtifactUploadGrain"/>. Chunks go into a pipe that the store's upload reads from on the thread
-/// pool; a write returns once the pipe is below its threshold, so a slow store slows the client down instead of
-/// filling memory (at most <see cref="PipeBudgetBytes"/> buffered here, plus what the store buffers per part).
+/// See <see cref="IArtifactUploadGrain"/>. The ticket (object key, size, owning API key) is read from the model grain,
+/// which keeps it; chunks go into a pipe that the store's upload reads from on the thread pool; a write returns once the
+/// pipe is below its threshold, so a slow store slows the client down instead of filling memory (at most
+/// <see cref="PipeBudgetBytes"/> buffered here, plus what the store buffers per part).
 /// </summary>
-public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStore artifacts, ILogger<ArtifactUploadGrain> logger)
+public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStore artifacts, InternalCalls internalCalls, ILogger<ArtifactUploadGrain> logger)
     : Grain, IArtifactUploadGrain
 {
     private const int PipeBudgetBytes = 16 << 20;
     private const int ServiceUnavailable = 503;
     private readonly CancellationTokenSource _abandoned = new();
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private string _tenantKey = "";
+    private string _modelName = "";
+    private Guid _uploadId;
     private Pipe? _pipe;
     private Task? _store;
-    private string? _apiKey;
-    private IModelGrain? _model;
+    private Guid _owner;
     private ArtifactUploadTicket? _ticket;
-    private long _size;
     private long _written;
     private bool _completed;
 
+    private IModelGrain Model => GrainFactory.Model(_tenantKey, _modelName);
+
     /// <inheritdoc />
-    public async Task BeginAsync(string tenantKey, string modelName, ArtifactUploadTicket ticket, long sizeBytes)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        (_tenantKey, _modelName, _uploadId) = GrainKeys.ParseArtifactUpload(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task BeginAsync()
+    {
+        var caller = (await guard.AuthorizeAsync(_tenantKey, Permissions.ModelsWrite, Event())).Caller;
         if (_ticket is not null)
         {
             // A retried Begin of the same upload by the same key is harmless; anything else is not.
-            EnsureOwner();
+            EnsureOwner(caller);
             return;
         }
 
-        var key = this.GetPrimaryKeyString();
-        var tenantId = ArtifactKeys.TenantOf(key);
-        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsWrite,
-            new AuditEvent("model_lifecycle", "model", modelName.Length <= 255 ? modelName : modelName[..255], "upload-artifact"));
-        if (ticket.ObjectKey != key || !key.Contains($"/{ticket.VersionId:N}/", StringComparison.Ordinal))
+        // 404 unless the model issued this ticket, unexpired, in the caller's tenant.
+        var ticket = _uploadId == Guid.Empty ? throw PhantomException.NotFound("upload", _uploadId.ToString()) : await Model.GetArtifactUploadAsync(_uploadId);
+        if (ticket.ApiKeyId != caller.KeyId)
         {
-            throw PhantomException.Invalid("The upload ticket does not belong to this upload.", "ticket");
+            throw PhantomException.NotFound("upload", _uploadId.ToString()); // not the key that asked for it: as if there were none
         }
 
-        if (sizeBytes < 0)
-        {
-            throw PhantomException.Invalid("The artifact size must not be negative.", "sizeBytes");
-        }
-
-        _apiKey = RequestContext.Get(CallContext.ApiKey) as string;
-        _model = GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{modelName}");
+        _owner = caller.KeyId;
         _ticket = ticket;
-        _size = sizeBytes;
         _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBudgetBytes, resumeWriterThreshold: PipeBudgetBytes / 2, useSynchronizationContext: false));
         var reader = _pipe.Reader;
         _store = Task.Run(async () =>
         {
             try
             {
-                await artifacts.PutAsync(key, reader.AsStream(), sizeBytes, _abandoned.Token);
+                await artifacts.PutAsync(ticket.ObjectKey, reader.AsStream(), ticket.SizeBytes, _abandoned.Token);
             }
             finally
             {
@@ -74,10 +77,15 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
     /// <inheritdoc />
     public async Task<long> WriteAsync(long offset, byte[] chunk)
     {
-        EnsureOwner();
-        if (chunk.Length > IArtifactUploadGrain.MaxChunkBytes)
+        var ticket = await OwnedTicketAsync();
+        if (chunk is null || chunk.Length > IArtifactUploadGrain.MaxChunkBytes)
         {
-            throw PhantomException.Invalid($"A chunk is at most {IArtifactUploadGrain.MaxChunkBytes} bytes.", "chunk");
+            throw PhantomException.Invalid($"A chunk is 0 to {IArtifactUploadGrain.MaxChunkBytes} bytes.", "chunk");
+        }
+
+        if (offset < 0)
+        {
+            throw PhantomException.Invalid("The offset must not be negative.", "offset");
         }
 
         if (offset + chunk.Length <= _written)
@@ -90,15 +98,15 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
             throw PhantomException.Conflict($"The upload continues at offset {_written}, not {offset}.");
         }
 
-        if (_written + chunk.Length > _size)
+        if (_written + chunk.Length > ticket.SizeBytes)
         {
-            throw PhantomException.Invalid($"The upload announced {_size} bytes; this chunk goes beyond them.", "chunk");
+            throw PhantomException.Invalid($"The upload announced {ticket.SizeBytes} bytes; this chunk goes beyond them.", "chunk");
         }
 
         _hash.AppendData(chunk);
         _written += chunk.Length;
         var flushed = await _pipe!.Writer.WriteAsync(chunk);
-        if (flushed.IsCompleted && _written < _size)
+        if (flushed.IsCompleted && _written < ticket.SizeBytes)
         {
             // The store stopped reading before it had everything: it failed.
             await FailedStoreAsync();
@@ -110,10 +118,10 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
     /// <inheritdoc />
     public async Task<ArtifactView> CompleteAsync(string? expectedSha256)
     {
-        EnsureOwner();
-        if (_written != _size)
+        var ticket = await OwnedTicketAsync();
+        if (_written != ticket.SizeBytes)
         {
-            throw PhantomException.Invalid($"The upload has {_written} of its {_size} bytes.", "chunk");
+            throw PhantomException.Invalid($"The upload has {_written} of its {ticket.SizeBytes} bytes.", "chunk");
         }
 
         await _pipe!.Writer.CompleteAsync();
@@ -126,16 +134,16 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
             await FailedStoreAsync();
         }
 
-        // The model grain records it (or deletes the object when it refuses: checksum, quota, a concurrent upload).
+        // The model grain records it with what was measured here (or deletes the object when it refuses: checksum, quota, a newer ticket).
         _completed = true;
         DeactivateOnIdle();
-        return await _model!.CompleteArtifactUploadAsync(_ticket!, _size, Convert.ToHexStringLower(_hash.GetHashAndReset()), expectedSha256);
+        return await Model.CompleteArtifactUploadAsync(_uploadId, _written, Convert.ToHexStringLower(_hash.GetHashAndReset()), expectedSha256);
     }
 
     /// <inheritdoc />
     public async Task AbortAsync()
     {
-        EnsureOwner();
+        await OwnedTicketAsync();
         await AbandonAsync();
         DeactivateOnIdle();
     }
@@ -145,22 +153,25 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
     {
         if (_ticket is not null && !_completed)
         {
-            LogAbandoned(_ticket.ObjectKey, _written, _size, reason.Description);
+            LogAbandoned(_ticket.ObjectKey, _written, _ticket.SizeBytes, reason.Description);
             await AbandonAsync();
         }
     }
 
-    private void EnsureOwner()
+    /// <summary>The ticket, once the caller is authorized and is the key that began the upload; 404 otherwise.</summary>
+    private async Task<ArtifactUploadTicket> OwnedTicketAsync()
     {
-        if (_ticket is null || _completed)
-        {
-            throw PhantomException.NotFound("upload", this.GetPrimaryKeyString());
-        }
+        var caller = (await guard.AuthorizeAsync(_tenantKey, Permissions.ModelsWrite, Event())).Caller;
+        EnsureOwner(caller);
+        return _ticket!;
+    }
 
-        if (!string.Equals(RequestContext.Get(CallContext.ApiKey) as string, _apiKey, StringComparison.Ordinal))
+    private void EnsureOwner(Caller caller)
+    {
+        if (_ticket is null || _completed || caller.KeyId != _owner)
         {
-            // Not the key that began it: behave exactly as if there were no such upload.
-            throw PhantomException.NotFound("upload", this.GetPrimaryKeyString());
+            // Not begun, finished, or not the key that began it: behave exactly as if there were no such upload.
+            throw PhantomException.NotFound("upload", _uploadId.ToString());
         }
     }
 
@@ -182,6 +193,7 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
             "The artifact store failed", $"Storing the artifact failed ({reason}); nothing was recorded. Start the upload again.");
     }
 
+    /// <summary>Stops the stream, and has the model delete the ticket and its object (as the platform: the caller may be gone).</summary>
     private async Task AbandonAsync()
     {
         _completed = true;
@@ -202,17 +214,23 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
 
         try
         {
-            await artifacts.DeleteAsync(this.GetPrimaryKeyString(), CancellationToken.None);
+            await internalCalls.AsComponentAsync("artifact-upload", async () =>
+            {
+                await Model.AbandonArtifactUploadAsync(_uploadId);
+                return true;
+            });
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            LogOrphan(e, this.GetPrimaryKeyString());
+            LogOrphan(e, _ticket?.ObjectKey ?? _uploadId.ToString()); // the ticket expires and the sweep removes the object
         }
     }
+
+    private AuditEvent Event() => new("model_lifecycle", "model", _modelName, "upload-artifact");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact upload {ObjectKey} abandoned at {Written} of {Size} bytes: {Reason}")]
     private partial void LogAbandoned(string objectKey, long written, long size, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Could not delete abandoned artifact object {ObjectKey}; the orphan sweep will")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not delete abandoned artifact upload {ObjectKey}; the orphan sweep will")]
     private partial void LogOrphan(Exception exception, string objectKey);
 }

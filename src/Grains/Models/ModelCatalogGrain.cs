@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text;
 using NpgsqlTypes;
 using Orleans.Concurrency;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
-using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Models;
 
@@ -20,16 +20,26 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
     public async Task<ModelPage> SearchAsync(ModelSearch search)
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", "*", "search"));
-        if (tenantId is not { } id)
+        var id = (await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", "*", "search"))).TenantId;
+        if (search is null)
         {
-            throw PhantomException.NotFound("tenant", tenantKey);
+            throw PhantomException.Invalid("Send the search's filters.", "body");
         }
 
         if (search.Limit is < 1 or > 500)
         {
             throw PhantomException.Invalid("limit must be 1-500.", "limit");
+        }
+
+        PlausibleTime.Check(search.CreatedFrom, "createdFrom");
+        PlausibleTime.Check(search.CreatedTo, "createdTo");
+        foreach (var (value, field, max) in new[] { (search.NamePrefix, "namePrefix", 128), (search.ModelType, "modelType", 100),
+                     (search.Algorithm, "algorithm", 100), (search.Tag, "tag", 400), (search.Cursor, "cursor", 400) })
+        {
+            if (value is not null && (value.Length > max || value.Contains('\0')))
+            {
+                throw PhantomException.Invalid($"{field} is at most {max} characters, without NUL.", field);
+            }
         }
 
         if (search.Sort is not ("name" or "created"))
@@ -99,18 +109,9 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
     public async Task<ModelView> GetModelAsync(string name)
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", name, "read"));
-        return tenantId is { } id && await cache.GetAsync(id, name) is { } cached
-            ? cached
-            : await GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{name}").GetAsync();
-    }
-
-    /// <inheritdoc />
-    public async Task<string> ResolveVersionAsync(string name, string versionOrAlias)
-    {
-        var model = await GetModelAsync(name);
-        return model.Aliases.TryGetValue(versionOrAlias, out var version) ? version : versionOrAlias;
+        var id = (await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", name ?? "", "read"))).TenantId;
+        ModelLifecycle.Name(name);
+        return await cache.GetAsync(id, name!) is { } cached ? cached : await GrainFactory.Model(tenantKey, name!).GetAsync();
     }
 
     private static (string?, string?) SplitTag(string? tag)

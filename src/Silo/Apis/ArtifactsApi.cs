@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Features;
+using PhantomMl.Grains;
 using PhantomMl.Grains.Adapters.FileSystem;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
@@ -58,17 +59,19 @@ public static partial class ArtifactsApi
         var model = Model(grains, tenantKey, name);
         var ticket = await model.PrepareArtifactUploadAsync(version, length);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var body = new HashingReadStream(http.Request.Body, hash);
         try
         {
-            await store.PutAsync(ticket.ObjectKey, new HashingReadStream(http.Request.Body, hash), length, http.RequestAborted);
+            await store.PutAsync(ticket.ObjectKey, body, length, http.RequestAborted);
         }
         catch (Exception e) when (e is IOException or BadHttpRequestException or OperationCanceledException)
         {
-            await store.DeleteAsync(ticket.ObjectKey, CancellationToken.None);
+            await model.AbandonArtifactUploadAsync(ticket.UploadId);
             throw PhantomException.Invalid($"The upload did not complete: {e.Message}", "body");
         }
 
-        var artifact = await model.CompleteArtifactUploadAsync(ticket, length, Convert.ToHexStringLower(hash.GetHashAndReset()), expected);
+        // What was measured here, not what the client announced, is what the model grain records.
+        var artifact = await model.CompleteArtifactUploadAsync(ticket.UploadId, body.BytesRead, Convert.ToHexStringLower(hash.GetHashAndReset()), expected);
         return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/versions/{Uri.EscapeDataString(ticket.Version)}/artifact", artifact);
     }
 
@@ -107,18 +110,21 @@ public static partial class ArtifactsApi
         await content.CopyToAsync(response.Body, 1 << 16, http.RequestAborted);
     }
 
-    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
+    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.Model(tenantKey, name);
 
     [GeneratedRegex("^[0-9a-fA-F]{64}$")]
     private static partial Regex Sha256Hex();
 
-    /// <summary>Passes the request body through while hashing every byte read from it.</summary>
+    /// <summary>Passes the request body through while hashing and counting every byte read from it.</summary>
     private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : ForwardReadStream(inner)
     {
+        public long BytesRead { get; private set; }
+
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             var read = await Inner.ReadAsync(buffer, cancellationToken);
             hash.AppendData(buffer.Span[..read]);
+            BytesRead += read;
             return read;
         }
     }

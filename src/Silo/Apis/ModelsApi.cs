@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Models;
@@ -19,7 +20,7 @@ public static class ModelsApi
         models.MapGet("/", SearchAsync).WithSummary("Search models: namePrefix, modelType, status, algorithm, tag (key or key=value), createdFrom/To; sort name|created; keyset pages");
         models.MapPost("/", CreateAsync).WithSummary("Register a model (counts against the models quota)");
         models.MapGet("/{name}", async (string tenantKey, string name, HttpContext http, IGrainFactory grains) =>
-                WithETag(http, await grains.GetGrain<IModelCatalogGrain>(tenantKey).GetModelAsync(name)))
+                WithETag(http, await grains.ModelCatalog(tenantKey).GetModelAsync(name)))
             .WithSummary("Read a model and its ETag (served from the Redis cache when it holds the model)");
         models.MapPatch("/{name}", async (string tenantKey, string name, ModelChangeRequest request, HttpContext http, IGrainFactory grains) =>
                 WithETag(http, await Model(grains, tenantKey, name).UpdateAsync(request.ToUpdate(), IfMatchOrAny(http))))
@@ -91,12 +92,12 @@ public static class ModelsApi
 
     private static async Task<ModelPage> SearchAsync(string tenantKey, IGrainFactory grains, string? namePrefix, string? modelType, string? status,
         string? algorithm, string? tag, DateTimeOffset? createdFrom, DateTimeOffset? createdTo, string? sort, int? limit, string? cursor) =>
-        await grains.GetGrain<IModelCatalogGrain>(tenantKey).SearchAsync(
+        await grains.ModelCatalog(tenantKey).SearchAsync(
             new ModelSearch(namePrefix, modelType, status, algorithm, tag, createdFrom, createdTo, sort ?? "name", limit ?? 50, cursor));
 
     private static async Task<Created<ModelView>> CreateAsync(string tenantKey, CreateModelRequest request, HttpContext http, IGrainFactory grains)
     {
-        var model = await Model(grains, tenantKey, request.Name ?? "").CreateAsync(new CreateModel(request.ModelType, request.Algorithm,
+        var model = await Model(grains, tenantKey, PhantomMl.Grains.Models.ModelLifecycle.Name(request.Name)).CreateAsync(new CreateModel(request.ModelType, request.Algorithm,
             request.FeatureCount, request.TrainingSamples, request.Tags, JsonBody.RawOrNull(request.Metadata)));
         http.Response.Headers.ETag = $"\"{model.ETag}\"";
         return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{Uri.EscapeDataString(model.Name)}", model);
@@ -126,6 +127,6 @@ public static class ModelsApi
     }
 
     // A model grain per tenant and name; a name with '/' would address another key shape, and names never contain it.
-    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
+    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.Model(tenantKey, name);
 
 }

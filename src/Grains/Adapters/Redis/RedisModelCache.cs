@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace PhantomMl.Grains.Adapters.Redis;
 
 /// <summary>
-/// Model views in Redis under <c>phantom:t:{tenant}:model:{name}</c> for ten minutes. Redis failures are
+/// Model views in Redis under <c>phantom:t:{tenant}:model:{name}</c> for ten minutes. Redis failures (timeouts included) are
 /// logged and treated as misses: the platform serves without its cache.
 /// </summary>
 public sealed partial class RedisModelCache(IConnectionMultiplexer redis, ILogger<RedisModelCache> logger) : IModelCache
@@ -22,7 +22,7 @@ public sealed partial class RedisModelCache(IConnectionMultiplexer redis, ILogge
             var value = await redis.GetDatabase().StringGetAsync(Key(tenantId, modelName));
             return value.HasValue ? JsonSerializer.Deserialize<ModelView>(value.ToString(), Json) : null;
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             LogUnavailable(e, "read");
             return null;
@@ -36,7 +36,7 @@ public sealed partial class RedisModelCache(IConnectionMultiplexer redis, ILogge
         {
             await redis.GetDatabase().StringSetAsync(Key(tenantId, model.Name), JsonSerializer.Serialize(model, Json), TimeToLive);
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             LogUnavailable(e, "write");
         }
@@ -49,7 +49,7 @@ public sealed partial class RedisModelCache(IConnectionMultiplexer redis, ILogge
         {
             await redis.GetDatabase().KeyDeleteAsync(Key(tenantId, modelName));
         }
-        catch (RedisException e)
+        catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // A key that could not be deleted may be stale for up to its time to live; say so loudly.
             LogUnavailable(e, "invalidate");

@@ -1,0 +1,128 @@
+using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
+
+namespace PhantomMl.Grains.Models;
+
+/// <summary>A model's versions: registering, deleting, reading and activating them.</summary>
+public sealed partial class ModelGrain
+{
+    /// <inheritdoc />
+    public async Task<ModelVersionView> RegisterVersionAsync(RegisterVersion command)
+    {
+        var audit = Event("register-version", Details: new { command?.Version, command?.ParentVersion });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync();
+        await InvalidateCacheAsync();
+        var registered = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            var valid = command ?? throw PhantomException.Invalid("Send the version.", "body");
+            var label = ModelLifecycle.Label(valid.Version, "version");
+            var changelog = ModelValidation.FreeText(valid.Changelog, 10_000, "changelog");
+            var metrics = ModelValidation.Metrics(valid);
+            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            ModelVersionView? parent = null;
+            if (valid.ParentVersion is { } parentLabel)
+            {
+                parent = versions.SingleOrDefault(v => v.Version == parentLabel)
+                    ?? throw PhantomException.Invalid($"parentVersion '{ModelLifecycle.Shown(parentLabel)}' is not a version of this model.", "parentVersion");
+            }
+
+            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
+            var version = await ModelStore.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
+                ModelValidation.Delta(metrics, parent), caller.UserId);
+            await BumpAsync(connection, transaction, model);
+            return version;
+        }, replay: async () => await GetVersionInternalAsync(command!.Version));
+        await ReloadAsync();
+        return registered;
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> DeleteVersionAsync(string versionOrAlias, long expectedETag)
+    {
+        var audit = Event("delete-version", Details: new { version = versionOrAlias });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        var model = Model;
+        var limits = await QuotaLimitsAsync();
+        await InvalidateCacheAsync();
+        var objectKey = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            if (version.IsActive)
+            {
+                throw PhantomException.Conflict($"Version '{version.Version}' is active; activate another version first.");
+            }
+
+            var artifact = await ArtifactRecords.FindAsync(connection, transaction, version.Id);
+            await ModelStore.DeleteVersionAsync(connection, transaction, version.Id);
+            var now = time.GetUtcNow();
+            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
+            if (artifact is not null)
+            {
+                await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -artifact.SizeBytes, limits[Quotas.ArtifactBytes], now);
+            }
+
+            await BumpAsync(connection, transaction, model);
+            return artifact?.StoragePath;
+        }, replay: () => Task.FromResult<string?>(null));
+        await ReloadAsync();
+        // The rows are gone; the object follows. A crash here leaves an object no row points to, which the orphan sweep removes.
+        if (objectKey is not null)
+        {
+            await DeleteObjectQuietlyAsync(objectKey);
+        }
+
+        return View();
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ModelVersionView>> ListVersionsAsync()
+    {
+        await AuthorizeAsync(Permissions.ModelsRead, Event("read"));
+        var model = Model;
+        return await database.InTenantAsync(_tenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, model.Id));
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelVersionView> GetVersionAsync(string versionOrAlias)
+    {
+        await AuthorizeAsync(Permissions.ModelsRead, Event("read"));
+        return await GetVersionInternalAsync(versionOrAlias);
+    }
+
+    /// <inheritdoc />
+    public async Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag)
+    {
+        var audit = Event("activate-version", Details: new { version = versionOrAlias });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        var model = Model;
+        await InvalidateCacheAsync();
+        await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            await ModelStore.ActivateAsync(connection, transaction, model.Id, version.Id);
+            return await ModelStore.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
+                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync();
+        return View();
+    }
+
+    private async Task<ModelVersionView> GetVersionInternalAsync(string versionOrAlias)
+    {
+        var model = Model;
+        return Resolve(await database.InTenantAsync(_tenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, model.Id)),
+            versionOrAlias);
+    }
+
+    /// <summary>The version a label or alias names; 404 when there is none.</summary>
+    private ModelVersionView Resolve(IReadOnlyList<ModelVersionView> versions, string? versionOrAlias)
+    {
+        var requested = versionOrAlias ?? "";
+        var label = _aliases.TryGetValue(requested, out var target) ? target : requested;
+        return versions.SingleOrDefault(v => v.Version == label) ?? throw PhantomException.NotFound("model version", ModelLifecycle.Shown(requested));
+    }
+}
