@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
@@ -10,13 +11,17 @@ namespace PhantomMl.Grains.Inference;
 
 /// <summary>
 /// See <see cref="IBatchInferenceGrain"/>. The inference_batches row is the state; the run itself
-/// (<see cref="BatchRun"/>) works on the thread pool. While a batch is unfinished a reminder ticks every minute: if
+/// (<see cref="BatchRun"/>) works on the thread pool. A batch is admitted before anything is read: its dataset is within
+/// the tenant's <c>batch_dataset_bytes</c>, the tenant has fewer than <c>concurrent_batch_runs</c> batches pending or
+/// running (counted in the same transaction that records it), and it is charged one request; its rows are charged
+/// against <c>inference_rows</c> chunk by chunk, before each is scored. While a batch is unfinished a reminder ticks every minute: if
 /// the run was lost with its silo (no progress for <see cref="InferenceOptions.BatchSilentFor"/> and no run in this activation), it is
 /// started again, at most <see cref="MaxAttempts"/> times in all; a finished batch's reminder removes itself.
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
 public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
-    IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger) : Grain, IBatchInferenceGrain, IRemindable
+    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger)
+    : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
     public const int MaxAttempts = 3;
@@ -30,20 +35,17 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     private CancellationTokenSource? _cancel;
 
     /// <inheritdoc />
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var key = this.GetPrimaryKeyString();
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        _tenantKey = slash < 0 ? key : key[..slash];
-        _batchId = slash >= 0 && Guid.TryParse(key[(slash + 1)..], out var id) ? id : Guid.Empty;
-        _tenantId = await TenantStore.ResolveAsync(database, _tenantKey, cancellationToken);
+        (_tenantKey, _batchId) = GrainKeys.ParseTenantAndId(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public async Task<BatchView> SubmitAsync(SubmitBatch command)
     {
         var audit = Event("submit-batch", new { command?.Model, command?.Version, command?.DatasetUri });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, audit);
+        var caller = await AuthorizeAsync(Permissions.InferencePredict, audit);
         var tenantId = _tenantId!.Value;
         if (_batchId == Guid.Empty)
         {
@@ -66,25 +68,38 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         }
 
         var (route, dataset) = await ResolveAsync(command.Model, command.Version, datasetModel, datasetVersion);
-        if (dataset.SizeBytes > options.Value.BatchMaxInputBytes)
+        var tenantLimits = await limits.GetAsync(tenantId);
+        var maxInput = Math.Min(options.Value.BatchMaxInputBytes, tenantLimits[Quotas.BatchDatasetBytes]);
+        if (dataset.SizeBytes > maxInput)
         {
-            throw PhantomException.Invalid($"The dataset is {dataset.SizeBytes} bytes; a batch reads at most {options.Value.BatchMaxInputBytes}.", "datasetUri");
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a batch of this tenant reads at most {maxInput} ({Quotas.BatchDatasetBytes}).",
+                Quotas.BatchDatasetBytes);
         }
 
-        await changes.ApplyAsync(caller, tenantId, audit, async (_, transaction) =>
+        await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
+            // Counted in the transaction that records the batch, under the tenant's admission lock: concurrent submissions
+            // on any silo cannot both take the last slot.
+            var limit = (await TenantStore.LoadAsync(connection, transaction))!.EffectiveQuotas[Quotas.ConcurrentBatchRuns];
+            var running = await InferenceBatchStore.CountUnfinishedAsync(transaction);
+            if (running >= limit)
+            {
+                throw PhantomException.QuotaExceeded(Quotas.ConcurrentBatchRuns, limit, running, 1);
+            }
+
+            await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
             await InferenceBatchStore.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));
-        await this.RegisterOrUpdateReminder(ReminderName, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-        Start(new BatchJob(tenantId, _batchId, route.ModelId, route.Primary, dataset, caller.UserId, Restart: false));
+        await Reminders.EnsureAsync(this, reminders, ReminderName, TimeSpan.FromMinutes(1));
+        Start(new BatchJob(tenantId, _batchId, route.ModelId, route.Primary, dataset, caller.UserId, Owner(tenantId, tenantLimits), Restart: false));
         return (await LoadAsync())!.View;
     }
 
     /// <inheritdoc />
     public async Task<BatchView> GetAsync()
     {
-        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, Event("read"));
+        await AuthorizeAsync(Permissions.InferencePredict, Event("read"));
         return (await LoadAsync())?.View ?? throw PhantomException.NotFound("batch", _batchId.ToString());
     }
 
@@ -92,7 +107,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     public async Task<BatchView> CancelAsync()
     {
         var audit = Event("cancel-batch");
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.InferencePredict, audit);
+        var caller = await AuthorizeAsync(Permissions.InferencePredict, audit);
         var batch = await LoadAsync() ?? throw PhantomException.NotFound("batch", _batchId.ToString());
         var cancelled = await changes.ApplyAsync(caller, _tenantId!.Value, audit, (_, transaction) =>
             InferenceBatchStore.FinishAsync(transaction, _batchId, "cancelled", Unfinished), replay: () => Task.FromResult(true));
@@ -107,8 +122,28 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     }
 
     /// <inheritdoc />
+    public async Task<byte[]> ReadFileAsync(bool errors, long offset, int count)
+    {
+        await AuthorizeAsync(Permissions.InferencePredict, Event("read"));
+        if (offset < 0 || count is <= 0 or > IArtifactReaderGrain.MaxRangeBytes)
+        {
+            throw PhantomException.Invalid($"Read 1 to {IArtifactReaderGrain.MaxRangeBytes} bytes from a non-negative offset.", "count");
+        }
+
+        var batch = (await LoadAsync())?.View ?? throw PhantomException.NotFound("batch", _batchId.ToString());
+        var path = (errors ? batch.ErrorsPath : batch.OutputPath)
+            ?? throw PhantomException.NotFound("batch file", batch.Status == "completed" ? "none was written" : $"the batch is {batch.Status}");
+        await using var content = await artifacts.OpenReadAsync(path, offset, count, CancellationToken.None);
+        var buffer = new byte[count];
+        var filled = await content.ReadAtLeastAsync(buffer, count, throwOnEndOfStream: false);
+        return filled == count ? buffer : buffer[..filled];
+    }
+
+    /// <inheritdoc />
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        // A reminder is the platform's own call: the tenant is found from the batch's key, as the platform.
+        _tenantId ??= await TenantStore.ResolveAsync(database, _tenantKey);
         var batch = _tenantId is null ? null : await LoadAsync();
         if (batch is null || !Unfinished.Contains(batch.View.Status))
         {
@@ -134,7 +169,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         {
             var (datasetModel, datasetVersion) = DatasetUri.Parse(batch.View.DatasetUri);
             var (route, dataset) = await ResolveAsync(batch.View.Model, batch.View.Version, datasetModel, datasetVersion);
-            Start(new BatchJob(tenantId, _batchId, batch.ModelId, route.Primary, dataset, batch.View.CreatedBy, Restart: true));
+            Start(new BatchJob(tenantId, _batchId, batch.ModelId, route.Primary, dataset, batch.View.CreatedBy, Owner(tenantId, await limits.GetAsync(tenantId)),
+                Restart: true));
         }
         catch (PhantomException e)
         {
@@ -154,10 +190,20 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     private Task<(ServingRoute Route, ArtifactView Dataset)> ResolveAsync(string model, string version, string datasetModel, string datasetVersion) =>
         internalCalls.AsComponentAsync("inference", async () =>
         {
-            var route = await GrainFactory.GetGrain<IModelGrain>($"{_tenantKey}/{model}").GetServingRouteAsync(version);
-            var dataset = await GrainFactory.GetGrain<IModelGrain>($"{_tenantKey}/{datasetModel}").GetArtifactAsync(datasetVersion);
+            var route = await GrainFactory.Model(_tenantKey, model).GetServingRouteAsync(version);
+            var dataset = await GrainFactory.Model(_tenantKey, datasetModel).GetArtifactAsync(datasetVersion);
             return (route, dataset);
         });
+
+    private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
+    {
+        var access = await guard.AuthorizeAsync(_tenantKey, permission, audit);
+        _tenantId = access.TenantId;
+        return access.Caller;
+    }
+
+    private static ModelOwner Owner(Guid tenantId, IReadOnlyDictionary<string, long> tenantLimits) =>
+        new(tenantId, (int)Math.Clamp(tenantLimits[Quotas.OnnxThreads], 1, 64), tenantLimits[Quotas.OnnxSessionBytes]);
 
     private async Task<InferenceBatchStore.Row?> LoadAsync() => _tenantId is { } tenantId && _batchId != Guid.Empty
         ? await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FindAsync(transaction, _batchId))

@@ -4,21 +4,25 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Inference;
 
 /// <summary>What one run of a batch needs: whose, which batch, the model's artifact, the dataset's artifact, and who asked.</summary>
-public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, ArtifactView Model, ArtifactView Dataset, string UserId, bool Restart);
+public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, ArtifactView Model, ArtifactView Dataset, string UserId, ModelOwner Owner, bool Restart);
 
 /// <summary>
 /// Runs a batch inference job on the thread pool: downloads the dataset CSV to a temporary file, counts its rows, then
 /// scores it in chunks of <see cref="InferenceOptions.BatchChunkRows"/>, <see cref="InferenceOptions.BatchParallelChunks"/>
-/// at a time. Chunks are committed in input order, each in one transaction: its inference_jobs rows (carrying the batch
+/// at a time. Lines are read with bounded memory (<see cref="BoundedLines"/>): a line longer than 1 MiB fails the batch
+/// with its number, whatever the file holds. Each chunk's rows are charged against the tenant's inference_rows before
+/// they are scored. Chunks are committed in input order, each in one transaction: its inference_jobs rows (carrying the batch
 /// id) and the batch's progress together, so progress never counts a row that is not recorded. A row that cannot be
 /// scored (wrong number of fields, a value that is not a finite number) goes to the errors file with its row number
-/// and the reason. Each scored row counts as one request against the tenant's inference_requests quota. When every
+/// and the reason. When every
 /// chunk is in, the output file (input columns + prediction, confidence) and the errors file are written to the
 /// artifact store and the batch completes. A cancelled batch stops at its next chunk; a run whose silo died is
 /// started again from the beginning by the batch's reminder (the earlier attempt's rows are removed first).
@@ -42,9 +46,9 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
 
             await artifacts.DownloadToFileAsync(job.Dataset.StoragePath, input, cancellationToken);
 
-            var totalRows = File.ReadLines(input).Skip(1).LongCount(line => line.Length > 0);
-            var inputs = await models.WithModelAsync(job.Model, model => model.Inputs);
-            using var lines = File.ReadLines(input).GetEnumerator();
+            var totalRows = BoundedLines.Read(input).Skip(1).LongCount(line => line.Length > 0);
+            var inputs = await models.WithModelAsync(job.Owner, job.Model, model => model.Inputs);
+            using var lines = BoundedLines.Read(input).GetEnumerator();
             var header = lines.MoveNext() ? CsvFields.Split(lines.Current) : [];
             var missing = inputs.Select(i => i.Name).Where(name => !header.Contains(name)).ToList();
             if (missing.Count > 0)
@@ -80,6 +84,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
 
                 if (chunk.Count > 0)
                 {
+                    await quota.ConsumeAsync(job.TenantId, Quotas.InferenceRows, chunk.Count); // admitted before it is scored
                     inFlight.Enqueue(Task.Run(() => ScoreAsync(job, chunk, header.Length, columns), cancellationToken));
                 }
 
@@ -186,7 +191,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         }
 
         var started = Stopwatch.GetTimestamp();
-        var predictions = rows.Count == 0 ? [] : await models.WithModelAsync(job.Model, model => model.Run([.. rows.Select(r => r.Values)]));
+        var predictions = rows.Count == 0 ? [] : await models.WithModelAsync(job.Owner, job.Model, model => model.Run([.. rows.Select(r => r.Values)]));
         var perRowMs = rows.Count == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds / rows.Count;
         var now = time.GetUtcNow();
         var records = new List<InferenceRecord>(rows.Count);
@@ -202,14 +207,9 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         return new ScoredChunk(records, outputLines, failures);
     }
 
-    /// <summary>Counts the chunk against the quota and records it with the batch's progress; false when the batch was cancelled.</summary>
+    /// <summary>Records the chunk with the batch's progress; false when the batch was cancelled.</summary>
     private async Task<bool> CommitAsync(BatchJob job, ScoredChunk chunk, CancellationToken cancellationToken)
     {
-        if (chunk.Records.Count > 0)
-        {
-            await quota.ConsumeAsync(job.TenantId, chunk.Records.Count);
-        }
-
         try
         {
             return await database.InTenantAsync(job.TenantId, async (_, transaction) =>

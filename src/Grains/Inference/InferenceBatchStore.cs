@@ -31,6 +31,19 @@ public static class InferenceBatchStore
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The tenant's batches pending or running, under the tenant's admission lock for the rest of the transaction.</summary>
+    public static async Task<long> CountUnfinishedAsync(NpgsqlTransaction transaction)
+    {
+        await using (var @lock = TenantDatabase.TenantCommand(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('batch-admission:' || @tenant::text, 0))"))
+        {
+            await @lock.ExecuteNonQueryAsync();
+        }
+
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "SELECT count(*) FROM inference_batches WHERE tenant_id = @tenant AND status IN ('pending', 'running')");
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     public static async Task<Row?> FindAsync(NpgsqlTransaction transaction, Guid id)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM inference_batches WHERE tenant_id = @tenant AND id = @id");

@@ -43,6 +43,9 @@ public sealed class InferenceOptions
     /// </summary>
     public int QuotaLeaseSize { get; set; } = 500;
 
+    /// <summary>Row quotas (inference_rows, shadow_scorings): how many rows a silo reserves from a tenant's monthly quota at a time. Default 10,000.</summary>
+    public int RowQuotaLeaseSize { get; set; } = 10_000;
+
     /// <summary>Batch inference: rows scored per chunk (and recorded per transaction). Default 5,000.</summary>
     public int BatchChunkRows { get; set; } = 5_000;
 

@@ -9,25 +9,25 @@ using PhantomMl.Grains.Tenants;
 namespace PhantomMl.Grains.Inference;
 
 /// <summary>
-/// The monthly inference_requests quota, enforced without a PostgreSQL round trip per request: each silo reserves a
-/// block of requests (<see cref="InferenceOptions.QuotaLeaseSize"/>, less when the tenant has fewer left) from the
-/// tenant's usage row in one conditional UPDATE, the same one every other quota goes through, and counts requests
-/// down locally. PostgreSQL's usage is therefore never below what was served, so the limit holds across all silos;
-/// the price is that usage runs up to one block per silo ahead, and a silo holding a block can make another refuse
-/// up to that many requests early. A stopping silo gives its unused requests back; a crashed one's stay counted
-/// (at most one block per tenant it served).
+/// The monthly serving quotas (inference_requests, inference_rows, shadow_scorings), enforced without a PostgreSQL round
+/// trip per request: each silo reserves a block (<see cref="InferenceOptions.QuotaLeaseSize"/> requests or
+/// <see cref="InferenceOptions.RowQuotaLeaseSize"/> rows, less when the tenant has fewer left) from the tenant's usage
+/// row in one conditional UPDATE, the same one every other quota goes through, and counts down locally. PostgreSQL's
+/// usage is therefore never below what was served, so the limit holds across all silos; the price is that usage runs up
+/// to one block per silo ahead, and a silo holding a block can make another refuse up to that many early. A stopping
+/// silo gives its unused blocks back; a crashed one's stay counted (at most one block per tenant and quota it served).
 /// </summary>
 public sealed partial class InferenceQuota(TenantDatabase database, IOptions<InferenceOptions> options, TimeProvider time, ILogger<InferenceQuota> logger)
     : IHostedService
 {
-    private readonly ConcurrentDictionary<Guid, Lease> _leases = new();
+    private readonly ConcurrentDictionary<(Guid TenantId, string Quota), Lease> _leases = new();
 
-    /// <summary>Counts <paramref name="requests"/> against the tenant's quota, or throws 429 when it is used up.</summary>
-    public async ValueTask ConsumeAsync(Guid tenantId, long requests)
+    /// <summary>Counts <paramref name="requests"/> against the tenant's monthly <paramref name="quota"/>, or throws 429 when it is used up.</summary>
+    public async ValueTask ConsumeAsync(Guid tenantId, string quota, long requests)
     {
         var now = time.GetUtcNow();
-        var period = Quotas.PeriodOf(Quotas.InferenceRequests, now).Start;
-        var lease = _leases.GetOrAdd(tenantId, _ => new Lease());
+        var period = Quotas.PeriodOf(quota, now).Start;
+        var lease = _leases.GetOrAdd((tenantId, quota), _ => new Lease());
         if (lease.TryTake(period, requests))
         {
             return;
@@ -44,18 +44,19 @@ public sealed partial class InferenceQuota(TenantDatabase database, IOptions<Inf
             var granted = await database.InTenantAsync(tenantId, async (connection, transaction) =>
             {
                 var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
-                var limit = tenant.EffectiveQuotas[Quotas.InferenceRequests];
-                var used = (await TenantStore.ReadUsageAsync(connection, transaction, now))[Quotas.InferenceRequests];
-                var block = Math.Max(requests, Math.Min(options.Value.QuotaLeaseSize, limit - used));
+                var limit = tenant.EffectiveQuotas[quota];
+                var used = (await TenantStore.ReadUsageAsync(connection, transaction, now))[quota];
+                var leaseSize = quota == Quotas.InferenceRequests ? options.Value.QuotaLeaseSize : options.Value.RowQuotaLeaseSize;
+                var block = Math.Max(requests, Math.Min(leaseSize, limit - used));
                 try
                 {
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, Quotas.InferenceRequests, block, limit, now);
+                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, block, limit, now);
                     return block;
                 }
                 catch (PhantomException e) when (e.Status == 429 && block > requests)
                 {
                     // Another silo took part of what was left in between: ask for just this request.
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, Quotas.InferenceRequests, requests, limit, now);
+                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, requests, limit, now);
                     return requests;
                 }
             });
@@ -74,9 +75,9 @@ public sealed partial class InferenceQuota(TenantDatabase database, IOptions<Inf
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var period = Quotas.PeriodOf(Quotas.InferenceRequests, now).Start;
-        foreach (var (tenantId, lease) in _leases)
+        foreach (var ((tenantId, quota), lease) in _leases)
         {
+            var period = Quotas.PeriodOf(quota, now).Start;
             var unused = lease.TakeAll(period);
             if (unused == 0)
             {
@@ -87,20 +88,20 @@ public sealed partial class InferenceQuota(TenantDatabase database, IOptions<Inf
             {
                 await database.InTenantAsync(tenantId, async (connection, transaction) =>
                 {
-                    var limit = (await TenantStore.LoadAsync(connection, transaction))?.EffectiveQuotas[Quotas.InferenceRequests] ?? 0;
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, Quotas.InferenceRequests, -unused, limit, now);
+                    var limit = (await TenantStore.LoadAsync(connection, transaction))?.EffectiveQuotas[quota] ?? 0;
+                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, -unused, limit, now);
                     return true;
                 }, cancellationToken);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                LogNotReturned(e, unused, tenantId);
+                LogNotReturned(e, unused, quota, tenantId);
             }
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give {Unused} reserved inference requests back to tenant {TenantId}; they stay counted")]
-    private partial void LogNotReturned(Exception exception, long unused, Guid tenantId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give {Unused} reserved {Quota} back to tenant {TenantId}; they stay counted")]
+    private partial void LogNotReturned(Exception exception, long unused, string quota, Guid tenantId);
 
     /// <summary>Requests a silo has reserved and not yet served, for one month.</summary>
     private sealed class Lease

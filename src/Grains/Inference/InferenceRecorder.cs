@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,9 @@ namespace PhantomMl.Grains.Inference;
 /// <see cref="InferenceRecord"/> to this silo's queue and answers; a background loop writes what gathered (at most
 /// <see cref="InferenceOptions.RecordBatchSize"/> records, at the latest after <see cref="InferenceOptions.RecordInterval"/>)
 /// as one inference_jobs INSERT per tenant and one inference_metrics INSERT, both retried (by record id and by
-/// deduplication token, so a retry stores nothing twice).
+/// deduplication token, so a retry stores nothing twice). One tenant cannot crowd out the others: each holds at most its
+/// <c>recording_queue_records</c> quota of the queue (beyond it, its own records are dropped and counted), and a shared
+/// ClickHouse INSERT that the server refuses is split by tenant, so one tenant's records never fail another's.
 /// <para>
 /// What a crash can lose, and the bound: the records still queued or being written when the silo dies, in steady state
 /// those of the last <see cref="InferenceOptions.RecordInterval"/> (plus one write in flight). A stopping silo writes
@@ -27,6 +30,8 @@ public sealed partial class InferenceRecorder : IHostedService
     public const int WriteAttempts = 5;
 
     private readonly Channel<InferenceRecord> _queue;
+    private readonly ConcurrentDictionary<Guid, int> _queuedPerTenant = new();
+    private readonly ConcurrentDictionary<Guid, long> _droppedPerTenant = new();
     private readonly TenantDatabase _database;
     private readonly InferenceMetricsTable _metrics;
     private readonly InferenceOptions _options;
@@ -49,13 +54,33 @@ public sealed partial class InferenceRecorder : IHostedService
     /// <summary>Records written to both stores on this silo since it started.</summary>
     public long Recorded => Interlocked.Read(ref _recorded);
 
-    /// <summary>Queues a record; never waits. A full queue drops it (counted and logged).</summary>
-    public void Record(InferenceRecord record)
+    /// <summary>Records of one tenant dropped on this silo since it started.</summary>
+    public long DroppedFor(Guid tenantId) => _droppedPerTenant.GetValueOrDefault(tenantId);
+
+    /// <summary>
+    /// Queues a record; never waits. Dropped (counted and logged) when the tenant already has <paramref name="tenantShare"/>
+    /// records waiting, or the whole queue is full.
+    /// </summary>
+    public void Record(InferenceRecord record, long tenantShare)
     {
-        if (!_queue.Writer.TryWrite(record))
+        if (_queuedPerTenant.AddOrUpdate(record.TenantId, 1, (_, queued) => queued + 1) > tenantShare)
         {
-            Drop(1, "the recording queue is full");
+            Dequeued(record.TenantId, 1);
+            DropFor(record.TenantId, 1, "a tenant's share of the recording queue is full");
         }
+        else if (!_queue.Writer.TryWrite(record))
+        {
+            Dequeued(record.TenantId, 1);
+            DropFor(record.TenantId, 1, "the recording queue is full");
+        }
+    }
+
+    private void Dequeued(Guid tenantId, int records) => _queuedPerTenant.AddOrUpdate(tenantId, 0, (_, queued) => Math.Max(0, queued - records));
+
+    private void DropFor(Guid tenantId, int records, string reason)
+    {
+        _droppedPerTenant.AddOrUpdate(tenantId, records, (_, dropped) => dropped + records);
+        Drop(records, reason);
     }
 
     /// <inheritdoc />
@@ -98,11 +123,16 @@ public sealed partial class InferenceRecorder : IHostedService
                 batch.Add(next);
             }
 
+            foreach (var tenant in batch.GroupBy(record => record.TenantId))
+            {
+                Dequeued(tenant.Key, tenant.Count());
+            }
+
             // The two stores are independent: one being down does not hold up the other's records.
             var token = $"inference:{Guid.CreateVersion7():N}";
             var written = await Task.WhenAll(
                 WithRetriesAsync("PostgreSQL", batch.Count, () => WriteJobRowsAsync(batch)),
-                WithRetriesAsync("ClickHouse", batch.Count, () => _metrics.InsertAsync(batch, token)));
+                WriteMetricsAsync(batch, token));
             if (written.All(ok => ok))
             {
                 Interlocked.Add(ref _recorded, batch.Count);
@@ -119,6 +149,35 @@ public sealed partial class InferenceRecorder : IHostedService
                 await InferenceJobRows.InsertAsync(transaction, [.. tenant]);
                 return true;
             });
+        }
+    }
+
+    /// <summary>
+    /// One shared INSERT; if ClickHouse refuses it (a server error: nothing of it was stored), each tenant's records are
+    /// inserted on their own, so whatever one tenant's records did wrong fails only that tenant's.
+    /// </summary>
+    private async Task<bool> WriteMetricsAsync(List<InferenceRecord> batch, string token)
+    {
+        try
+        {
+            await _metrics.InsertAsync(batch, token);
+            return true;
+        }
+        catch (ClickHouse.Driver.ClickHouseServerException e) when (batch.Select(record => record.TenantId).Distinct().Skip(1).Any())
+        {
+            LogSplit(e, batch.Count);
+            var written = true;
+            foreach (var tenant in batch.GroupBy(record => record.TenantId))
+            {
+                List<InferenceRecord> records = [.. tenant];
+                written &= await WithRetriesAsync("ClickHouse", records.Count, () => _metrics.InsertAsync(records, $"{token}:{tenant.Key:N}"));
+            }
+
+            return written;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return await WithRetriesAsync("ClickHouse", batch.Count, () => _metrics.InsertAsync(batch, token));
         }
     }
 
@@ -158,6 +217,9 @@ public sealed partial class InferenceRecorder : IHostedService
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Inference records could not be written to {Store} ({Records} records, {Attempts} attempts)")]
     private partial void LogWriteFailed(Exception exception, string store, int records, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ClickHouse refused a shared INSERT of {Records} inference records; inserting each tenant's on its own")]
+    private partial void LogSplit(Exception exception, int records);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Inference records dropped because {Reason}; {Total} dropped on this silo so far")]
     private partial void LogDropped(string reason, long total);

@@ -16,7 +16,7 @@ namespace PhantomMl.Grains.Inference;
 /// </summary>
 public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOptions> options)
 {
-    private readonly ConcurrentDictionary<string, Queue> _queues = new();
+    private readonly ConcurrentDictionary<(Guid Tenant, string Sha), Queue> _queues = new();
     private long _batches;
     private long _requests;
 
@@ -27,34 +27,38 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
     public long BatchedRequests => Interlocked.Read(ref _requests);
 
     /// <summary>Checks rows against the artifact's model (loading it if needed); 400 naming the first row that does not fit.</summary>
-    public Task ValidateAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows) =>
-        models.WithModelAsync(artifact, model =>
+    public Task ValidateAsync(ModelOwner owner, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows) =>
+        models.WithModelAsync(owner, artifact, model =>
         {
             model.Validate(rows);
             return true;
         });
 
+    /// <summary>The inputs the artifact's model expects (loading it if needed).</summary>
+    public Task<IReadOnlyList<ModelInput>> DescribeAsync(ModelOwner owner, ArtifactView artifact) => models.WithModelAsync(owner, artifact, model => model.Inputs);
+
     /// <summary>Scores <paramref name="rows"/> with the artifact's model, batched with whatever else is waiting.</summary>
-    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ModelOwner owner, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {
-        await ValidateAsync(artifact, rows);
-        return await ScoreAsync(artifact, rows);
+        await ValidateAsync(owner, artifact, rows);
+        return await ScoreAsync(owner, artifact, rows);
     }
 
     /// <summary>Scores rows already checked by <see cref="ValidateAsync"/>, batched with whatever else is waiting.</summary>
-    public async Task<IReadOnlyList<RowPrediction>> ScoreAsync(ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    public async Task<IReadOnlyList<RowPrediction>> ScoreAsync(ModelOwner owner, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {
         if (rows.Count >= options.Value.MaxBatchRows)
         {
-            return await models.WithModelAsync(artifact, model => model.Run(rows)); // a batch by itself
+            return await models.WithModelAsync(owner, artifact, model => model.Run(rows)); // a batch by itself
         }
 
-        var queue = _queues.GetOrAdd(artifact.Sha256, _ => new Queue());
+        // Per tenant: two tenants' requests never share a batch, even for the same bytes.
+        var queue = _queues.GetOrAdd((owner.TenantId, artifact.Sha256), _ => new Queue());
         var request = new Request(rows, new TaskCompletionSource<IReadOnlyList<RowPrediction>>(TaskCreationOptions.RunContinuationsAsynchronously));
         queue.Waiting.Enqueue(request);
         if (queue.TryLead())
         {
-            await LeadAsync(artifact, queue, request.Done.Task);
+            await LeadAsync(owner, artifact, queue, request.Done.Task);
         }
 
         // Answered by a batch this request led (already complete) or by another leader's.
@@ -66,7 +70,7 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
     /// and hands the lead to a thread-pool task if others still wait; after stepping down it looks at the queue once
     /// more, so a request that arrived while it was finishing is never left without a leader.
     /// </summary>
-    private async Task LeadAsync(ArtifactView artifact, Queue queue, Task? own)
+    private async Task LeadAsync(ModelOwner owner, ArtifactView artifact, Queue queue, Task? own)
     {
         while (true)
         {
@@ -74,7 +78,7 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
             {
                 while (!queue.Waiting.IsEmpty && own is not { IsCompleted: true })
                 {
-                    await ScoreBatchAsync(artifact, queue);
+                    await ScoreBatchAsync(owner, artifact, queue);
                 }
             }
             finally
@@ -89,14 +93,14 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
 
             if (own is { IsCompleted: true })
             {
-                _ = Task.Run(() => LeadAsync(artifact, queue, own: null)); // this caller has its answer: pass the lead on
+                _ = Task.Run(() => LeadAsync(owner, artifact, queue, own: null)); // this caller has its answer: pass the lead on
                 return;
             }
         }
     }
 
     /// <summary>Takes waiting requests up to the batch size, scores them in one call, and answers each.</summary>
-    private async Task ScoreBatchAsync(ArtifactView artifact, Queue queue)
+    private async Task ScoreBatchAsync(ModelOwner owner, ArtifactView artifact, Queue queue)
     {
         var settings = options.Value;
         var batch = new List<Request>();
@@ -116,7 +120,7 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
         {
             var all = new List<IReadOnlyDictionary<string, double>>(rows);
             batch.ForEach(request => all.AddRange(request.Rows));
-            var scored = await models.WithModelAsync(artifact, model => model.Run(all));
+            var scored = await models.WithModelAsync(owner, artifact, model => model.Run(all));
             Interlocked.Increment(ref _batches);
             Interlocked.Add(ref _requests, batch.Count);
             var offset = 0;

@@ -12,14 +12,32 @@ namespace PhantomMl.Grains.Inference;
 public sealed class OnnxModel : IDisposable
 {
     private readonly InferenceSession _session;
+    private readonly HashSet<string> _floatInputs;
     private int _users;
     private bool _evicted;
 
-    public OnnxModel(byte[] onnx)
+    /// <summary>Loads a model after <see cref="OnnxGraphCheck"/> passed it, running on <paramref name="threads"/> ONNX Runtime threads.</summary>
+    /// <remarks>
+    /// Tenants' sessions run without ONNX Runtime's memory arena: the CPU arena can only be capped per process (an
+    /// environment allocator shared by every session), not per session, and an uncapped arena keeps the peak of every run.
+    /// Without it a run returns its memory when it ends; what one run may take is bounded by the rows per request, and
+    /// what a tenant's loaded models take by <see cref="OnnxModelCache"/>.
+    /// </remarks>
+    public OnnxModel(byte[] onnx, int threads = 1)
     {
-        _session = new InferenceSession(onnx);
+        OnnxGraphCheck.Inspect(onnx);
+        using var options = new SessionOptions
+        {
+            IntraOpNumThreads = Math.Clamp(threads, 1, 64),
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            EnableCpuMemArena = false,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        _session = new InferenceSession(onnx, options);
         SizeBytes = onnx.LongLength;
         Inputs = [.. _session.InputMetadata.Select(input => new ModelInput(input.Key, input.Value.ElementType.Name, input.Value.Dimensions))];
+        _floatInputs = [.. _session.InputMetadata.Where(input => input.Value.ElementType == typeof(float)).Select(input => input.Key)];
         foreach (var input in _session.InputMetadata)
         {
             if (input.Value.ElementType != typeof(float) && input.Value.ElementType != typeof(double) && input.Value.ElementType != typeof(long) && input.Value.ElementType != typeof(int))
@@ -68,6 +86,11 @@ public sealed class OnnxModel : IDisposable
                 if (!double.IsFinite(value))
                 {
                     throw PhantomException.Invalid($"Row {r}: '{name}' is {value}; inputs are finite numbers.", $"rows[{r}].{name}");
+                }
+
+                if (Math.Abs(value) > float.MaxValue && _floatInputs.Contains(name))
+                {
+                    throw PhantomException.Invalid($"Row {r}: '{name}' is {value}, beyond what the model's float input holds.", $"rows[{r}].{name}");
                 }
             }
         }

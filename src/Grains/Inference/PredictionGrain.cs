@@ -1,8 +1,8 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Caching;
 using PhantomMl.Grains.Models;
@@ -15,59 +15,74 @@ namespace PhantomMl.Grains.Inference;
 /// See <see cref="IPredictionGrain"/>. The caller needs <c>inference:predict</c> on the tenant; what a label, alias
 /// or the active version is served by (with an alias's traffic split and shadow) is looked up as the platform's
 /// "inference" component and trusted for <see cref="InferenceOptions.ResolutionTtl"/>, so moving an alias or
-/// activating another version is served within that time. A request is checked against the model's inputs, counted
-/// against the tenant's request quota (<see cref="InferenceQuota"/>), answered from the result cache or scored,
-/// micro-batched with concurrent requests for the same version (<see cref="MicroBatcher"/>), and recorded without
-/// waiting (<see cref="InferenceRecorder"/>). A shadow version scores a copy afterwards; its answer is
-/// only recorded.
+/// activating another version is served within that time. A request is admitted before it is scored: its rows are
+/// within the tenant's <c>predict_rows_per_request</c> and fit the model's inputs, and it is charged one request and
+/// its rows (<see cref="InferenceQuota"/>); then it is answered from the result cache or scored, micro-batched with
+/// concurrent requests for the same version (<see cref="MicroBatcher"/>), and recorded without waiting
+/// (<see cref="InferenceRecorder"/>). A shadow version scores a copy afterwards, charged as shadow_scorings and at most
+/// <c>concurrent_shadow_scorings</c> at a time per tenant on this silo (more are skipped and counted); its answer is only recorded.
 /// </summary>
 [StatelessWorker]
 [Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
-public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard guard, InternalCalls internalCalls, OnnxModelCache models, MicroBatcher batcher,
-    PredictionCache cache, InferenceQuota quota, InferenceRecorder recorder, IOptions<InferenceOptions> options, TimeProvider time,
-    ILogger<PredictionGrain> logger) : Grain, IPredictionGrain
+public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls internalCalls, MicroBatcher batcher, PredictionCache cache, InferenceQuota quota,
+    InferenceRecorder recorder, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<PredictionGrain> logger)
+    : Grain, IPredictionGrain
 {
     private static readonly ExpiringMemo<(string TenantKey, string Model, string Version), ServingRoute> Routes = new(capacity: 100_000);
+    private static readonly ConcurrentDictionary<Guid, int> ShadowsInFlight = new();
+    private static long _shadowsSkipped;
+
+    /// <summary>Shadow scorings skipped on this silo since it started (the tenant's concurrency bound or quota was reached).</summary>
+    public static long ShadowsSkipped => Interlocked.Read(ref _shadowsSkipped);
 
     /// <inheritdoc />
     public async Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request)
     {
-        var (tenantId, caller) = await AuthorizeAsync(tenantKey, model, "predict");
-        if (request?.Rows is not { Count: > 0 and <= IPredictionGrain.MaxRows })
+        var (caller, tenantId) = await AuthorizeAsync(tenantKey, model, "predict");
+        var tenantLimits = await limits.GetAsync(tenantId);
+        var maxRows = Math.Min(IPredictionGrain.MaxRows, tenantLimits[Quotas.PredictRowsPerRequest]);
+        if (request?.Rows is not { Count: > 0 } rows || rows.Count > maxRows)
         {
-            throw PhantomException.Invalid($"Send 1 to {IPredictionGrain.MaxRows} rows.", "rows");
+            throw PhantomException.Invalid($"Send 1 to {maxRows} rows (the tenant's {Quotas.PredictRowsPerRequest}).", "rows");
         }
 
+        if (rows.Any(row => row is null))
+        {
+            throw PhantomException.Invalid("A row is null; each row maps the model's inputs to numbers.", "rows");
+        }
+
+        var owner = Owner(tenantId, tenantLimits);
         var route = await ResolveAsync(tenantKey, model, versionOrAlias);
         var (artifact, routeName) = route.Challenger is { } challenger && Random.Shared.Next(100) < route.ChallengerPercent
             ? (challenger, "challenger")
             : (route.Primary, "primary");
 
-        var answer = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, request.Rows);
+        var answer = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, rows);
         if (answer is null)
         {
             // Scored in this turn: a batch takes well under a millisecond, less than handing it to another thread and
             // back. (A model's first load is the exception; it runs on the thread pool inside the session cache.)
-            await batcher.ValidateAsync(artifact, request.Rows);
-            await quota.ConsumeAsync(tenantId, 1); // only a request that can be scored counts
+            await batcher.ValidateAsync(owner, artifact, rows);
+            await ChargeAsync(tenantId, rows.Count); // only a request that can be scored counts
             var started = Stopwatch.GetTimestamp();
-            var predictions = await batcher.ScoreAsync(artifact, request.Rows);
+            var predictions = await batcher.ScoreAsync(owner, artifact, rows);
             answer = new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
             if (!request.BypassCache)
             {
-                await cache.SetAsync(tenantKey, artifact, request.Rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
+                await cache.SetAsync(tenantKey, artifact, rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
             }
         }
         else
         {
-            await quota.ConsumeAsync(tenantId, 1); // a cached answer is still a request
+            await ChargeAsync(tenantId, rows.Count); // a cached answer is still a request
             answer = answer with { Route = routeName };
         }
 
-        recorder.Record(Record(tenantId, route, caller, artifact.Version, routeName, request.Rows, answer.Predictions, answer.InferenceMs, answer.Cached));
-        if (route.Shadow is { } shadow)
+        var share = tenantLimits[Quotas.RecordingQueueRecords];
+        recorder.Record(Record(tenantId, route, caller, artifact.Version, routeName, rows, answer.Predictions, answer.InferenceMs, answer.Cached), share);
+        if (route.Shadow is { } shadow && TryStartShadow(tenantId, tenantLimits[Quotas.ConcurrentShadowScorings]))
         {
-            _ = Task.Run(() => ShadowAsync(tenantId, route, shadow, caller, request.Rows));
+            _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, rows, share));
         }
 
         return answer;
@@ -76,43 +91,82 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
     /// <inheritdoc />
     public async Task<IReadOnlyList<ModelInput>> DescribeAsync(string tenantKey, string model, string versionOrAlias)
     {
-        await AuthorizeAsync(tenantKey, model, "describe");
+        var (_, tenantId) = await AuthorizeAsync(tenantKey, model, "describe");
+        var owner = Owner(tenantId, await limits.GetAsync(tenantId));
         var route = await ResolveAsync(tenantKey, model, versionOrAlias);
-        return await Task.Run(() => models.WithModelAsync(route.Primary, loaded => loaded.Inputs));
+        return await Task.Run(() => batcher.DescribeAsync(owner, route.Primary));
     }
 
+    private async Task ChargeAsync(Guid tenantId, int rows)
+    {
+        await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
+        await quota.ConsumeAsync(tenantId, Quotas.InferenceRows, rows);
+    }
+
+    /// <summary>Admits a shadow scoring when the tenant has fewer than <paramref name="limit"/> in flight on this silo.</summary>
+    private static bool TryStartShadow(Guid tenantId, long limit)
+    {
+        if (ShadowsInFlight.AddOrUpdate(tenantId, 1, (_, running) => running + 1) <= limit)
+        {
+            return true;
+        }
+
+        ShadowDone(tenantId);
+        Interlocked.Increment(ref _shadowsSkipped);
+        return false;
+    }
+
+    private static void ShadowDone(Guid tenantId) => ShadowsInFlight.AddOrUpdate(tenantId, 0, (_, running) => Math.Max(0, running - 1));
+
     /// <summary>Scores a copy of the request with the shadow version and records it; the caller never sees it.</summary>
-    private async Task ShadowAsync(Guid tenantId, ServingRoute route, ArtifactView shadow, Caller caller, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    private async Task ShadowAsync(ModelOwner owner, ServingRoute route, ArtifactView shadow, Caller caller, IReadOnlyList<IReadOnlyDictionary<string, double>> rows,
+        long share)
     {
         try
         {
+            await quota.ConsumeAsync(owner.TenantId, Quotas.ShadowScorings, rows.Count);
             var started = Stopwatch.GetTimestamp();
-            var predictions = await batcher.PredictAsync(shadow, rows);
-            recorder.Record(Record(tenantId, route, caller, shadow.Version, "shadow", rows, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, cached: false));
+            var predictions = await batcher.PredictAsync(owner, shadow, rows);
+            recorder.Record(Record(owner.TenantId, route, caller, shadow.Version, "shadow", rows, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                cached: false), share);
+        }
+        catch (PhantomException e) when (e.Status == 429)
+        {
+            Interlocked.Increment(ref _shadowsSkipped); // the month's shadow scorings are used up: serving goes on without them
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogShadowFailed(e, shadow.Version); // the shadow's schema or artifact may differ: it never affects the caller
         }
+        finally
+        {
+            ShadowDone(owner.TenantId);
+        }
     }
+
+    private static ModelOwner Owner(Guid tenantId, IReadOnlyDictionary<string, long> tenantLimits) =>
+        new(tenantId, (int)Math.Clamp(tenantLimits[Quotas.OnnxThreads], 1, 64), tenantLimits[Quotas.OnnxSessionBytes]);
 
     private InferenceRecord Record(Guid tenantId, ServingRoute route, Caller caller, string version, string routeName,
         IReadOnlyList<IReadOnlyDictionary<string, double>> rows, IReadOnlyList<RowPrediction> predictions, double inferenceMs, bool cached) =>
         new(Guid.CreateVersion7(), time.GetUtcNow(), tenantId, route.ModelId, version, routeName, route.Alias, caller.Client.RequestId, caller.UserId,
             caller.Client.SessionId, cached, rows, predictions, inferenceMs);
 
-    private async Task<(Guid TenantId, Caller Caller)> AuthorizeAsync(string tenantKey, string model, string action)
+    private async Task<(Caller Caller, Guid TenantId)> AuthorizeAsync(string tenantKey, string model, string action)
     {
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.InferencePredict,
-            new AuditEvent("inference", "model", model.Length <= 255 ? model : model[..255], action));
-        return (tenantId!.Value, caller);
+        var access = await guard.AuthorizeAsync(tenantKey, Permissions.InferencePredict, new AuditEvent("inference", "model", model ?? "", action));
+        return (access.Caller, access.TenantId);
     }
 
     /// <summary>What a version label, an alias, or "active" is served by now (within the resolution TTL).</summary>
     private async Task<ServingRoute> ResolveAsync(string tenantKey, string model, string versionOrAlias)
     {
         ModelLifecycle.Name(model);
+        if (versionOrAlias is not { Length: > 0 and <= 64 })
+        {
+            throw PhantomException.Invalid("The version is a label, an alias or \"active\" of at most 64 characters.", "version");
+        }
+
         var key = (tenantKey, model, versionOrAlias);
         var now = time.GetUtcNow();
         if (Routes.TryGet(key, now, out var known))
@@ -122,8 +176,7 @@ public sealed partial class PredictionGrain(TenantDatabase database, AccessGuard
 
         // Already authorized for inference; the registry lookup runs as the platform, so a key with only
         // inference:predict can be served.
-        var route = await internalCalls.AsComponentAsync("inference",
-            () => GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{model}").GetServingRouteAsync(versionOrAlias));
+        var route = await internalCalls.AsComponentAsync("inference", () => GrainFactory.Model(tenantKey, model).GetServingRouteAsync(versionOrAlias));
         Routes.Set(key, route, now + options.Value.ResolutionTtl);
         return route;
     }

@@ -1,10 +1,9 @@
 using Orleans.Concurrency;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
-using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Inference;
 
@@ -14,7 +13,7 @@ namespace PhantomMl.Grains.Inference;
 /// tenant's id and the model's id. Figures lag the requests by the recorder's interval (<see cref="InferenceRecorder"/>).
 /// </summary>
 [StatelessWorker]
-public sealed class ServingAnalyticsGrain(TenantDatabase database, AccessGuard guard, InferenceMetricsTable metrics, TimeProvider time)
+public sealed class ServingAnalyticsGrain(AccessGuard guard, InferenceMetricsTable metrics, TimeProvider time)
     : Grain, IServingAnalyticsGrain
 {
     private static readonly TimeSpan LongestWindow = TimeSpan.FromDays(400);
@@ -22,13 +21,12 @@ public sealed class ServingAnalyticsGrain(TenantDatabase database, AccessGuard g
     /// <inheritdoc />
     public async Task<ServingAnalytics> GetAsync(string tenantKey, string model, DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds, string? version)
     {
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.ModelsRead,
-            new AuditEvent("data_access", "model", model.Length <= 255 ? model : model[..255], "read-analytics"));
+        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", model ?? "", "read-analytics"))).TenantId;
         ModelLifecycle.Name(model);
-        var found = await GrainFactory.GetGrain<IModelGrain>($"{tenantKey}/{model}").GetAsync();
+        var found = await GrainFactory.Model(tenantKey, model!).GetAsync();
 
-        var end = to ?? time.GetUtcNow();
+        var end = PlausibleTime.Check(to, "to") ?? time.GetUtcNow();
+        PlausibleTime.Check(from, "from");
         var start = from ?? end.AddHours(-1);
         if (start >= end || end - start > LongestWindow)
         {
@@ -42,12 +40,12 @@ public sealed class ServingAnalyticsGrain(TenantDatabase database, AccessGuard g
             throw PhantomException.Invalid($"bucketSeconds must be at least 1 and make at most {IServingAnalyticsGrain.MaxBuckets} buckets of the window.", "bucketSeconds");
         }
 
-        if (version is { Length: > 50 })
+        if (version is not null)
         {
-            throw PhantomException.Invalid("version is at most 50 characters.", "version");
+            ModelLifecycle.Label(version, "version");
         }
 
-        var versions = await metrics.ServingAsync(tenantId!.Value, found.Id, start, end, bucket, version);
-        return new ServingAnalytics(model, start, end, bucket, versions);
+        var versions = await metrics.ServingAsync(tenantId, found.Id, start, end, bucket, version);
+        return new ServingAnalytics(found.Name, start, end, bucket, versions);
     }
 }

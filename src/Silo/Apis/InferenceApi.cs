@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using System.Security.Cryptography;
 using System.Text;
 using PhantomMl.Grains.Inference;
@@ -70,5 +71,5 @@ public static class InferenceApi
 
     private static IPredictionGrain Predictor(IGrainFactory grains) => grains.GetGrain<IPredictionGrain>(0);
 
-    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.GetGrain<IBatchInferenceGrain>($"{tenantKey}/{batchId}");
+    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.Batch(tenantKey, batchId);
 }
