@@ -67,9 +67,17 @@ public sealed partial class MetricsBuffer : IHostedService
     public async Task WriteAsync(Guid tenantId, Guid jobId, MetricBatch batch)
     {
         var key = RememberKey(tenantId, jobId, batch.BatchId);
-        if (await _redis.GetDatabase().KeyExistsAsync(key))
+        try
         {
-            return; // stored before: a client retry
+            if (await _redis.GetDatabase().KeyExistsAsync(key))
+            {
+                return; // stored before: a client retry
+            }
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            // Without Redis a client's retry cannot be recognised: it may store its points twice, never lose them.
+            LogRetriesUnknown(e);
         }
 
         var pending = new Pending(tenantId, jobId, batch, key, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -162,6 +170,11 @@ public sealed partial class MetricsBuffer : IHostedService
         }
     }
 
+    /// <summary>
+    /// One shared INSERT of the gathered batches. If ClickHouse refuses it (a server error: nothing of it was stored) and it
+    /// holds more than one tenant's points, each tenant's batches are inserted on their own, so whatever one tenant's
+    /// points did wrong fails only that tenant's callers.
+    /// </summary>
     private async Task FlushAsync(List<Pending> batch, int points)
     {
         if (batch.Count == 0)
@@ -170,27 +183,55 @@ public sealed partial class MetricsBuffer : IHostedService
         }
 
         var token = $"flush:{Guid.CreateVersion7():N}";
+        var failure = await InsertAsync(batch, token, retry: false);
+        if (failure is ClickHouse.Driver.ClickHouseServerException && batch.Select(p => p.TenantId).Distinct().Skip(1).Any())
+        {
+            LogSplit(failure, batch.Count);
+            foreach (var tenant in batch.GroupBy(p => p.TenantId))
+            {
+                List<Pending> own = [.. tenant];
+                await CompleteAsync(own, await InsertAsync(own, $"{token}:{tenant.Key:N}", retry: true), points);
+            }
+
+            return;
+        }
+
+        await CompleteAsync(batch, failure is null ? null : await InsertAsync(batch, token, retry: true), points);
+    }
+
+    /// <summary>Inserts under one deduplication token; the failure, or null. Retried (same token) when <paramref name="retry"/>.</summary>
+    private async Task<Exception?> InsertAsync(List<Pending> batch, string token, bool retry)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await _table.InsertAsync([.. batch.Select(p => (p.TenantId, p.JobId, p.Batch))], token);
-                break;
+                return null;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                if (attempt == FlushAttempts)
+                if (!retry || attempt == FlushAttempts)
                 {
-                    LogFlushFailed(e, batch.Count, points, attempt);
-                    var failure = new PhantomException(503, "https://phantom-ml.dev/problems/metrics-store-unavailable", "ClickHouse is unavailable",
-                        $"The metric points were not stored ({e.Message}); send the batch again.");
-                    batch.ForEach(p => p.Stored.TrySetException(failure));
-                    return;
+                    return e;
                 }
 
                 // Same token on every attempt: an attempt that did land is not stored twice.
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt * attempt));
             }
+        }
+    }
+
+    /// <summary>Answers the batches' callers: stored (remembered in Redis for client retries), or the failure.</summary>
+    private async Task CompleteAsync(List<Pending> batch, Exception? failure, int points)
+    {
+        if (failure is not null)
+        {
+            LogFlushFailed(failure, batch.Count, points, FlushAttempts);
+            var problem = new PhantomException(503, "https://phantom-ml.dev/problems/metrics-store-unavailable", "ClickHouse is unavailable",
+                $"The metric points were not stored ({failure.Message}); send the batch again.");
+            batch.ForEach(p => p.Stored.TrySetException(problem));
+            return;
         }
 
         try
@@ -208,8 +249,14 @@ public sealed partial class MetricsBuffer : IHostedService
 
     private static string RememberKey(Guid tenantId, Guid jobId, string batchId) => $"phantom:metrics-batch:{tenantId:N}:{jobId:N}:{batchId}";
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A metrics flush of {Batches} batches ({Points} points) failed {Attempts} times; its callers were told")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ClickHouse refused a shared INSERT of {Batches} metric batches; inserting each tenant's on its own")]
+    private partial void LogSplit(Exception exception, int batches);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A metrics flush of {Batches} batches ({Points} points) failed (up to {Attempts} attempts); its callers were told")]
     private partial void LogFlushFailed(Exception exception, int batches, int points, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable: a retried metric batch cannot be recognised and may be stored twice")]
+    private partial void LogRetriesUnknown(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stored {Batches} metric batches but could not remember their ids in Redis; a client retry of one would store it again")]
     private partial void LogNotRemembered(Exception exception, int batches);

@@ -22,6 +22,8 @@ public sealed partial class TrainingJobGrain(
     AccessGuard guard,
     AuditedChanges changes,
     BuiltInRun builtInRun,
+    InternalCalls internalCalls,
+    TenantLimits limits,
     IOptions<TrainingOptions> options,
     ILocalSiloDetails silo,
     ILogger<TrainingJobGrain> logger) : Grain, ITrainingJobGrain
@@ -48,23 +50,18 @@ public sealed partial class TrainingJobGrain(
     private bool Running => _run is { IsCompleted: false };
 
     /// <inheritdoc />
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var key = this.GetPrimaryKeyString();
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0 && TenantValidation.IsTenantKey(key[..slash]) && Guid.TryParse(key[(slash + 1)..], out var jobId))
-        {
-            (_tenantKey, _jobId) = (key[..slash], jobId);
-            _tenantId = await TenantStore.ResolveAsync(database, _tenantKey, cancellationToken);
-        }
+        (_tenantKey, _jobId) = GrainKeys.ParseTenantAndId(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
     public async Task<TrainingJobView> CreateAsync(CreateTrainingJob command)
     {
-        var audit = Event("create", new { command.JobName, command.ModelName, command.DatasetUri, command.Priority });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
-        Validate(command);
+        var audit = Event("create", new { command?.JobName, command?.ModelName, command?.DatasetUri, command?.Priority });
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
+        Validate(command ?? throw PhantomException.Invalid("Send the job.", "body"));
         if (TrainingRecipe.IsBuiltIn(command.Config))
         {
             // Refused now, not when a slot frees up hours later.
@@ -86,6 +83,8 @@ public sealed partial class TrainingJobGrain(
                     recipe.With(point);
                 }
             }
+
+            await RequireDatasetAsync(recipe);
         }
 
         await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
@@ -105,14 +104,14 @@ public sealed partial class TrainingJobGrain(
     /// <inheritdoc />
     public async Task<TrainingJobView> GetAsync()
     {
-        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRead, Event("read"));
+        await AuthorizeAsync(Permissions.TrainingRead, Event("read"));
         return await LoadAsync();
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<ExperimentView>> ListExperimentsAsync()
     {
-        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRead, Event("read"));
+        await AuthorizeAsync(Permissions.TrainingRead, Event("read"));
         return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
         {
             await Existing(transaction);
@@ -124,7 +123,7 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary)
     {
         var audit = Event("report-status", new { status, errorMessage });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
         if (status is not ("running" or "completed" or "failed"))
         {
             throw PhantomException.Invalid("A runner reports running, completed or failed.", "status");
@@ -158,7 +157,7 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters)
     {
         var audit = Event("log-params", new { keys = parameters?.Keys });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
         if (parameters is null || parameters.Count is 0 or > 100)
         {
             throw PhantomException.Invalid("Log 1 to 100 parameters at a time.", "params");
@@ -166,14 +165,14 @@ public sealed partial class TrainingJobGrain(
 
         foreach (var (name, value) in parameters)
         {
-            if (string.IsNullOrEmpty(name) || name.Length > 250 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
+            if (string.IsNullOrWhiteSpace(name) || name.Length > 250 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
             {
                 throw PhantomException.Invalid("A parameter name is 1 to 250 letters, digits, spaces and _ - . /.", "params");
             }
 
-            if (value is null || value.Length > 6000)
+            if (value is null || value.Length > 6000 || value.Contains('\0'))
             {
-                throw PhantomException.Invalid($"Parameter '{name}': a value is at most 6000 characters.", "params");
+                throw PhantomException.Invalid($"Parameter '{name}': a value is at most 6000 characters, without NUL.", "params");
             }
         }
 
@@ -197,7 +196,7 @@ public sealed partial class TrainingJobGrain(
     /// <inheritdoc />
     public async Task<TrainingJobView> ReportProgressAsync(double progress)
     {
-        await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, Event("report-progress", new { progress }));
+        await AuthorizeAsync(Permissions.TrainingRun, Event("report-progress", new { progress }));
         if (!double.IsFinite(progress) || progress is < 0 or > 1)
         {
             throw PhantomException.Invalid("progress is a number from 0 to 1.", "progress");
@@ -213,7 +212,11 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> CancelAsync(string? reason)
     {
         var audit = Event("cancel", new { reason });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
+        if (reason is not null && (string.IsNullOrWhiteSpace(reason) || reason.Length > 1000 || reason.Any(char.IsControl)))
+        {
+            throw PhantomException.Invalid("reason, when given, is 1-1000 characters without control characters.", "reason");
+        }
         var job = await MoveAsync(caller, audit, "cancelled", reason is null ? "cancelled" : $"cancelled: {reason}", null);
         if (_runCancellation is not null)
         {
@@ -228,7 +231,7 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> RetryAsync()
     {
         var audit = Event("retry");
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
         await MoveAsync(caller, audit, "pending", null, null);
         await PumpAsync();
         return await LoadAsync();
@@ -238,7 +241,7 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> StartAsync()
     {
         var audit = Event("start");
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
         var job = await LoadAsync();
         if (job.Status != "scheduled" || !TrainingRecipe.IsBuiltIn(job.Config) || Running)
         {
@@ -268,7 +271,7 @@ public sealed partial class TrainingJobGrain(
     public async Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince)
     {
         var audit = Event("recover", new { silentSince });
-        var caller = await guard.AuthorizeAsync(_tenantId, _tenantKey, Permissions.TrainingRun, audit);
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
         var job = await LoadAsync();
         if (job.Status != "running" || job.UpdatedAt >= silentSince)
         {
@@ -348,7 +351,44 @@ public sealed partial class TrainingJobGrain(
     private Task<TrainingJobView> LoadAsync() =>
         database.InTenantAsync(_tenantId!.Value, (_, transaction) => Existing(transaction));
 
-    private Task PumpAsync() => GrainFactory.GetGrain<ITrainingSchedulerGrain>(_tenantKey).PumpAsync();
+    private Task PumpAsync() => GrainFactory.TrainingScheduler(_tenantKey).PumpAsync();
+
+    private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
+    {
+        var access = await guard.AuthorizeAsync(_tenantKey, permission, audit);
+        if (_jobId == Guid.Empty)
+        {
+            throw PhantomException.NotFound("training job", GrainKeys.ParseModel(this.GetPrimaryKeyString()).Name);
+        }
+
+        _tenantId = access.TenantId;
+        return access.Caller;
+    }
+
+    /// <summary>
+    /// A built-in job's dataset must exist in the tenant, as a version's artifact, within the tenant's
+    /// training_dataset_bytes: refused at creation (400, 413), not when a slot frees up hours later.
+    /// </summary>
+    private async Task RequireDatasetAsync(TrainingRecipe recipe)
+    {
+        ArtifactView dataset;
+        try
+        {
+            dataset = await internalCalls.AsComponentAsync("trainer", () =>
+                GrainFactory.Model(_tenantKey, recipe.DatasetModel).GetArtifactAsync(recipe.DatasetVersion));
+        }
+        catch (PhantomException e) when (e.Status == 404)
+        {
+            throw PhantomException.Invalid($"datasetUri names no dataset of this tenant: {e.Detail}", "datasetUri");
+        }
+
+        var limit = await limits.GetAsync(_tenantId!.Value, Quotas.TrainingDatasetBytes);
+        if (dataset.SizeBytes > limit)
+        {
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} ({Quotas.TrainingDatasetBytes}).",
+                Quotas.TrainingDatasetBytes);
+        }
+    }
 
     private static void Validate(CreateTrainingJob command)
     {

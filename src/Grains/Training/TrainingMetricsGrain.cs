@@ -16,8 +16,8 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 [StatelessWorker]
 [Reentrant] // a call waiting for its flush must not hold up the calls behind it; the grain keeps no state
-public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer, TimeProvider time)
-    : Grain, ITrainingMetricsGrain
+public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer, TenantLimits limits,
+    TimeProvider time) : Grain, ITrainingMetricsGrain
 {
     /// <summary>Longest metric name.</summary>
     public const int MaxNameLength = 250;
@@ -28,8 +28,6 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     /// <summary>Most buckets one history query returns.</summary>
     public const int MaxBuckets = 10_000;
 
-    private static readonly DateTimeOffset EarliestTimestamp = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
     // Jobs known to exist in a tenant, per silo, for a minute: a job id never changes tenant and jobs are not
     // deleted, so only the positive answer is kept; the caller is still authenticated on every call.
     private static readonly ExpiringMemo<(string TenantKey, Guid JobId), Guid> KnownJobs = new(capacity: 100_000);
@@ -38,7 +36,9 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     public async Task<int> LogAsync(string tenantKey, Guid jobId, MetricBatch batch)
     {
         var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRun, "log-metrics");
-        Validate(batch, time.GetUtcNow());
+        var tenantLimits = await limits.GetAsync(tenantId);
+        Validate(batch ?? throw PhantomException.Invalid("Send the points.", "points"), time.GetUtcNow(), (int)Math.Min(ITrainingMetricsGrain.MaxBatchPoints,
+            tenantLimits[Quotas.MetricPointsPerRequest]), TimeSpan.FromDays(tenantLimits[Quotas.MetricBatchSpanDays]));
         if (buffer.Takes(batch))
         {
             await buffer.WriteAsync(tenantId, jobId, batch);
@@ -62,7 +62,7 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     /// <inheritdoc />
     public async Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints)
     {
-        if (jobIds.Length is 0 or > 20)
+        if (jobIds is null || jobIds.Length is 0 or > 20)
         {
             throw PhantomException.Invalid("Compare 1 to 20 jobs.", "jobIds");
         }
@@ -85,18 +85,34 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
         return await metrics.LatestAsync(tenantId, jobId);
     }
 
-    /// <summary>Checks a batch whole; throws 400 naming the first problem.</summary>
-    public static void Validate(MetricBatch batch, DateTimeOffset now)
+    /// <summary>
+    /// Checks a batch whole; throws 400 naming the first problem (413 past the tenant's points per request). Timestamps lie
+    /// within the metrics' retention (<see cref="TrainingMetricsTable.Retention"/>: older points would be dropped by the
+    /// table's TTL right after being acknowledged) and at most a day ahead, and one batch spans at most
+    /// <paramref name="maxSpan"/>, so no INSERT, however many tenants' batches it gathers, touches more monthly
+    /// partitions than ClickHouse accepts in one.
+    /// </summary>
+    public static void Validate(MetricBatch batch, DateTimeOffset now, int maxPoints = ITrainingMetricsGrain.MaxBatchPoints, TimeSpan? maxSpan = null)
     {
-        if (string.IsNullOrEmpty(batch.BatchId) || batch.BatchId.Length > 128)
+        if (string.IsNullOrEmpty(batch.BatchId) || batch.BatchId.Length > 128 || batch.BatchId.Any(char.IsControl))
         {
-            throw PhantomException.Invalid("batchId is 1 to 128 characters.", "batchId");
+            throw PhantomException.Invalid("batchId is 1 to 128 characters, without control characters.", "batchId");
+        }
+
+        if (batch.Values is null || batch.NameIndex is null || batch.Steps is null || batch.TimestampsMs is null || batch.Names is null)
+        {
+            throw PhantomException.Invalid("Every point needs a name, a step, a value and a timestamp.", "points");
         }
 
         var count = batch.Values.Length;
-        if (count == 0 || count > ITrainingMetricsGrain.MaxBatchPoints)
+        if (count == 0)
         {
-            throw PhantomException.Invalid($"A batch holds 1 to {ITrainingMetricsGrain.MaxBatchPoints} points.", "points");
+            throw PhantomException.Invalid($"A batch holds 1 to {maxPoints} points.", "points");
+        }
+
+        if (count > maxPoints)
+        {
+            throw PhantomException.TooLarge($"A batch of this tenant holds at most {maxPoints} points ({Quotas.MetricPointsPerRequest}); send more batches.", "points");
         }
 
         if (batch.NameIndex.Length != count || batch.Steps.Length != count || batch.TimestampsMs.Length != count)
@@ -114,8 +130,9 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
             CheckName(name);
         }
 
-        var earliest = EarliestTimestamp.ToUnixTimeMilliseconds();
+        var earliest = (now - TrainingMetricsTable.Retention + TimeSpan.FromDays(1)).ToUnixTimeMilliseconds();
         var latest = now.AddDays(1).ToUnixTimeMilliseconds();
+        long oldest = long.MaxValue, newest = long.MinValue;
         for (var i = 0; i < count; i++)
         {
             if ((uint)batch.NameIndex[i] >= (uint)batch.Names.Length)
@@ -136,14 +153,26 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
 
             if (batch.TimestampsMs[i] < earliest || batch.TimestampsMs[i] > latest)
             {
-                throw PhantomException.Invalid($"Point {i}: its timestamp is before 2000 or more than a day ahead.", $"points[{i}].timestamp");
+                throw PhantomException.Invalid(
+                    $"Point {i}: its timestamp is older than the metrics are kept ({TrainingMetricsTable.Retention.TotalDays:N0} days, less a day) or more than a day ahead.",
+                    $"points[{i}].timestamp");
             }
+
+            oldest = Math.Min(oldest, batch.TimestampsMs[i]);
+            newest = Math.Max(newest, batch.TimestampsMs[i]);
+        }
+
+        var span = maxSpan ?? TimeSpan.FromDays(31);
+        if (TimeSpan.FromMilliseconds(newest - oldest) > span)
+        {
+            throw PhantomException.Invalid($"The batch's points span more than {span.TotalDays:N0} days ({Quotas.MetricBatchSpanDays}); send them as separate batches.",
+                "points");
         }
     }
 
     private static void CheckName(string name)
     {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ' '))
+        if (string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ' '))
         {
             throw PhantomException.Invalid($"A metric name is 1 to {MaxNameLength} letters, digits, spaces and _ - . / :.", "name");
         }
@@ -162,22 +191,20 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     private async Task<Guid> AuthorizeJobAsync(string tenantKey, Guid jobId, string permission, string action)
     {
         var audit = new AuditEvent(action == "read" ? "data_access" : "training", "training_job", jobId.ToString(), action);
+        var tenantId = (await guard.AuthorizeAsync(tenantKey, permission, audit)).TenantId;
         var now = time.GetUtcNow();
-        if (KnownJobs.TryGet((tenantKey, jobId), now, out var knownTenantId))
+        if (KnownJobs.TryGet((tenantKey, jobId), now, out var knownTenantId) && knownTenantId == tenantId)
         {
-            await guard.AuthorizeAsync(knownTenantId, tenantKey, permission, audit);
-            return knownTenantId;
+            return tenantId;
         }
 
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        await guard.AuthorizeAsync(tenantId, tenantKey, permission, audit);
-        var exists = await database.InTenantAsync(tenantId!.Value, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
+        var exists = await database.InTenantAsync(tenantId, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
         if (!exists)
         {
             throw PhantomException.NotFound("training job", jobId.ToString());
         }
 
-        KnownJobs.Set((tenantKey, jobId), tenantId.Value, now.AddMinutes(1));
-        return tenantId.Value;
+        KnownJobs.Set((tenantKey, jobId), tenantId, now.AddMinutes(1));
+        return tenantId;
     }
 }

@@ -15,8 +15,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
     public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
-        await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRead, new AuditEvent("data_access", "training_queue", tenantKey, "read"));
+        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.TrainingRead, new AuditEvent("data_access", "training_queue", tenantKey, "read"))).TenantId;
         if (status is not null && !TrainingJobGrain.Transitions.ContainsKey(status))
         {
             throw PhantomException.Invalid($"status is one of {string.Join(", ", TrainingJobGrain.Transitions.Keys)}.", "status");
@@ -27,7 +26,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
             throw PhantomException.Invalid("limit is 1 to 500.", "limit");
         }
 
-        return await database.InTenantAsync(tenantId!.Value, async (_, transaction) =>
+        return await database.InTenantAsync(tenantId, async (_, transaction) =>
             (IReadOnlyList<TrainingJobView>)await TrainingJobStore.ListAsync(transaction, status, limit));
     }
 
@@ -35,16 +34,15 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
     public async Task<IReadOnlyList<Guid>> PumpAsync()
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey);
         var audit = new AuditEvent("training", "training_queue", tenantKey, "schedule");
-        var caller = await guard.AuthorizeAsync(tenantId, tenantKey, Permissions.TrainingRun, audit);
-        var scheduled = await database.InTenantAsync(tenantId!.Value, async (connection, transaction) =>
+        var (caller, tenantId) = await guard.AuthorizeAsync(tenantKey, Permissions.TrainingRun, audit);
+        var scheduled = await database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
             var scheduled = await TrainingJobStore.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
             if (scheduled.Count > 0)
             {
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId.Value, "system:training-scheduler", caller.Client,
+                await AuditRecorder.RecordAsync(connection, transaction, tenantId, "system:training-scheduler", caller.Client,
                     audit.As(AuditEvent.Success, new { scheduled }), eventIdSuffix: ":schedule");
             }
 
@@ -56,7 +54,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
         // is redone by the watchdog.
         foreach (var jobId in scheduled)
         {
-            GrainFactory.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}").StartAsync().Ignore();
+            GrainFactory.TrainingJob(tenantKey, jobId).StartAsync().Ignore();
         }
 
         return scheduled;

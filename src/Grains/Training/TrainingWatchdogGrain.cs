@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
@@ -12,6 +13,7 @@ namespace PhantomMl.Grains.Training;
 /// (<see cref="ITrainingJobGrain.RecoverAsync"/>), a built-in job stuck in scheduled is started.
 /// </summary>
 public sealed partial class TrainingWatchdogGrain(
+    IReminderTable reminders,
     TenantDatabase database,
     InternalCalls internalCalls,
     AccessGuard guard,
@@ -22,8 +24,7 @@ public sealed partial class TrainingWatchdogGrain(
     private const string ReminderName = "training-watchdog";
 
     /// <inheritdoc />
-    public async Task EnsureScheduledAsync() =>
-        await this.RegisterOrUpdateReminder(ReminderName, options.Value.WatchdogInterval, options.Value.WatchdogInterval);
+    public Task EnsureScheduledAsync() => Reminders.EnsureAsync(this, reminders, ReminderName, options.Value.WatchdogInterval);
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<Guid>> RunAsync()
@@ -54,7 +55,7 @@ public sealed partial class TrainingWatchdogGrain(
         {
             try
             {
-                var job = GrainFactory.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
+                var job = GrainFactory.TrainingJob(tenantKey, jobId);
                 await internalCalls.AsComponentAsync("training-watchdog", () => status == "running" ? job.RecoverAsync(silentSince) : job.StartAsync());
                 handled.Add(jobId);
             }

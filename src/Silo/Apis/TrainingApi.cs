@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using PhantomMl.Grains.Security;
@@ -22,7 +23,7 @@ public static class TrainingApi
             })
             .WithSummary("Create a training job (pending; scheduled as the tenant's concurrent_training_jobs quota allows, by priority then age)");
         jobs.MapGet("/", (string tenantKey, string? status, int? limit, IGrainFactory grains) =>
-            grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit ?? 100)).WithSummary("The tenant's jobs, newest first");
+            grains.TrainingScheduler(tenantKey).ListAsync(status, limit ?? 100)).WithSummary("The tenant's jobs, newest first");
         jobs.MapGet("/{jobId:guid}", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).GetAsync())
             .WithSummary("Read a job");
         jobs.MapGet("/{jobId:guid}/experiments", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).ListExperimentsAsync())
@@ -112,5 +113,5 @@ public static class TrainingApi
         jobIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(id => Guid.TryParse(id, out var guid) ? guid : throw PhantomException.Invalid($"'{id}' is not a job id.", "jobIds")).ToArray();
 
-    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
+    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.TrainingJob(tenantKey, jobId);
 }

@@ -28,6 +28,9 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         ["metadata"] = "Map(String, String)",
     };
 
+    /// <summary>How long points are kept: the table's TTL is 2 years, of which this is the shorter reading (730 days).</summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(730);
+
     private static readonly Dictionary<string, string> NoMetadata = [];
 
     /// <summary>Inserts a validated batch as one INSERT; <paramref name="deduplicationToken"/> identifies it across retries.</summary>

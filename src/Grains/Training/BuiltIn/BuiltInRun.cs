@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -21,6 +22,7 @@ public sealed partial class BuiltInRun(
     TenantDatabase database,
     InternalCalls internalCalls,
     IArtifactStore artifacts,
+    TenantLimits limits,
     IOptions<TrainingOptions> options,
     ILogger<BuiltInRun> logger)
 {
@@ -37,8 +39,14 @@ public sealed partial class BuiltInRun(
         {
             await internalCalls.AsComponentAsync("trainer", async () =>
             {
-                var dataset = await grains.GetGrain<IModelGrain>($"{tenantKey}/{recipe.DatasetModel}").GetArtifactAsync(recipe.DatasetVersion);
+                var dataset = await grains.Model(tenantKey, recipe.DatasetModel).GetArtifactAsync(recipe.DatasetVersion);
+                await RequireWithinLimitsAsync(tenantKey, dataset);
                 await artifacts.DownloadToFileAsync(dataset.StoragePath, csv, cancellationToken);
+                // ML.NET reads a line whole: a dataset without line breaks would be one string of its whole size.
+                foreach (var _ in BoundedLines.Read(csv))
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
 
                 var search = SearchSpace.Parse(job.Config, recipe.Seed);
                 var (trained, searchSummary) = search is null
@@ -157,6 +165,18 @@ public sealed partial class BuiltInRun(
         });
     }
 
+    /// <summary>The dataset is within the tenant's training_dataset_bytes (checked at creation too; the limit may have changed since).</summary>
+    private async Task RequireWithinLimitsAsync(string tenantKey, ArtifactView dataset)
+    {
+        var tenantId = await TenantStore.ResolveAsync(database, tenantKey) ?? throw PhantomException.NotFound("tenant", tenantKey);
+        var limit = await limits.GetAsync(tenantId, Quotas.TrainingDatasetBytes);
+        if (dataset.SizeBytes > limit)
+        {
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} ({Quotas.TrainingDatasetBytes}).",
+                Quotas.TrainingDatasetBytes);
+        }
+    }
+
     private static double Median(List<double> values)
     {
         values.Sort();
@@ -184,7 +204,7 @@ public sealed partial class BuiltInRun(
     private async Task<string> RegisterAsync(string tenantKey, TrainingJobView job, TrainingRecipe recipe, ArtifactView dataset, TrainedModel trained,
         CancellationToken cancellationToken)
     {
-        var model = grains.GetGrain<IModelGrain>($"{tenantKey}/{job.ModelName}");
+        var model = grains.Model(tenantKey, job.ModelName ?? throw new InvalidOperationException("A built-in job names its model."));
         var label = $"job-{job.Id:N}"[..16] + $"-a{job.Attempt}";
         double? Metric(string name) => trained.Metrics.TryGetValue(name, out var value) && double.IsFinite(value) ? Math.Clamp(value, 0, 1) : null;
         await model.RegisterVersionAsync(new RegisterVersion(label,
@@ -196,7 +216,7 @@ public sealed partial class BuiltInRun(
         var onnx = trained.Onnx ?? throw new InvalidOperationException("A run stopped early has no ONNX to register.");
         var ticket = await model.PrepareArtifactUploadAsync(label, onnx.Length);
         await artifacts.PutAsync(ticket.ObjectKey, new MemoryStream(onnx, writable: false), onnx.Length, cancellationToken);
-        await model.CompleteArtifactUploadAsync(ticket, onnx.Length, Convert.ToHexStringLower(SHA256.HashData(onnx)), null);
+        await model.CompleteArtifactUploadAsync(ticket.UploadId, onnx.Length, Convert.ToHexStringLower(SHA256.HashData(onnx)), null);
 
         try
         {
