@@ -15,7 +15,14 @@ public static class HttpApiExtensions
         // Unreadable JSON, wrong types and unknown members become 400 ProblemDetails saying what was wrong.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.ConfigureHttpJsonOptions(options =>
-            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow);
+        {
+            options.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            // {"name": "a", "name": "b"} is ambiguous: refused rather than silently taking one of them.
+            options.SerializerOptions.AllowDuplicateProperties = false;
+            // A model's output can be NaN or infinite: written as "NaN"/"Infinity" rather than failing the answer.
+            options.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            options.SerializerOptions.Converters.Add(new NulFreeStringConverter());
+        });
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
         {
             context.ProblemDetails.Extensions["traceId"] = context.HttpContext.TraceIdentifier;
@@ -27,12 +34,29 @@ public static class HttpApiExtensions
             }
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        builder.Services.AddOpenApi(options =>
         {
-            document.Info.Title = "Phantom ML Core API";
-            document.Info.Description = "Multi-tenant ML platform core: cluster, registry, training, inference, agents, audit.";
-            return Task.CompletedTask;
-        }));
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Phantom ML Core API";
+                document.Info.Description = "Multi-tenant ML platform core: cluster, registry, training, inference, agents, audit.";
+                return Task.CompletedTask;
+            });
+            // The generator describes a type read by a custom converter as "anything": strings are strings all the same.
+            options.AddSchemaTransformer((schema, context, _) =>
+            {
+                if (context.JsonTypeInfo.Type == typeof(string) && schema.Type is null)
+                {
+                    schema.Type = Microsoft.OpenApi.JsonSchemaType.String;
+                    if (context.JsonPropertyInfo is { IsSetNullable: true })
+                    {
+                        schema.Type |= Microsoft.OpenApi.JsonSchemaType.Null;
+                    }
+                }
+
+                return Task.CompletedTask;
+            });
+        });
         return builder;
     }
 
