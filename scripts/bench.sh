@@ -36,6 +36,7 @@ export PHANTOM_BENCH_CLUSTER="bench"
 export PHANTOM_REPO_ROOT="$REPO_ROOT"
 export PHANTOM_BENCH_ADMIN_KEY_FILE="$PHANTOM_HOME/bench-admin.key"
 export PHANTOM_BENCH_HTTP="http://127.0.0.1:5090"
+export PHANTOM_BENCH_GATEWAY="127.0.0.1:30090" # the SDK finds the bench silo by this static gateway: no database login
 rm -f "$PHANTOM_BENCH_ADMIN_KEY_FILE"
 
 ASPNETCORE_ENVIRONMENT=Production "$REPO_ROOT/scripts/silo.sh" migrate >/dev/null

@@ -36,7 +36,7 @@ public sealed class BenchPlatform : IAsyncDisposable
     {
         var admin = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            MembershipConnectionString = settings.AppConnectionString, ClusterId = settings.ClusterId, ApiKey = settings.AdminKey,
+            Gateways = [settings.Gateway], ClusterId = settings.ClusterId, ApiKey = settings.AdminKey,
         });
         var tenantKey = $"bench-{Guid.NewGuid():N}"[..20];
         var quotas = new Dictionary<string, long> { ["models"] = 1_000_000, ["model_versions"] = 1_000_000 };
@@ -45,7 +45,7 @@ public sealed class BenchPlatform : IAsyncDisposable
         var key = await admin.CreateApiKeyAsync(tenantKey, "bench", new CreateApiKey("bench"));
         var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            MembershipConnectionString = settings.AppConnectionString, ClusterId = settings.ClusterId, ApiKey = key.Secret,
+            Gateways = [settings.Gateway], ClusterId = settings.ClusterId, ApiKey = key.Secret,
         });
         var app = new NpgsqlDataSourceBuilder(settings.AppConnectionString) { ConnectionStringBuilder = { MaxPoolSize = 200 } }.Build();
         return new BenchPlatform(admin, client, tenantKey, key.Secret, tenant.Id, app, NpgsqlDataSource.Create(settings.OwnerConnectionString),

@@ -15,7 +15,8 @@ public sealed record BenchSettings(
     int Searches,
     string ClickHouse,
     int MetricPoints,
-    string RepositoryRoot)
+    string RepositoryRoot,
+    string Gateway)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -31,7 +32,8 @@ public sealed record BenchSettings(
         Int("PHANTOM_BENCH_SEARCHES", 400),
         Require("ConnectionStrings__ClickHouse"),
         Int("PHANTOM_BENCH_METRIC_POINTS", 4_000_000),
-        Require("PHANTOM_REPO_ROOT"));
+        Require("PHANTOM_REPO_ROOT"),
+        Require("PHANTOM_BENCH_GATEWAY"));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

@@ -1,6 +1,6 @@
+using PhantomMl.Grains;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Client;
 
@@ -42,13 +42,10 @@ public sealed partial class PhantomClient
     /// <summary>Copies a completed batch's output CSV (or, with <paramref name="errors"/>, its errors CSV) into <paramref name="destination"/>.</summary>
     public async Task DownloadBatchFileAsync(string tenantKey, Guid batchId, Stream destination, bool errors = false, CancellationToken cancellationToken = default)
     {
-        var batch = await GetBatchAsync(tenantKey, batchId, cancellationToken);
-        var path = (errors ? batch.ErrorsPath : batch.OutputPath)
-                   ?? throw PhantomException.NotFound("batch file", batch.Status == "completed" ? "none was written" : $"the batch is {batch.Status}");
         const int Chunk = IArtifactReaderGrain.MaxRangeBytes;
         for (long offset = 0; ; offset += Chunk)
         {
-            var bytes = await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(path, offset, Chunk), cancellationToken);
+            var bytes = await CallAsync(grains => Batch(grains, tenantKey, batchId).ReadFileAsync(errors, offset, Chunk), cancellationToken);
             await destination.WriteAsync(bytes, cancellationToken);
             if (bytes.Length < Chunk)
             {
@@ -57,5 +54,5 @@ public sealed partial class PhantomClient
         }
     }
 
-    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.GetGrain<IBatchInferenceGrain>($"{tenantKey}/{batchId}");
+    private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.Batch(tenantKey, batchId);
 }

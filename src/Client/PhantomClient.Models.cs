@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using PhantomMl.Grains;
 using PhantomMl.Grains.Models;
 
 namespace PhantomMl.Client;
@@ -73,7 +74,7 @@ public sealed partial class PhantomClient
 
     /// <summary>Searches a tenant's models.</summary>
     public Task<ModelPage> SearchModelsAsync(string tenantKey, ModelSearch search, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IModelCatalogGrain>(tenantKey).SearchAsync(search), cancellationToken);
+        CallAsync(grains => grains.ModelCatalog(tenantKey).SearchAsync(search), cancellationToken);
 
     /// <summary>A version's artifact record (size, SHA-256, where it is stored).</summary>
     public Task<ArtifactView> GetModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
@@ -99,12 +100,12 @@ public sealed partial class PhantomClient
             ? content.Length - content.Position
             : throw new ArgumentException("Give sizeBytes for a stream that cannot seek.", nameof(sizeBytes)));
         var ticket = await CallAsync(grains => Model(grains, tenantKey, name).PrepareArtifactUploadAsync(versionOrAlias, size), cancellationToken);
-        var upload = Grains.GetGrain<IArtifactUploadGrain>(ticket.ObjectKey);
+        var upload = Grains.ArtifactUpload(tenantKey, name, ticket.UploadId);
         try
         {
             await CallAsync(async _ =>
             {
-                await upload.BeginAsync(tenantKey, name, ticket, size);
+                await upload.BeginAsync();
                 return true;
             }, cancellationToken);
 
@@ -139,7 +140,7 @@ public sealed partial class PhantomClient
         var artifact = await GetModelArtifactAsync(tenantKey, name, versionOrAlias, cancellationToken);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long offset = 0;
-        var next = ReadArtifactChunkAsync(artifact, offset, cancellationToken);
+        var next = ReadArtifactChunkAsync(tenantKey, name, artifact, offset, cancellationToken);
         while (offset < artifact.SizeBytes)
         {
             var chunk = await next;
@@ -149,7 +150,7 @@ public sealed partial class PhantomClient
             }
 
             offset += chunk.Length;
-            next = offset < artifact.SizeBytes ? ReadArtifactChunkAsync(artifact, offset, cancellationToken) : Task.FromResult(Array.Empty<byte>());
+            next = offset < artifact.SizeBytes ? ReadArtifactChunkAsync(tenantKey, name, artifact, offset, cancellationToken) : Task.FromResult(Array.Empty<byte>());
             hash.AppendData(chunk);
             await destination.WriteAsync(chunk, cancellationToken);
         }
@@ -167,7 +168,7 @@ public sealed partial class PhantomClient
         var artifact = await GetModelArtifactAsync(tenantKey, name, versionOrAlias, cancellationToken);
         return offset >= artifact.SizeBytes
             ? []
-            : await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(artifact.StoragePath, offset, count), cancellationToken);
+            : await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(tenantKey, name, artifact.Version, offset, count), cancellationToken);
     }
 
     /// <summary>The chunk size of SDK uploads and downloads.</summary>
@@ -180,9 +181,10 @@ public sealed partial class PhantomClient
         return read == chunk.Length ? chunk : throw new EndOfStreamException($"The content ended {remaining - read} bytes before the size given.");
     }
 
-    private Task<byte[]> ReadArtifactChunkAsync(ArtifactView artifact, long offset, CancellationToken cancellationToken) =>
-        CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(artifact.StoragePath, offset, (int)Math.Min(ArtifactChunkBytes, artifact.SizeBytes - offset)),
-            cancellationToken);
+    // By version label, not alias: a download never switches versions halfway when an alias moves.
+    private Task<byte[]> ReadArtifactChunkAsync(string tenantKey, string name, ArtifactView artifact, long offset, CancellationToken cancellationToken) =>
+        CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(tenantKey, name, artifact.Version, offset,
+            (int)Math.Min(ArtifactChunkBytes, artifact.SizeBytes - offset)), cancellationToken);
 
     private static async Task AbortQuietlyAsync(IArtifactUploadGrain upload)
     {
@@ -196,5 +198,5 @@ public sealed partial class PhantomClient
         }
     }
 
-    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.GetGrain<IModelGrain>($"{tenantKey}/{name}");
+    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.Model(tenantKey, name);
 }

@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Tenants;
 
@@ -68,7 +69,7 @@ public sealed partial class PhantomClient
 
     /// <summary>Queries a tenant's audit trail.</summary>
     public Task<AuditPage> QueryAuditAsync(string tenantKey, AuditQuery query, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IAuditLogGrain>(tenantKey).QueryAsync(query), cancellationToken);
+        CallAsync(grains => grains.AuditLog(tenantKey).QueryAsync(query), cancellationToken);
 
-    private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.GetGrain<ITenantGrain>(tenantKey);
+    private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.Tenant(tenantKey);
 }

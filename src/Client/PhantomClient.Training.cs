@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Client;
@@ -28,7 +29,7 @@ public sealed partial class PhantomClient
 
     /// <summary>The tenant's jobs, newest first.</summary>
     public Task<IReadOnlyList<TrainingJobView>> ListTrainingJobsAsync(string tenantKey, string? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITrainingSchedulerGrain>(tenantKey).ListAsync(status, limit), cancellationToken);
+        CallAsync(grains => grains.TrainingScheduler(tenantKey).ListAsync(status, limit), cancellationToken);
 
     /// <summary>Reports a runner's status: running, completed (with a JSON metrics summary) or failed (with an error).</summary>
     public Task<TrainingJobView> ReportTrainingStatusAsync(string tenantKey, Guid jobId, string status, string? errorMessage = null, string? metricsSummary = null,
@@ -99,5 +100,5 @@ public sealed partial class PhantomClient
         return batch.Build(Guid.CreateVersion7().ToString(), allowNonFinite);
     }
 
-    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.GetGrain<ITrainingJobGrain>($"{tenantKey}/{jobId}");
+    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.TrainingJob(tenantKey, jobId);
 }

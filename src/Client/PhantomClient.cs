@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,8 +11,9 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Client;
 
 /// <summary>
-/// The Phantom ML Core SDK: an Orleans client that joins the cluster through the same PostgreSQL
-/// membership as the silos, and retries the calls a silo failure interrupts.
+/// The Phantom ML Core SDK: an Orleans client that finds the silos' gateways (a static list, or the membership table
+/// read as the membership-only role), optionally over mutual TLS, and retries the calls a silo failure interrupts. It
+/// holds no credential of the platform's own: every call carries the caller's API key and is authorized like HTTP.
 /// </summary>
 public sealed partial class PhantomClient : IAsyncDisposable
 {
@@ -30,7 +33,14 @@ public sealed partial class PhantomClient : IAsyncDisposable
     /// <summary>Connects to the cluster, retrying within <see cref="PhantomClientOptions.RetryBudget"/> while no silo answers.</summary>
     public static async Task<PhantomClient> ConnectAsync(PhantomClientOptions options, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.MembershipConnectionString);
+        if (options.Gateways.Count == 0 == string.IsNullOrWhiteSpace(options.MembershipConnectionString))
+        {
+            throw new ArgumentException("Give either Gateways (host:port of the silos' gateways) or MembershipConnectionString (the phantom_membership role), not both.",
+                nameof(options));
+        }
+
+        var gateways = await ResolveGatewaysAsync(options, cancellationToken);
+
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
             .UseOrleansClient(client =>
@@ -41,11 +51,31 @@ public sealed partial class PhantomClient : IAsyncDisposable
                     cluster.ServiceId = options.ServiceId;
                 });
                 client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = options.ResponseTimeout);
-                client.UseAdoNetClustering(clustering =>
+                if (gateways.Length > 0)
                 {
-                    clustering.Invariant = "Npgsql";
-                    clustering.ConnectionString = options.MembershipConnectionString;
-                });
+                    client.UseStaticClustering(gateways);
+                }
+                else
+                {
+                    client.UseAdoNetClustering(clustering =>
+                    {
+                        clustering.Invariant = "Npgsql";
+                        clustering.ConnectionString = options.MembershipConnectionString;
+                    });
+                }
+
+                if (!string.IsNullOrWhiteSpace(options.TlsCertificateFile))
+                {
+                    var authority = ClusterCertificates.LoadAuthority(options.TlsAuthorityFile
+                        ?? throw new ArgumentException("TlsAuthorityFile is required with TlsCertificateFile: it decides which silos are trusted.", nameof(options)));
+                    client.UseTls(ClusterCertificates.LoadIdentity(options.TlsCertificateFile, options.TlsCertificatePassword), tls =>
+                    {
+                        tls.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+                        var trusted = ClusterCertificates.Validator(authority);
+                        tls.RemoteCertificateValidation = (certificate, chain, errors) => trusted(certificate, chain, errors);
+                    });
+                }
+
                 client.UseConnectionRetryFilter(new RetryWithinBudget(options.RetryBudget));
                 client.AddOutgoingGrainCallFilter(new CredentialFilter(options));
             })
@@ -55,9 +85,44 @@ public sealed partial class PhantomClient : IAsyncDisposable
         return new PhantomClient(host, options);
     }
 
+    private static async Task<IPEndPoint[]> ResolveGatewaysAsync(PhantomClientOptions options, CancellationToken cancellationToken)
+    {
+        var endpoints = new List<IPEndPoint>();
+        foreach (var gateway in options.Gateways)
+        {
+            var colon = gateway.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(gateway[(colon + 1)..], out var port) || port is < 1 or > 65535)
+            {
+                throw new ArgumentException($"Gateway '{gateway}' is not host:port.", nameof(options));
+            }
+
+            var hostName = gateway[..colon].Trim('[', ']');
+            if (IPAddress.TryParse(hostName, out var address))
+            {
+                endpoints.Add(new IPEndPoint(address, port));
+                continue;
+            }
+
+            try
+            {
+                endpoints.Add(new IPEndPoint((await Dns.GetHostAddressesAsync(hostName, cancellationToken)).First(), port));
+            }
+            catch (Exception e) when (e is SocketException or InvalidOperationException)
+            {
+                throw new ArgumentException($"Gateway '{gateway}': the host name does not resolve ({e.Message}).", nameof(options), e);
+            }
+        }
+
+        return [.. endpoints];
+    }
+
     /// <summary>Increments and persists a probe grain's count; reports the silo that hosts it.</summary>
     public Task<ProbeReading> TouchProbeAsync(string key, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.GetGrain<IProbeGrain>(key).TouchAsync(), cancellationToken);
+
+    /// <summary>The silos that are members of the cluster now (platform admins).</summary>
+    public Task<IReadOnlyList<SiloInfo>> GetSilosAsync(CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.GetGrain<IClusterGrain>(0).GetSilosAsync(), cancellationToken);
 
     /// <summary>Reads a probe grain without changing it.</summary>
     public Task<ProbeReading> ReadProbeAsync(string key, CancellationToken cancellationToken = default) =>
