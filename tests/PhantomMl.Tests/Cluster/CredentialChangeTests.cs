@@ -51,6 +51,49 @@ public sealed class CredentialChangeTests(ClusterDatabasesFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_revocation_holds_across_a_restart_of_Redis_and_while_Redis_times_out()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var first = await SiloProcess.StartAsync(clusterId, fixture.Databases, redis: redis.ConnectionString);
+        await using var second = await SiloProcess.StartAsync(clusterId, fixture.Databases, redis: redis.ConnectionString);
+        await Task.WhenAll(first.WaitUntilReadyAsync(), second.WaitUntilReadyAsync());
+        var (viaFirst, viaSecond) = (new PlatformApi(first), new PlatformApi(second));
+        var (tenant, adminKey) = await viaFirst.CreateTenantWithAdminAsync("restart");
+        var predict = $"/api/v1/tenants/{tenant}/models/absent/versions/1/predict";
+        var rows = new { rows = new[] { new Dictionary<string, double> { ["x"] = 1 } } };
+
+        // Both silos remember the key, under the epoch Redis holds now.
+        var key = await viaFirst.AddUserWithKeyAsync(tenant, "ruth", ["ml-engineer"]);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, key, rows);
+        var keyId = (await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/users/ruth/api-keys", adminKey))[0].GetProperty("id").GetString();
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"/api/v1/tenants/{tenant}/api-keys/{keyId}", adminKey);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, key, rows);
+
+        // Redis restarts empty. Read as "0", the epoch went back to where the silos remembered the revoked key.
+        await redis.RestartAsync();
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, key, rows);
+
+        // Redis holds every command: calls time out on it and go to PostgreSQL, answering as before (slower, never 500),
+        // and a key revoked meanwhile is refused at once.
+        var second_key = await viaFirst.AddUserWithKeyAsync(tenant, "rob", ["ml-engineer"]);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, second_key, rows);
+        var secondKeyId = (await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/users/rob/api-keys", adminKey))[0].GetProperty("id").GetString();
+        await redis.PauseAsync(TimeSpan.FromSeconds(15));
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", adminKey);
+        await viaFirst.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", adminKey,
+            new { name = "during-pause", modelType = "classifier", algorithm = "fasttree" });
+        await viaSecond.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/during-pause", adminKey);
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"/api/v1/tenants/{tenant}/api-keys/{secondKeyId}", adminKey);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, second_key, rows);
+
+        // Once Redis answers again its copy may be the old epoch; within the floor's refresh every silo is past it.
+        await Task.Delay(TimeSpan.FromSeconds(16) + TimeSpan.FromSeconds(6), TestContext.Current.CancellationToken);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.Unauthorized, HttpMethod.Post, predict, second_key, rows);
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, adminKey, rows);
+    }
+
     private static Task<JsonElement[]> BothAsync(PlatformApi first, PlatformApi second, HttpStatusCode status, HttpMethod method, string path, string key, object body) =>
         Task.WhenAll(first.ExpectAsync(status, method, path, key, body), second.ExpectAsync(status, method, path, key, body));
 }

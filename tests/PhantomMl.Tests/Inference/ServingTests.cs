@@ -20,7 +20,8 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
     [Fact]
     public async Task Requests_are_recorded_in_both_stores_and_the_analytics_show_the_split_and_the_shadow_per_version()
     {
-        var (tenant, key) = await platform.CreateTenantWithAdminAsync("serving");
+        // Every request is mirrored here: room for all of them in flight (a basic tenant skips shadows beyond 4 at once).
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("serving", new { concurrent_shadow_scorings = 64 });
         await RegisterModelAsync(tenant, key, "ranker", "1", "2", "3");
         var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker", key);
         model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/ranker/aliases/live", key, new { version = "1" }, IfMatch(model));
@@ -140,7 +141,8 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
     [Fact]
     public async Task A_100000_row_batch_scores_every_row_in_order_reports_bad_rows_and_can_be_cancelled()
     {
-        var (tenant, key) = await platform.CreateTenantWithAdminAsync("batch", new { inference_requests = 1_000_000 }); // each batch row is a request
+        // Batches run one at a time for a basic tenant; this test has two alive at once.
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("batch", new { concurrent_batch_runs = 4 });
         await RegisterModelAsync(tenant, key, "scorer", "1");
         const int Rows = 100_000;
         var csv = Encoding.UTF8.GetString(await SampleDatasets.GenerateAsync("binary", Rows, seed: 21)).TrimEnd('\n');
@@ -213,8 +215,10 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         Assert.Equal(once.GetProperty("id").GetString(), again.GetProperty("id").GetString());
         await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
             new { model = "scorer", version = "1", datasetUri = "model://scorer/versions/1" }, retryHeaders);
-        var stopped = await platform.SendAsync(HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches/{once.GetProperty("id").GetString()}/cancel", key);
-        Assert.True(stopped.StatusCode is HttpStatusCode.OK or HttpStatusCode.Conflict, $"cancel: {(int)stopped.StatusCode}"); // 409 if it already finished
+        // A batch that finished cannot be cancelled.
+        var oncePath = $"/api/v1/tenants/{tenant}/batches/{once.GetProperty("id").GetString()}";
+        await WaitForBatchAsync(oncePath, key, "completed");
+        await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{oncePath}/cancel", key);
 
         // A second batch, cancelled while it runs: it stops, writes no output, and cannot be cancelled twice.
         var second = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"/api/v1/tenants/{tenant}/batches", key,
@@ -270,9 +274,74 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct))).Status);
     }
 
+    [Fact]
+    public async Task Serving_work_is_admitted_within_the_tenants_bounds_before_it_starts()
+    {
+        // Rows per request, and rows per month: counted, and refused once used up.
+        var (rowsTenant, rowsKey) = await platform.CreateTenantWithAdminAsync("rowbounds", new { predict_rows_per_request = 3, inference_rows = 5 });
+        await RegisterModelAsync(rowsTenant, rowsKey, "scorer", "1");
+        var predict = $"/api/v1/tenants/{rowsTenant}/models/scorer/versions/1/predict";
+        var tooMany = await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, predict, rowsKey, new { rows = new[] { Row(1), Row(2), Row(3), Row(4) } });
+        Assert.Contains("predict_rows_per_request", tooMany.GetProperty("detail").GetString());
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, predict, rowsKey, new { rows = new[] { Row(1), Row(2), Row(3) }, bypassCache = true });
+        var monthly = await platform.ExpectAsync(HttpStatusCode.TooManyRequests, HttpMethod.Post, predict, rowsKey,
+            new { rows = new[] { Row(1), Row(2), Row(3) }, bypassCache = true });
+        Assert.Equal("inference_rows", monthly.GetProperty("quota").GetString());
+
+        // Shadow scorings are charged: with none left, serving goes on and nothing is mirrored.
+        var (shadowTenant, shadowKey) = await platform.CreateTenantWithAdminAsync("shadowbounds", new { shadow_scorings = 0 });
+        await RegisterModelAsync(shadowTenant, shadowKey, "scorer", "1", "2");
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{shadowTenant}/models/scorer", shadowKey);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{shadowTenant}/models/scorer/aliases/live", shadowKey,
+            new { version = "1" }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{shadowTenant}/models/scorer/aliases/live/traffic", shadowKey,
+            new { shadow = "2" }, IfMatch(model));
+        for (var i = 0; i < 5; i++)
+        {
+            await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{shadowTenant}/models/scorer/versions/live/predict", shadowKey,
+                new { rows = new[] { Row(i) }, bypassCache = true });
+        }
+
+        var shadowTenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{shadowTenant}", shadowKey)).GetProperty("id").GetString()!);
+        await PollAsync(async () => await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, shadowTenantId,
+            "SELECT count(*) FROM inference_jobs WHERE metadata ->> 'route' = 'primary'") is 5 ? 5L : (long?)null);
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken); // a shadow would be recorded within the same interval
+        Assert.Equal(0L, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, shadowTenantId,
+            "SELECT count(*) FROM inference_jobs WHERE metadata ->> 'route' = 'shadow'"));
+
+        // Batches: one at a time, datasets within the tenant's size, and a file without line breaks cannot fill a silo.
+        var (batchTenant, batchKey) = await platform.CreateTenantWithAdminAsync("batchbounds", new { concurrent_batch_runs = 1, batch_dataset_bytes = 3_000_000 });
+        await RegisterModelAsync(batchTenant, batchKey, "scorer", "1");
+        await UploadDatasetAsync(batchTenant, batchKey, "inputs", "1", Encoding.UTF8.GetString(await SampleDatasets.GenerateAsync("binary", 40_000, seed: 3)));
+        await UploadDatasetAsync(batchTenant, batchKey, "oneline", "1", "x1,x2,x3,x4,x5\n" + string.Join(',', Enumerable.Repeat("0.5", 600_000)));
+        await UploadDatasetAsync(batchTenant, batchKey, "huge", "1", "x1,x2,x3,x4,x5\n" + string.Concat(Enumerable.Repeat("0.1,0.2,0.3,0.4,0.5\n", 160_000)));
+        var batches = $"/api/v1/tenants/{batchTenant}/batches";
+
+        await platform.ExpectAsync(HttpStatusCode.RequestEntityTooLarge, HttpMethod.Post, batches, batchKey,
+            new { model = "scorer", version = "1", datasetUri = "model://huge/versions/1" });
+        var running = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, batches, batchKey,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" });
+        var second = await platform.ExpectAsync(HttpStatusCode.TooManyRequests, HttpMethod.Post, batches, batchKey,
+            new { model = "scorer", version = "1", datasetUri = "model://inputs/versions/1" });
+        Assert.Equal("concurrent_batch_runs", second.GetProperty("quota").GetString());
+        var runningPath = $"{batches}/{running.GetProperty("id").GetString()}";
+        var state = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, runningPath, batchKey)).GetProperty("status").GetString();
+        if (state is "pending" or "running")
+        {
+            await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{runningPath}/cancel", batchKey);
+        }
+
+        var oneLine = await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, batches, batchKey,
+            new { model = "scorer", version = "1", datasetUri = "model://oneline/versions/1" });
+        var oneLinePath = $"{batches}/{oneLine.GetProperty("id").GetString()}";
+        await WaitForBatchAsync(oneLinePath, batchKey, "failed");
+        var failed = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, oneLinePath, batchKey);
+        Assert.Contains("Line 2 of the dataset is longer than", failed.GetProperty("error").GetString());
+    }
+
     private async Task<Client.PhantomClient> ConnectAsync(string key) => await Client.PhantomClient.ConnectAsync(new Client.PhantomClientOptions
     {
-        MembershipConnectionString = platform.Databases.PostgreSql,
+        MembershipConnectionString = platform.Databases.Membership,
         ClusterId = platform.ClusterId,
         ApiKey = key,
     }, TestContext.Current.CancellationToken);
@@ -283,6 +352,16 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
 
     private Task UploadDatasetAsync(string tenant, string key, string name, string version, string csv) =>
         platform.AddModelWithArtifactAsync(tenant, key, name, "dataset", "csv", Encoding.UTF8.GetBytes(csv), "text/csv", version);
+
+    private async Task WaitForBatchAsync(string batchPath, string key, string status)
+    {
+        var finished = await PollAsync(async () =>
+        {
+            var batch = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, batchPath, key);
+            return batch.GetProperty("status").GetString() is "completed" or "failed" or "cancelled" ? batch : (JsonElement?)null;
+        }, TimeSpan.FromMinutes(4));
+        Assert.Equal(status, finished.GetProperty("status").GetString());
+    }
 
     private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct =>
         (await PollForAsync(async () => await probe() is { } found ? new StrongBox<T>(found) : null, timeout)).Value;

@@ -31,7 +31,7 @@ public sealed class ArtifactSilosFixture : IAsyncLifetime
     public Task<PhantomMl.Client.PhantomClient> ConnectAsync(string store, string apiKey) =>
         PhantomMl.Client.PhantomClient.ConnectAsync(new PhantomMl.Client.PhantomClientOptions
         {
-            MembershipConnectionString = _databases!.PostgreSql,
+            MembershipConnectionString = _databases!.Membership,
             ClusterId = Stores[store].Silo.ClusterId,
             ApiKey = apiKey,
         }, TestContext.Current.CancellationToken);

@@ -18,6 +18,7 @@ public sealed class MigratedDatabases : IAsyncDisposable
         _name = name;
         PostgreSql = TestServices.PostgreSqlFor(name);
         PostgreSqlOwner = TestServices.PostgreSqlFor(name, asOwner: true);
+        Membership = TestServices.PostgreSqlMembershipFor(name);
         ClickHouse = clickHouse;
         AppSource = NpgsqlDataSource.Create(PostgreSql);
         OwnerSource = NpgsqlDataSource.Create(PostgreSqlOwner);
@@ -28,6 +29,9 @@ public sealed class MigratedDatabases : IAsyncDisposable
 
     /// <summary>Connection string of the PostgreSQL database, as the schema owner.</summary>
     public string PostgreSqlOwner { get; }
+
+    /// <summary>Connection string of the PostgreSQL database as the membership-only role: what SDK clients connect with.</summary>
+    public string Membership { get; }
 
     /// <summary>Connection string of the ClickHouse database.</summary>
     public string ClickHouse { get; }

@@ -76,6 +76,10 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Phantom__Bootstrap__AdminKeyFile"] = adminKeyFile;
         // The test process has the S3 address (for the tests that want it); a silo uses S3 only when asked.
         start.Environment.Remove("ConnectionStrings__S3");
+        // Every test request comes from 127.0.0.1, and many tests send bad keys on purpose: the failed-authentication
+        // limits would turn later tests away. The tests of those limits set their own.
+        start.Environment["Phantom__Security__FailuresPerClient"] = "1000000";
+        start.Environment["Phantom__Security__FailuresPerKeyPrefix"] = "1000000";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -189,6 +193,14 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{path} not OK within {timeout.TotalSeconds}s (last: {last}); log: {_logPath}\n{Tail()}");
+    }
+
+    /// <summary>The silo's log so far (console output, one entry per line).</summary>
+    public IReadOnlyList<string> LogLines()
+    {
+        using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n');
     }
 
     private string Tail() => File.Exists(_logPath)

@@ -19,6 +19,9 @@ public static class TestServices
     /// <summary>The PostgreSQL server as the schema owner, who creates the test databases and migrates them.</summary>
     public static string PostgreSqlOwner => Require("PostgreSqlMigrations");
 
+    /// <summary>The PostgreSQL server as the membership-only role (what SDK clients use to find the gateways).</summary>
+    public static string PostgreSqlMembership => Require("PostgreSqlMembership");
+
     /// <summary>The ClickHouse server.</summary>
     public static string ClickHouse => Require("ClickHouse");
 
@@ -38,6 +41,10 @@ public static class TestServices
     /// <summary>A connection string for <paramref name="database"/>, as the application role or as the owner.</summary>
     public static string PostgreSqlFor(string database, bool asOwner = false) =>
         new NpgsqlConnectionStringBuilder(asOwner ? PostgreSqlOwner : PostgreSql) { Database = database }.ConnectionString;
+
+    /// <summary>A connection string for <paramref name="database"/> as the membership-only role.</summary>
+    public static string PostgreSqlMembershipFor(string database) =>
+        new NpgsqlConnectionStringBuilder(PostgreSqlMembership) { Database = database }.ConnectionString;
 
     /// <summary>Drops a database made by <see cref="CreatePostgreSqlDatabaseAsync"/>, closing its connections.</summary>
     public static async Task DropPostgreSqlDatabaseAsync(string name)

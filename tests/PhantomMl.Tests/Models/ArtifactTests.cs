@@ -1,3 +1,4 @@
+using PhantomMl.Grains;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -70,6 +71,8 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         Assert.Contains("SHA-256", problem.GetProperty("detail").GetString());
         await api.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{path}/artifact/metadata", key);
         var tenant = path.Split('/')[4];
+        // Nothing in the store either: the streamed object was deleted when the checksum refused it.
+        Assert.Empty(await ObjectsOfTenantAsync(api, store, tenant, key));
         var used = (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", key)).EnumerateArray()
             .Single(q => q.GetProperty("resource").GetString() == "artifact_bytes").GetProperty("used").GetInt64();
         Assert.Equal(0, used);
@@ -221,18 +224,20 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         var artifact = await owner.UploadModelArtifactAsync(tenant, "m", "1", new MemoryStream(RandomNumberGenerator.GetBytes(5000)), cancellationToken: token);
 
         Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => thief.DownloadModelArtifactAsync(tenant, "m", "1", new MemoryStream(), token))).Status);
-        // Even with the object key in hand, the reader refuses another tenant's object.
+        // The reader finds objects through the owner's model only: another tenant's key gets 404 however it names it.
         var reader = thief.Grains.GetGrain<IArtifactReaderGrain>(0);
-        Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => reader.ReadAsync(artifact.StoragePath, 0, 100))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => reader.ReadAsync(tenant, "m", "1", 0, 100))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => reader.ReadAsync(tenant, "m", artifact.Version, 0, 100))).Status);
 
-        // An upload begun by the owner cannot be written or completed with another key.
+        // An upload begun by the owner cannot be written or completed with another key, under either tenant's key.
         await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/m/versions", key, new { version = "2" });
-        var ticket = await owner.CallAsync(grains => grains.GetGrain<IModelGrain>($"{tenant}/m").PrepareArtifactUploadAsync("2", 3), token);
-        var upload = owner.Grains.GetGrain<IArtifactUploadGrain>(ticket.ObjectKey);
-        await upload.BeginAsync(tenant, "m", ticket, 3);
-        var hijack = thief.Grains.GetGrain<IArtifactUploadGrain>(ticket.ObjectKey);
+        var ticket = await owner.CallAsync(grains => grains.Model(tenant, "m").PrepareArtifactUploadAsync("2", 3), token);
+        var upload = owner.Grains.ArtifactUpload(tenant, "m", ticket.UploadId);
+        await upload.BeginAsync();
+        var hijack = thief.Grains.ArtifactUpload(tenant, "m", ticket.UploadId);
         Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => hijack.WriteAsync(0, [6, 6, 6]))).Status);
         Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => hijack.CompleteAsync(null))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(() => hijack.BeginAsync())).Status);
 
         // Abandoned half way: no object, no partial file, nothing recorded.
         Assert.Equal(1, await upload.WriteAsync(0, [1]));
@@ -283,6 +288,25 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         await AssertObjectGoneAsync(api, store, orphan);
         var verified = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{path}/artifact/verify", key);
         Assert.True(verified.GetProperty("intact").GetBoolean());
+    }
+
+    /// <summary>The keys of every object the store holds for the tenant (listed, not looked up one by one).</summary>
+    private static async Task<List<string>> ObjectsOfTenantAsync(PlatformApi api, string store, string tenant, string key)
+    {
+        var tenantId = Guid.Parse((await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        PhantomMl.Grains.Models.IArtifactStore artifacts = store == "filesystem"
+            ? new PhantomMl.Grains.Adapters.FileSystem.FileSystemArtifactStore(ArtifactRoot(api))
+            : new PhantomMl.Grains.Adapters.S3.S3ArtifactStore(ArtifactSilosFixture.S3ConnectionString);
+        var objects = new List<string>();
+        await foreach (var stored in artifacts.ListAsync(TestContext.Current.CancellationToken))
+        {
+            if (stored.Key.StartsWith($"tenants/{tenantId:N}/", StringComparison.Ordinal))
+            {
+                objects.Add(stored.Key);
+            }
+        }
+
+        return objects;
     }
 
     private static async Task AssertObjectGoneAsync(PlatformApi api, string store, string objectKey)

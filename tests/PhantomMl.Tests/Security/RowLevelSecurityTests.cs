@@ -9,13 +9,6 @@ namespace PhantomMl.Tests.Security;
 /// </summary>
 public sealed class RowLevelSecurityTests
 {
-    private static readonly string[] TenantScopedTables =
-    [
-        "tenant_users", "tenant_resource_usage", "models", "model_versions", "model_lineage", "model_artifacts", "training_jobs",
-        "training_experiments", "inference_jobs", "agents", "agent_executions", "audit_logs", "audit_event_ids", "data_lineage",
-        "compliance_reports", "api_keys",
-    ];
-
     [Fact]
     public async Task Without_a_tenant_context_the_application_sees_no_rows_and_with_one_only_that_tenants()
     {
@@ -23,19 +16,52 @@ public sealed class RowLevelSecurityTests
         var a = await SeedTenantAsync(databases.AppSource);
         var b = await SeedTenantAsync(databases.AppSource);
 
-        foreach (var table in TenantScopedTables.Append("tenants"))
+        // Every table under row-level security, from the catalog: a table added later without a seed row here fails this test.
+        var tables = await TenantState.TenantScopedTablesAsync(databases);
+        foreach (var table in tables.Append("tenants"))
         {
             Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenant: null, $"SELECT count(*) FROM {table}"));
         }
 
-        foreach (var table in new[] { "tenant_users", "models", "training_jobs", "inference_jobs", "agents", "audit_logs", "data_lineage", "compliance_reports" })
+        foreach (var table in tables)
         {
             var seen = await TenantSql.ListAsync(databases.AppSource, a, $"SELECT DISTINCT tenant_id::text FROM {table}");
-            Assert.Equal([a.ToString()], seen);
+            Assert.True(seen.SequenceEqual([a.ToString()]), $"{table}: tenant A sees {string.Join(", ", seen)} (is the table seeded?)");
+            Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, $"SELECT count(DISTINCT tenant_id) FROM {table}"));
         }
 
         Assert.Equal([a.ToString()], await TenantSql.ListAsync(databases.AppSource, a, "SELECT id::text FROM tenants"));
-        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, "SELECT count(*) FROM models"));
+    }
+
+    [Fact]
+    public async Task A_row_can_refer_only_to_rows_of_its_own_tenant()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("refs");
+        var a = await SeedTenantAsync(databases.AppSource);
+        var b = await SeedTenantAsync(databases.AppSource);
+        // A version of B's without an artifact yet, so that an artifact row for it would otherwise be accepted.
+        var bVersion = (await TenantSql.ListAsync(databases.AppSource, b,
+            "INSERT INTO model_versions (tenant_id, model_id, version, created_by) SELECT tenant_id, id, '2', 'u1' FROM models WHERE name = 'm' RETURNING id::text")).Single();
+        var aModel = (await TenantSql.ListAsync(databases.AppSource, a, "SELECT id::text FROM models WHERE name = 'm'")).Single();
+        var bUser = (await TenantSql.ListAsync(databases.AppSource, b, "SELECT id::text FROM tenant_users")).Single();
+
+        // A foreign key on an id alone is checked without row-level security: these would have pointed into tenant B.
+        string[] crossReferences =
+        [
+            $"INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes) VALUES ('{bVersion}', '{a}', '{aModel}', 1)",
+            $"INSERT INTO model_aliases (tenant_id, model_id, alias, version_id) VALUES ('{a}', '{aModel}', 'stolen', '{bVersion}')",
+            $"UPDATE model_aliases SET challenger_version_id = '{bVersion}', challenger_percent = 50",
+            $"UPDATE model_aliases SET shadow_version_id = '{bVersion}'",
+            $"INSERT INTO api_keys (id, tenant_id, tenant_user_id, name, prefix, secret_hash, created_by) VALUES (gen_random_uuid(), '{a}', '{bUser}', 'k', 'x{Guid.NewGuid().ToString("N")[..15]}'::text, '\\x00', 'u')",
+            $"INSERT INTO artifact_uploads (id, tenant_id, model_id, version_id, object_key, size_bytes, created_by, expires_at) VALUES (gen_random_uuid(), '{a}', '{aModel}', '{bVersion}', 'k', 1, 'u', now() + interval '1 hour')",
+        ];
+        foreach (var sql in crossReferences)
+        {
+            var error = await Assert.ThrowsAsync<PostgresException>(() => TenantSql.ExecuteAsync(databases.AppSource, a, sql));
+            Assert.True(error.SqlState == PostgresErrorCodes.ForeignKeyViolation, $"{sql}: {error.SqlState} {error.MessageText}");
+        }
+
+        Assert.Equal(2L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, "SELECT count(*) FROM model_versions"));
     }
 
     [Fact]
@@ -52,7 +78,8 @@ public sealed class RowLevelSecurityTests
         // Updating or deleting B's rows under A's context touches nothing.
         Assert.Equal(0, await TenantSql.ExecuteAsync(databases.AppSource, a, $"UPDATE models SET name = 'stolen' WHERE tenant_id = '{b}'"));
         Assert.Equal(0, await TenantSql.ExecuteAsync(databases.AppSource, a, $"DELETE FROM tenant_users WHERE tenant_id = '{b}'"));
-        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, "SELECT count(*) FROM models WHERE name <> 'stolen'"));
+        Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, "SELECT count(*) FROM models WHERE name = 'stolen'"));
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, b, "SELECT count(*) FROM tenant_users"));
 
         string[] escapes =
         [
@@ -119,16 +146,34 @@ public sealed class RowLevelSecurityTests
         Assert.InRange(backends.Count, 1, 2);
     }
 
-    /// <summary>A tenant with a row in the main tenant-scoped tables.</summary>
+    /// <summary>A tenant with a row in every tenant-scoped table.</summary>
     private static async Task<Guid> SeedTenantAsync(NpgsqlDataSource source)
     {
         var tenant = await TenantSql.CreateTenantAsync(source);
+        var (model, version, job, agent, user) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         await TenantSql.ExecuteAsync(source, tenant, $$"""
-            INSERT INTO tenant_users (tenant_id, user_id, email, roles) VALUES ('{{tenant}}', 'u1', 'u1@example.com', ARRAY['viewer']);
-            INSERT INTO models (tenant_id, name, model_type, algorithm, created_by) VALUES ('{{tenant}}', 'm', 'classifier', 'fasttree', 'u1');
-            INSERT INTO training_jobs (tenant_id, model_id, job_name, config, dataset_uri, created_by) VALUES ('{{tenant}}', gen_random_uuid(), 'j', '{}', 's3://d', 'u1');
-            INSERT INTO inference_jobs (tenant_id, model_id, model_version, input_data) VALUES ('{{tenant}}', gen_random_uuid(), '1', '{}');
-            INSERT INTO agents (tenant_id, name, version, agent_type, config, created_by) VALUES ('{{tenant}}', 'a', '1', 't', '{}', 'u1');
+            INSERT INTO tenant_users (id, tenant_id, user_id, email, roles) VALUES ('{{user}}', '{{tenant}}', 'u1', 'u1@example.com', ARRAY['viewer']);
+            INSERT INTO tenant_resource_usage (tenant_id, resource_type, usage_amount, quota_limit, period_start, period_end)
+                VALUES ('{{tenant}}', 'models', 1, 10, 'epoch', '9999-12-31');
+            INSERT INTO api_keys (id, tenant_id, tenant_user_id, name, prefix, secret_hash, created_by)
+                VALUES (gen_random_uuid(), '{{tenant}}', '{{user}}', 'k', '{{Guid.NewGuid().ToString("N")[..12]}}', '\x00', 'u1');
+            INSERT INTO models (id, tenant_id, name, model_type, algorithm, created_by) VALUES ('{{model}}', '{{tenant}}', 'm', 'classifier', 'fasttree', 'u1');
+            INSERT INTO models (tenant_id, name, model_type, algorithm, created_by) VALUES ('{{tenant}}', 'parent', 'classifier', 'fasttree', 'u1');
+            INSERT INTO model_versions (id, tenant_id, model_id, version, created_by) VALUES ('{{version}}', '{{tenant}}', '{{model}}', '1', 'u1');
+            INSERT INTO model_lineage (tenant_id, model_id, parent_model_id, lineage_type)
+                SELECT '{{tenant}}', '{{model}}', id, 'derived' FROM models WHERE name = 'parent';
+            INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes) VALUES ('{{version}}', '{{tenant}}', '{{model}}', 1);
+            INSERT INTO model_aliases (tenant_id, model_id, alias, version_id) VALUES ('{{tenant}}', '{{model}}', 'champion', '{{version}}');
+            INSERT INTO artifact_uploads (id, tenant_id, model_id, version_id, object_key, size_bytes, created_by, expires_at)
+                VALUES (gen_random_uuid(), '{{tenant}}', '{{model}}', '{{version}}', 'k', 1, 'u1', now() + interval '1 hour');
+            INSERT INTO training_jobs (id, tenant_id, model_id, job_name, config, dataset_uri, created_by) VALUES ('{{job}}', '{{tenant}}', '{{model}}', 'j', '{}', 's3://d', 'u1');
+            INSERT INTO training_experiments (tenant_id, training_job_id, experiment_name, parameters, started_at, status)
+                VALUES ('{{tenant}}', '{{job}}', 'trial-1', '{}', now(), 'completed');
+            INSERT INTO inference_jobs (tenant_id, model_id, model_version, input_data) VALUES ('{{tenant}}', '{{model}}', '1', '{}');
+            INSERT INTO inference_batches (id, tenant_id, model_id, model_name, model_version, input_uri, input_path, created_by)
+                VALUES (gen_random_uuid(), '{{tenant}}', '{{model}}', 'm', '1', 'model://d/versions/1', 'p', 'u1');
+            INSERT INTO agents (id, tenant_id, name, version, agent_type, config, created_by) VALUES ('{{agent}}', '{{tenant}}', 'a', '1', 't', '{}', 'u1');
+            INSERT INTO agent_executions (tenant_id, agent_id, context) VALUES ('{{tenant}}', '{{agent}}', '{}');
             INSERT INTO data_lineage (tenant_id, resource_id, resource_type, created_by) VALUES ('{{tenant}}', 'r', 'dataset', 'u1');
             INSERT INTO compliance_reports (tenant_id, framework, report_type, period_start, period_end, generated_by)
                 VALUES ('{{tenant}}', 'SOC2', 'access', now() - interval '1 day', now(), 'u1');

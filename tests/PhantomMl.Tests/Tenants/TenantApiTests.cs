@@ -30,10 +30,17 @@ public sealed class TenantApiTests(PlatformSiloFixture platform) : IClassFixture
 
         var users = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/users", adminKey);
         Assert.Equal(11, users.GetArrayLength());
-        var quota = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", adminKey))
-            .EnumerateArray().Single(q => q.GetProperty("resource").GetString() == "users");
+        var quotas = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/quotas", adminKey)).EnumerateArray().ToList();
+        var quota = quotas.Single(q => q.GetProperty("resource").GetString() == "users");
         Assert.Equal(11, quota.GetProperty("used").GetInt64());
         Assert.Equal(11, quota.GetProperty("limit").GetInt64());
+        Assert.Equal("gauge", quota.GetProperty("kind").GetString());
+        // Every quota says how it counts and what it bounds; a monthly one names its month.
+        Assert.All(quotas, q => Assert.False(string.IsNullOrWhiteSpace(q.GetProperty("bounds").GetString())));
+        var monthly = quotas.Single(q => q.GetProperty("resource").GetString() == "inference_requests");
+        Assert.Equal("monthly", monthly.GetProperty("kind").GetString());
+        Assert.Equal(JsonValueKind.String, monthly.GetProperty("periodEnd").ValueKind);
+        Assert.Equal("limit", quotas.Single(q => q.GetProperty("resource").GetString() == "predict_rows_per_request").GetProperty("kind").GetString());
         var audit = await platform.AuditAsync(tenant);
         Assert.Equal(40, audit.Count(row => row.GetProperty("action").GetString() == "add-user" && row.GetProperty("result").GetString() == "denied"));
     }
@@ -72,9 +79,12 @@ public sealed class TenantApiTests(PlatformSiloFixture platform) : IClassFixture
         var expected = steps.Select(s => (s.IdempotencyKey, s.Action, s.Result)).Append(("s12", "revoke-api-key", "success"));
         foreach (var (idempotencyKey, action, result) in expected)
         {
-            // A refused or failed attempt is recorded under its own event id, beside any success of the same key.
-            var eventId = result == "success" ? idempotencyKey : $"{idempotencyKey}:{result}";
-            var row = audit.SingleOrDefault(r => r.GetProperty("eventId").GetString() == eventId);
+            // A refused or failed attempt is recorded under an event id of its own (the key, the result, a unique suffix),
+            // beside any success of the same key.
+            var eventId = result == "success" ? idempotencyKey : $"{idempotencyKey}:{result}:";
+            var row = audit.SingleOrDefault(r => result == "success"
+                ? r.GetProperty("eventId").GetString() == eventId
+                : r.GetProperty("eventId").GetString()!.StartsWith(eventId, StringComparison.Ordinal));
             Assert.True(row.ValueKind == JsonValueKind.Object, $"no audit row {eventId} for {action}");
             Assert.Equal(action, row.GetProperty("action").GetString());
             Assert.Equal(result, row.GetProperty("result").GetString());

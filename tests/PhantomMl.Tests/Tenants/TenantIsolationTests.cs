@@ -65,7 +65,7 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
         var before = await SnapshotAsync(b);
         await using var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            MembershipConnectionString = platform.Databases.PostgreSql,
+            MembershipConnectionString = platform.Databases.Membership,
             ClusterId = platform.ClusterId,
             ApiKey = aKey,
         }, TestContext.Current.CancellationToken);
@@ -102,7 +102,7 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
         var (b, _) = await platform.CreateTenantWithAdminAsync("sdk-anon");
         await using var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            MembershipConnectionString = platform.Databases.PostgreSql,
+            MembershipConnectionString = platform.Databases.Membership,
             ClusterId = platform.ClusterId,
         }, TestContext.Current.CancellationToken);
 

@@ -158,7 +158,7 @@ public sealed class TrainingMetricsTests(PlatformSiloFixture platform) : IClassF
             new { name = "m", modelType = "classifier", algorithm = "fasttree" });
         var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            MembershipConnectionString = platform.Databases.PostgreSql,
+            MembershipConnectionString = platform.Databases.Membership,
             ClusterId = platform.ClusterId,
             ApiKey = key,
         }, TestContext.Current.CancellationToken);
