@@ -72,5 +72,5 @@ public static class GrainKeys
 
     private static string Join(params string?[] parts) => parts.All(part => !string.IsNullOrWhiteSpace(part))
         ? string.Join(Separator, parts)
-        : throw Security.PhantomException.NotFound("resource", string.Join(Separator, parts.Select(part => part ?? "")));
+        : throw PhantomException.NotFound("resource", string.Join(Separator, parts.Select(part => part ?? "")));
 }

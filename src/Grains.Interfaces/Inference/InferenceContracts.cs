@@ -1,4 +1,5 @@
 using PhantomMl.Grains.Models;
+
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Inference;

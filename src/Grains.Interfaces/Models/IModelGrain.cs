@@ -1,3 +1,4 @@
+
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;

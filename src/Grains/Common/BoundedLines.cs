@@ -1,5 +1,4 @@
 using System.Text;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Common;
 

@@ -1,4 +1,3 @@
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Common;
 

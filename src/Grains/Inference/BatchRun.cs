@@ -6,7 +6,6 @@ using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Inference;

@@ -3,7 +3,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Inference;

@@ -1,6 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Inference;
 

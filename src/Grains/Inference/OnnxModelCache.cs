@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Inference;
 

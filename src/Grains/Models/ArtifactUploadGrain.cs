@@ -16,7 +16,6 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
     : Grain, IArtifactUploadGrain
 {
     private const int PipeBudgetBytes = 16 << 20;
-    private const int ServiceUnavailable = 503;
     private readonly CancellationTokenSource _abandoned = new();
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private string _tenantKey = "";
@@ -189,7 +188,7 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
         }
 
         await AbandonAsync();
-        throw new PhantomException(ServiceUnavailable, "https://phantom-ml.dev/problems/artifact-store-unavailable",
+        throw PhantomException.Unavailable(ProblemTypes.ArtifactStoreUnavailable,
             "The artifact store failed", $"Storing the artifact failed ({reason}); nothing was recorded. Start the upload again.");
     }
 

@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text.RegularExpressions;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
 

@@ -1,5 +1,4 @@
 using PhantomMl.Grains.Common;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
 

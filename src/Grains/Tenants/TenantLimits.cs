@@ -1,6 +1,5 @@
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Caching;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Tenants;
 

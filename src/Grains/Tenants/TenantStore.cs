@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Tenants;
 

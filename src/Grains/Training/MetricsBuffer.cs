@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Security;
 using StackExchange.Redis;
 
 namespace PhantomMl.Grains.Training;
@@ -87,7 +86,7 @@ public sealed partial class MetricsBuffer : IHostedService
         }
         catch (ChannelClosedException)
         {
-            throw new PhantomException(503, "https://phantom-ml.dev/problems/silo-stopping", "This silo is stopping",
+            throw PhantomException.Unavailable(ProblemTypes.SiloStopping, "This silo is stopping",
                 "The metric points were not stored; send the batch again (another silo takes it).");
         }
 
@@ -228,7 +227,7 @@ public sealed partial class MetricsBuffer : IHostedService
         if (failure is not null)
         {
             LogFlushFailed(failure, batch.Count, points, FlushAttempts);
-            var problem = new PhantomException(503, "https://phantom-ml.dev/problems/metrics-store-unavailable", "ClickHouse is unavailable",
+            var problem = PhantomException.Unavailable(ProblemTypes.MetricsStoreUnavailable, "ClickHouse is unavailable",
                 $"The metric points were not stored ({failure.Message}); send the batch again.");
             batch.ForEach(p => p.Stored.TrySetException(problem));
             return;

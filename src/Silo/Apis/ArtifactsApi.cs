@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http.Features;
 using PhantomMl.Grains;
 using PhantomMl.Grains.Adapters.FileSystem;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Apis;
 
@@ -33,7 +32,7 @@ public static partial class ArtifactsApi
             {
                 var url = await Model(grains, tenantKey, name).GetArtifactUrlAsync(version, TimeSpan.FromSeconds(expiresIn ?? 900));
                 return url is null
-                    ? throw new PhantomException(StatusCodes.Status501NotImplemented, "https://phantom-ml.dev/problems/no-presigned-urls",
+                    ? throw new PhantomException(StatusCodes.Status501NotImplemented, ProblemTypes.NoPresignedUrls,
                         "This store has no download URLs", "The filesystem artifact store serves downloads through this API only.")
                     : TypedResults.Ok(new { url, expiresAt = DateTimeOffset.UtcNow.AddSeconds(expiresIn ?? 900) });
             })
@@ -44,10 +43,10 @@ public static partial class ArtifactsApi
     private static async Task<IResult> UploadAsync(string tenantKey, string name, string version, HttpContext http, IGrainFactory grains, IArtifactStore store)
     {
         var length = http.Request.ContentLength ?? throw new PhantomException(StatusCodes.Status411LengthRequired,
-            "https://phantom-ml.dev/problems/length-required", "Content-Length required", "Send the artifact's size in Content-Length.");
+            ProblemTypes.LengthRequired, "Content-Length required", "Send the artifact's size in Content-Length.");
         if (length > MaxArtifactBytes)
         {
-            throw new PhantomException(StatusCodes.Status413PayloadTooLarge, "https://phantom-ml.dev/problems/payload-too-large",
+            throw new PhantomException(StatusCodes.Status413PayloadTooLarge, ProblemTypes.PayloadTooLarge,
                 "The artifact is too large", $"An artifact is at most {MaxArtifactBytes >> 30} GiB.");
         }
 

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Diagnostics;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Apis;
 
@@ -32,7 +33,7 @@ public static partial class ClusterApi
         statusCode: StatusCodes.Status400BadRequest,
         title: "Invalid probe key",
         detail: $"A probe key is 1-100 characters of letters, digits, '.', '_' or '-'; got {key.Length} characters.",
-        type: "https://phantom-ml.dev/problems/invalid-key");
+        type: ProblemTypes.InvalidKey);
 
     [GeneratedRegex("^[A-Za-z0-9._-]{1,100}$")]
     private static partial Regex ProbeKey();

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Apis;
 

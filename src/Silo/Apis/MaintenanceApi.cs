@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Maintenance;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Apis;
 

@@ -2,7 +2,6 @@ using PhantomMl.Grains;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Apis;
 
@@ -118,7 +117,7 @@ public static class ModelsApi
         var header = http.Request.Headers.IfMatch.ToString();
         if (header.Length == 0)
         {
-            throw new PhantomException(StatusCodes.Status428PreconditionRequired, "https://phantom-ml.dev/problems/precondition-required",
+            throw new PhantomException(StatusCodes.Status428PreconditionRequired, ProblemTypes.PreconditionRequired,
                 "If-Match required", "Send the model's current ETag in If-Match; read it with GET first.");
         }
 

@@ -1,7 +1,6 @@
 using PhantomMl.Grains;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Apis;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 

@@ -1,5 +1,6 @@
 using System.Text;
 using PhantomMl.Grains.Security;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 

@@ -1,4 +1,4 @@
-using PhantomMl.Grains.Security;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 

@@ -1,4 +1,5 @@
 using Scalar.AspNetCore;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -29,7 +30,7 @@ public static class HttpApiExtensions
             // Kestrel answers an over-long body itself; say what the limit is.
             if (context.ProblemDetails.Status == StatusCodes.Status413PayloadTooLarge && context.ProblemDetails.Detail is null)
             {
-                context.ProblemDetails.Type = "https://phantom-ml.dev/problems/payload-too-large";
+                context.ProblemDetails.Type = ProblemTypes.PayloadTooLarge;
                 context.ProblemDetails.Detail = $"The request body is larger than the {MaxJsonBodyBytes / 1024} KiB this endpoint accepts.";
             }
         });

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime.Messaging;
-using PhantomMl.Grains.Security;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -27,7 +27,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
                 : e.Message.Contains("no body was provided", StringComparison.Ordinal) ? "A JSON request body is required."
                 : e.Message),
             SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or GatewayTooBusyException or TimeoutException =>
-                Problem(StatusCodes.Status503ServiceUnavailable, "https://phantom-ml.dev/problems/cluster-unavailable", "The cluster is moving this resource",
+                Problem(StatusCodes.Status503ServiceUnavailable, ProblemTypes.ClusterUnavailable, "The cluster is moving this resource",
                     "A silo left the cluster and its grains are being reactivated elsewhere. Retry shortly."),
             _ => null,
         };
@@ -58,7 +58,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         var problem = new ProblemDetails
         {
             Status = status,
-            Type = type.StartsWith("https://", StringComparison.Ordinal) ? type : "https://phantom-ml.dev/problems/" + type,
+            Type = ProblemTypes.Of(type),
             Title = title,
             Detail = detail,
         };

@@ -5,6 +5,7 @@ using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
+using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using PhantomMl.Client;
-using PhantomMl.Grains.Security;
 using PhantomMl.Tests.Infrastructure;
 
 namespace PhantomMl.Tests.Cluster;

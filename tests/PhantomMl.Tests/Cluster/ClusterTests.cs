@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using PhantomMl.Client;
 using PhantomMl.Grains.Audit;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Diagnostics;
 using PhantomMl.Tests.Infrastructure;
 

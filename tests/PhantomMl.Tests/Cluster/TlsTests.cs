@@ -56,7 +56,7 @@ public sealed class TlsTests(ClusterDatabasesFixture fixture)
                     await client.GetSilosAsync(TestContext.Current.CancellationToken);
                 });
                 TestContext.Current.TestOutputHelper?.WriteLine($"{(certificate is null ? "no certificate" : "another authority's certificate")}: {refused.GetType().Name}");
-                Assert.IsNotType<PhantomMl.Grains.Security.PhantomException>(refused); // refused by the connection, not by a grain
+                Assert.IsNotType<PhantomMl.Grains.PhantomException>(refused); // refused by the connection, not by a grain
             }
         }
         finally

@@ -8,7 +8,6 @@ using PhantomMl.Grains.Adapters.FileSystem;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 using PhantomMl.Tests.Training;
 
 namespace PhantomMl.Tests.Inference;

@@ -259,19 +259,19 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         var lines = Encoding.UTF8.GetString(output.ToArray()).TrimEnd('\n').Split('\n');
         Assert.Equal(4, lines.Length);
         Assert.StartsWith("1,2,3,4,5,", lines[2]);
-        await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => client.DownloadBatchFileAsync(tenant, batch.Id, new MemoryStream(), errors: true, ct));
+        await Assert.ThrowsAsync<Grains.PhantomException>(() => client.DownloadBatchFileAsync(tenant, batch.Id, new MemoryStream(), errors: true, ct));
 
         var analytics = await PollForAsync(async () => await client.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct) is { Versions.Count: > 0 } found ? found : null);
         Assert.Equal(("2", "challenger", 1L), (analytics.Versions[0].Version, analytics.Versions[0].Route, analytics.Versions[0].Requests));
 
         var (_, otherKey) = await platform.CreateTenantWithAdminAsync("servingsdkspy");
         await using var spy = await ConnectAsync(otherKey);
-        var refused = await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.PredictAsync(tenant, "scorer", "1", [Row(0.3)], cancellationToken: ct));
+        var refused = await Assert.ThrowsAsync<Grains.PhantomException>(() => spy.PredictAsync(tenant, "scorer", "1", [Row(0.3)], cancellationToken: ct));
         Assert.Equal(404, refused.Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.GetBatchAsync(tenant, batch.Id, ct))).Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() =>
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.PhantomException>(() => spy.GetBatchAsync(tenant, batch.Id, ct))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.PhantomException>(() =>
             spy.DownloadBatchFileAsync(tenant, batch.Id, new MemoryStream(), cancellationToken: ct))).Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.Security.PhantomException>(() => spy.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<Grains.PhantomException>(() => spy.GetServingAnalyticsAsync(tenant, "scorer", cancellationToken: ct))).Status);
     }
 
     [Fact]

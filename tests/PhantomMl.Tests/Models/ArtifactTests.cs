@@ -1,9 +1,7 @@
-using PhantomMl.Grains;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Security;
 using PhantomMl.Tests.Infrastructure;
 
 namespace PhantomMl.Tests.Models;

@@ -1,6 +1,5 @@
 using System.Reflection;
 using PhantomMl.Client;
-using PhantomMl.Grains;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Models;

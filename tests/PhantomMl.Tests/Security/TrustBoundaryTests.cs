@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using Npgsql;
 using PhantomMl.Client;
-using PhantomMl.Grains;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Tests.Infrastructure;

@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.Json;
 using PhantomMl.Client;
 using PhantomMl.Grains.Audit;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 using PhantomMl.Tests.Infrastructure;
 

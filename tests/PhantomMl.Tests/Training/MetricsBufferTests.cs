@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training;
 using PhantomMl.Tests.Infrastructure;
 using StackExchange.Redis;

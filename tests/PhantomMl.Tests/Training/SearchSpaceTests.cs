@@ -1,4 +1,3 @@
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training.BuiltIn;
 
 namespace PhantomMl.Tests.Training;

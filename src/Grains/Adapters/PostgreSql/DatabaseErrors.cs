@@ -1,5 +1,4 @@
 using Npgsql;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Adapters.PostgreSql;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Training.BuiltIn;
 

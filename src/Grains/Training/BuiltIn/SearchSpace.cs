@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Training.BuiltIn;
 

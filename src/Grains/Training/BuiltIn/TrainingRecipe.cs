@@ -1,5 +1,4 @@
 using System.Text.Json;
-using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Training.BuiltIn;
 
