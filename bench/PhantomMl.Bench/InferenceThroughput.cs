@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Bench;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using ClickHouse.Driver;
 using PhantomMl.Client;
-using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Training;
 

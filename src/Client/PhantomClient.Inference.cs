@@ -1,4 +1,3 @@
-using PhantomMl.Grains;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
 
@@ -13,16 +12,16 @@ public sealed partial class PhantomClient
     /// </summary>
     public Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, IReadOnlyList<IReadOnlyDictionary<string, double>> rows,
         bool bypassCache = false, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IPredictionGrain>(0).PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)), cancellationToken);
+        CallAsync(grains => grains.Predictor().PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)), cancellationToken);
 
     /// <summary>The inputs a version's model expects.</summary>
     public Task<IReadOnlyList<ModelInput>> DescribeModelInputsAsync(string tenantKey, string model, string versionOrAlias, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IPredictionGrain>(0).DescribeAsync(tenantKey, model, versionOrAlias), cancellationToken);
+        CallAsync(grains => grains.Predictor().DescribeAsync(tenantKey, model, versionOrAlias), cancellationToken);
 
     /// <summary>A model's serving per version and route between <paramref name="from"/> and <paramref name="to"/> (default: the last hour).</summary>
     public Task<ServingAnalytics> GetServingAnalyticsAsync(string tenantKey, string model, DateTimeOffset? from = null, DateTimeOffset? to = null,
         int? bucketSeconds = null, string? version = null, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IServingAnalyticsGrain>(0).GetAsync(tenantKey, model, from, to, bucketSeconds, version), cancellationToken);
+        CallAsync(grains => grains.ServingAnalytics().GetAsync(tenantKey, model, from, to, bucketSeconds, version), cancellationToken);
 
     /// <summary>Submits a batch: every row of the CSV at <paramref name="datasetUri"/> (<c>model://{dataset}/versions/{v}</c>) scored by the version.</summary>
     public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri, CancellationToken cancellationToken = default)

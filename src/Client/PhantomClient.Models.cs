@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using PhantomMl.Grains;
 using PhantomMl.Grains.Models;
 
 namespace PhantomMl.Client;
@@ -168,7 +167,7 @@ public sealed partial class PhantomClient
         var artifact = await GetModelArtifactAsync(tenantKey, name, versionOrAlias, cancellationToken);
         return offset >= artifact.SizeBytes
             ? []
-            : await CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(tenantKey, name, artifact.Version, offset, count), cancellationToken);
+            : await CallAsync(grains => grains.ArtifactReader().ReadAsync(tenantKey, name, artifact.Version, offset, count), cancellationToken);
     }
 
     /// <summary>The chunk size of SDK uploads and downloads.</summary>
@@ -183,7 +182,7 @@ public sealed partial class PhantomClient
 
     // By version label, not alias: a download never switches versions halfway when an alias moves.
     private Task<byte[]> ReadArtifactChunkAsync(string tenantKey, string name, ArtifactView artifact, long offset, CancellationToken cancellationToken) =>
-        CallAsync(grains => grains.GetGrain<IArtifactReaderGrain>(0).ReadAsync(tenantKey, name, artifact.Version, offset,
+        CallAsync(grains => grains.ArtifactReader().ReadAsync(tenantKey, name, artifact.Version, offset,
             (int)Math.Min(ArtifactChunkBytes, artifact.SizeBytes - offset)), cancellationToken);
 
     private static async Task AbortQuietlyAsync(IArtifactUploadGrain upload)

@@ -1,4 +1,3 @@
-using PhantomMl.Grains;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Tenants;
 
@@ -9,7 +8,7 @@ public sealed partial class PhantomClient
 {
     /// <summary>The caller behind this client's API key.</summary>
     public Task<CallerView> WhoAmIAsync(CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITenantDirectoryGrain>(0).WhoAmIAsync(), cancellationToken);
+        CallAsync(grains => grains.TenantDirectory().WhoAmIAsync(), cancellationToken);
 
     /// <summary>Creates a tenant (platform admin).</summary>
     public Task<TenantView> CreateTenantAsync(string tenantKey, CreateTenant command, CancellationToken cancellationToken = default) =>
@@ -17,7 +16,7 @@ public sealed partial class PhantomClient
 
     /// <summary>Lists tenants in key order after <paramref name="after"/> (platform admin).</summary>
     public Task<IReadOnlyList<TenantView>> ListTenantsAsync(string? after = null, int limit = 100, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITenantDirectoryGrain>(0).ListTenantsAsync(after, limit), cancellationToken);
+        CallAsync(grains => grains.TenantDirectory().ListTenantsAsync(after, limit), cancellationToken);
 
     /// <summary>Reads a tenant.</summary>
     public Task<TenantView> GetTenantAsync(string tenantKey, CancellationToken cancellationToken = default) =>

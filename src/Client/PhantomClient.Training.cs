@@ -1,4 +1,3 @@
-using PhantomMl.Grains;
 using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Client;
@@ -71,22 +70,22 @@ public sealed partial class PhantomClient
         long stored = 0;
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelBatches), CancellationToken = cancellationToken },
             async (batch, token) => Interlocked.Add(ref stored,
-                await CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenantKey, jobId, batch), token)));
+                await CallAsync(grains => grains.TrainingMetrics().LogAsync(tenantKey, jobId, batch), token)));
         return stored;
     }
 
     /// <summary>A metric's history, downsampled on the server to at most <paramref name="maxPoints"/> buckets (min/max/avg each).</summary>
     public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints = 1000, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
+        CallAsync(grains => grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
 
     /// <summary>One metric of several jobs, each downsampled.</summary>
     public Task<IReadOnlyList<MetricHistory>> CompareMetricAsync(string tenantKey, IReadOnlyList<Guid> jobIds, string metric, int maxPoints = 1000,
         CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).CompareAsync(tenantKey, [.. jobIds], metric, maxPoints), cancellationToken);
+        CallAsync(grains => grains.TrainingMetrics().CompareAsync(tenantKey, [.. jobIds], metric, maxPoints), cancellationToken);
 
     /// <summary>The latest point of every metric of a job.</summary>
     public Task<IReadOnlyList<LatestMetric>> GetLatestMetricsAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<ITrainingMetricsGrain>(0).LatestAsync(tenantKey, jobId), cancellationToken);
+        CallAsync(grains => grains.TrainingMetrics().LatestAsync(tenantKey, jobId), cancellationToken);
 
     private static MetricBatch Pack(IReadOnlyList<MetricPoint> points, int start, int count, bool allowNonFinite)
     {

@@ -118,15 +118,15 @@ public sealed partial class PhantomClient : IAsyncDisposable
 
     /// <summary>Increments and persists a probe grain's count; reports the silo that hosts it.</summary>
     public Task<ProbeReading> TouchProbeAsync(string key, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IProbeGrain>(key).TouchAsync(), cancellationToken);
+        CallAsync(grains => grains.Probe(key).TouchAsync(), cancellationToken);
 
     /// <summary>The silos that are members of the cluster now (platform admins).</summary>
     public Task<IReadOnlyList<SiloInfo>> GetSilosAsync(CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IClusterGrain>(0).GetSilosAsync(), cancellationToken);
+        CallAsync(grains => grains.Cluster().GetSilosAsync(), cancellationToken);
 
     /// <summary>Reads a probe grain without changing it.</summary>
     public Task<ProbeReading> ReadProbeAsync(string key, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.GetGrain<IProbeGrain>(key).ReadAsync(), cancellationToken);
+        CallAsync(grains => grains.Probe(key).ReadAsync(), cancellationToken);
 
     /// <summary>
     /// Runs a grain call, retrying while its silo is unreachable or being declared dead, within

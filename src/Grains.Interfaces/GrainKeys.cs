@@ -1,50 +1,30 @@
-using PhantomMl.Grains.Inference;
-using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Training;
-
 namespace PhantomMl.Grains;
 
 /// <summary>
-/// The one place where grain keys of the platform's resources are built and read back. A key names its tenant first
-/// (<c>{tenantKey}/...</c>), so a grain knows whose resource it serves from its key alone. Building refuses a blank part
-/// with 404 (no such resource can exist; Orleans itself refuses blank keys with an exception of its own), and parsing
-/// never trusts a key: a part that is missing or malformed comes back empty, and the grain answers 404 or 400 for it.
+/// The one place where the composite keys of the platform's grains are formatted and read back. A key names its tenant
+/// first (<c>{tenantKey}/...</c>), so a grain knows whose resource it serves from its key alone. Formatting refuses a
+/// blank part with 404 (no such resource can exist; Orleans itself refuses blank keys with an exception of its own), and
+/// parsing never trusts a key: a part that is missing or malformed comes back empty, and the grain answers 404 or 400.
+/// Each area's <c>XxxGrainFactory</c> turns these keys into grain references (<c>grains.Model(tenantKey, name)</c>).
 /// </summary>
 public static class GrainKeys
 {
+    /// <summary>The key of every stateless worker and cluster-wide grain that serves all tenants alike.</summary>
+    public const long Shared = 0;
+
     private const char Separator = '/';
 
-    /// <summary>The grain of one tenant: its tenant key.</summary>
-    public static Tenants.ITenantGrain Tenant(this IGrainFactory grains, string tenantKey) =>
-        grains.GetGrain<Tenants.ITenantGrain>(Join(tenantKey));
+    /// <summary>A tenant-wide grain (the tenant itself, its model catalog, training queue, audit trail): the tenant key.</summary>
+    public static string Tenant(string tenantKey) => Join(tenantKey);
 
-    /// <summary>The search and cached reads of a tenant's models: the tenant key.</summary>
-    public static IModelCatalogGrain ModelCatalog(this IGrainFactory grains, string tenantKey) =>
-        grains.GetGrain<IModelCatalogGrain>(Join(tenantKey));
+    /// <summary>One model: <c>{tenantKey}/{modelName}</c>.</summary>
+    public static string Model(string tenantKey, string modelName) => Join(tenantKey, modelName);
 
-    /// <summary>A tenant's training queue: the tenant key.</summary>
-    public static ITrainingSchedulerGrain TrainingScheduler(this IGrainFactory grains, string tenantKey) =>
-        grains.GetGrain<ITrainingSchedulerGrain>(Join(tenantKey));
+    /// <summary>One training job or batch inference job: <c>{tenantKey}/{id}</c>.</summary>
+    public static string TenantAndId(string tenantKey, Guid id) => Join(tenantKey, id.ToString());
 
-    /// <summary>A tenant's audit trail: the tenant key (<c>platform</c> for the platform's own).</summary>
-    public static Audit.IAuditLogGrain AuditLog(this IGrainFactory grains, string tenantKey) =>
-        grains.GetGrain<Audit.IAuditLogGrain>(Join(tenantKey));
-
-    /// <summary>The grain of one model: <c>{tenantKey}/{modelName}</c>.</summary>
-    public static IModelGrain Model(this IGrainFactory grains, string tenantKey, string modelName) =>
-        grains.GetGrain<IModelGrain>(Join(tenantKey, modelName));
-
-    /// <summary>The grain of one training job: <c>{tenantKey}/{jobId}</c>.</summary>
-    public static ITrainingJobGrain TrainingJob(this IGrainFactory grains, string tenantKey, Guid jobId) =>
-        grains.GetGrain<ITrainingJobGrain>(Join(tenantKey, jobId.ToString()));
-
-    /// <summary>The grain of one batch inference job: <c>{tenantKey}/{batchId}</c>.</summary>
-    public static IBatchInferenceGrain Batch(this IGrainFactory grains, string tenantKey, Guid batchId) =>
-        grains.GetGrain<IBatchInferenceGrain>(Join(tenantKey, batchId.ToString()));
-
-    /// <summary>The grain of one SDK artifact upload: <c>{tenantKey}/{modelName}/{uploadId}</c>.</summary>
-    public static IArtifactUploadGrain ArtifactUpload(this IGrainFactory grains, string tenantKey, string modelName, Guid uploadId) =>
-        grains.GetGrain<IArtifactUploadGrain>(Join(tenantKey, modelName, uploadId.ToString("N")));
+    /// <summary>One SDK artifact upload: <c>{tenantKey}/{modelName}/{uploadId}</c>.</summary>
+    public static string ArtifactUpload(string tenantKey, string modelName, Guid uploadId) => Join(tenantKey, modelName, uploadId.ToString("N"));
 
     /// <summary>Reads <c>{tenantKey}/{name}</c>: the tenant key, and the rest (which may itself hold no further separator).</summary>
     public static (string TenantKey, string Name) ParseModel(string key)

@@ -1,21 +1,17 @@
 using System.Globalization;
 using System.Text;
-using Npgsql;
-using NpgsqlTypes;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Common;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Security;
-using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Audit;
 
 /// <summary>
-/// See <see cref="IAuditLogGrain"/>. Pages newest first by (timestamp, id) over idx_audit_logs_tenant_time,
-/// with a keyset cursor, so a page costs the same however deep it is.
+/// See <see cref="IAuditLogGrain"/>. Pages newest first by (timestamp, id) with a keyset cursor, so a page costs the
+/// same however deep it is.
 /// </summary>
 [StatelessWorker]
-public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : Grain, IAuditLogGrain
+public sealed class AuditLogGrain(AuditSql auditSql, AccessGuard guard) : Grain, IAuditLogGrain
 {
     private static readonly HashSet<string> EventTypes =
     [
@@ -31,11 +27,11 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
         var key = this.GetPrimaryKeyString();
         var audit = new AuditEvent("data_access", "audit-log", key, "query");
         Guid id;
-        if (key == TenantValidation.PlatformTenantKey)
+        if (key == PlatformTenant.Key)
         {
             // The platform's own trail (platform-admin actions, system jobs) is for platform admins.
             await guard.AuthorizePlatformAsync(Permissions.AuditRead, audit);
-            id = CallerAuthenticator.PlatformTenantId;
+            id = PlatformTenant.Id;
         }
         else
         {
@@ -44,49 +40,10 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
 
         Validate(query ?? throw PhantomException.Invalid("Send the query's filters.", "body"));
         var (afterTime, afterId) = DecodeCursor(query.Cursor);
-        return await database.InTenantAsync(id, async (connection, transaction) =>
-        {
-            await using var command = new NpgsqlCommand("""
-                SELECT id, event_id, "timestamp", user_id, session_id, event_type::text, resource_type, resource_id, action,
-                       result::text, host(ip_address), user_agent, details::text
-                  FROM audit_logs
-                 WHERE (@from::timestamptz IS NULL OR "timestamp" >= @from)
-                   AND (@to::timestamptz IS NULL OR "timestamp" < @to)
-                   AND (@eventType::text IS NULL OR event_type::text = @eventType)
-                   AND (@resourceType::text IS NULL OR resource_type = @resourceType)
-                   AND (@resourceId::text IS NULL OR resource_id = @resourceId)
-                   AND (@userId::text IS NULL OR user_id = @userId)
-                   AND (@action::text IS NULL OR action = @action)
-                   AND (@result::text IS NULL OR result::text = @result)
-                   AND (@afterTime::timestamptz IS NULL OR ("timestamp", id) < (@afterTime, @afterId))
-                 ORDER BY "timestamp" DESC, id DESC
-                 LIMIT @limit
-                """, connection, transaction);
-            command.AddOptional("from", NpgsqlDbType.TimestampTz, query.From);
-            command.AddOptional("to", NpgsqlDbType.TimestampTz, query.To);
-            command.AddOptional("eventType", NpgsqlDbType.Text, query.EventType);
-            command.AddOptional("resourceType", NpgsqlDbType.Text, query.ResourceType);
-            command.AddOptional("resourceId", NpgsqlDbType.Text, query.ResourceId);
-            command.AddOptional("userId", NpgsqlDbType.Text, query.UserId);
-            command.AddOptional("action", NpgsqlDbType.Text, query.Action);
-            command.AddOptional("result", NpgsqlDbType.Text, query.Result);
-            command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
-            command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
-            command.Parameters.AddWithValue("limit", query.Limit + 1);
-
-            var entries = new List<AuditEntry>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                entries.Add(new AuditEntry(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
-                    Nullable(reader, 4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetString(9),
-                    Nullable(reader, 10), Nullable(reader, 11), Nullable(reader, 12)));
-            }
-
-            var more = entries.Count > query.Limit;
-            var page = more ? entries[..query.Limit] : entries;
-            return new AuditPage(page, more ? EncodeCursor(page[^1]) : null);
-        });
+        var entries = await auditSql.QueryAsync(id, query, afterTime, afterId, query.Limit + 1);
+        var more = entries.Count > query.Limit;
+        var page = more ? entries[..query.Limit] : entries;
+        return new AuditPage(page, more ? EncodeCursor(page[^1]) : null);
     }
 
     private static void Validate(AuditQuery query)
@@ -144,6 +101,4 @@ public sealed class AuditLogGrain(TenantDatabase database, AccessGuard guard) : 
             throw PhantomException.Invalid("cursor is not one this API returned.", "cursor");
         }
     }
-
-    private static string? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

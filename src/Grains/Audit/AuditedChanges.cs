@@ -11,7 +11,7 @@ namespace PhantomMl.Grains.Audit;
 /// the same caller sending the key with a different request gets 422. A refusal or failure inside the change rolls it
 /// back and is audited as an attempt of its own.
 /// </summary>
-public sealed class AuditedChanges(TenantDatabase database)
+public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
 {
     /// <summary>Applies <paramref name="change"/> for <paramref name="caller"/> in <paramref name="tenantId"/>.</summary>
     /// <param name="caller">Who asks; their request id is the event id.</param>
@@ -27,7 +27,7 @@ public sealed class AuditedChanges(TenantDatabase database)
         try
         {
             var (claim, result) = await database.InTenantAsync(tenantId, async (connection, transaction) =>
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit, eventIdSuffix) is var claimed
+                await auditSql.RecordAsync(connection, transaction, tenantId, caller.UserId, caller.Client, audit, eventIdSuffix) is var claimed
                 && claimed == AuditClaim.Recorded
                     ? (claimed, await change(connection, transaction))
                     : (claimed, default(T)));
@@ -40,13 +40,13 @@ public sealed class AuditedChanges(TenantDatabase database)
         }
         catch (PhantomException e) when (e.Status is not (401 or 404))
         {
-            await AuditRecorder.RecordAttemptAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client,
                 audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
             throw;
         }
         catch (PostgresException e) when (DatabaseErrors.AsProblem(e) is { } problem)
         {
-            await AuditRecorder.RecordAttemptAsync(database, failureTenantId ?? tenantId, caller.UserId, caller.Client,
+            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client,
                 audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }));
             throw problem.Status == 409 ? PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.") : problem;
         }

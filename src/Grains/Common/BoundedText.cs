@@ -35,6 +35,9 @@ public static class BoundedText
         return string.Concat(clean.AsSpan(0, keep), Marker, hash);
     }
 
+    /// <summary>A value a caller sent, fit to be shown in an error message: at most 80 characters, no NUL.</summary>
+    public static string Shown(string? value) => Fit(value ?? "", 80)!;
+
     /// <summary>Whether <paramref name="value"/> was cut by <see cref="Fit"/>.</summary>
     public static bool WasCut(string value) => value.Length > Marker.Length + HashChars && value.AsSpan(value.Length - Marker.Length - HashChars).StartsWith(Marker);
 }

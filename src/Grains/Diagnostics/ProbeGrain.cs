@@ -1,4 +1,3 @@
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
@@ -13,7 +12,7 @@ public sealed class ProbeGrain(
     [PersistentState("probe")] IPersistentState<ProbeState> state,
     ILocalSiloDetails siloDetails,
     AccessGuard guard,
-    TenantDatabase database) : Grain, IProbeGrain
+    AuditSql auditSql) : Grain, IProbeGrain
 {
     private readonly DateTimeOffset _activatedAt = DateTimeOffset.UtcNow;
 
@@ -26,7 +25,7 @@ public sealed class ProbeGrain(
         await state.WriteStateAsync();
         // Grain storage and the audit log are two writes: the row follows the committed state, and a crash
         // between them loses at most this diagnostic row (no tenant data is involved).
-        await AuditRecorder.RecordAloneAsync(database, CallerAuthenticator.PlatformTenantId, caller.UserId, caller.Client,
+        await auditSql.RecordAloneAsync(PlatformTenant.Id, caller.UserId, caller.Client,
             audit with { Details = new { count = state.State.Count } });
         PhantomInstruments.ProbeTouches.Add(1);
         return Reading();

@@ -20,7 +20,7 @@ namespace PhantomMl.Grains.Inference;
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
 public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
-    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger)
+    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
     : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
@@ -80,7 +80,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         {
             // Counted in the transaction that records the batch, under the tenant's admission lock: concurrent submissions
             // on any silo cannot both take the last slot.
-            var limit = (await TenantStore.LoadAsync(connection, transaction))!.EffectiveQuotas[Quotas.ConcurrentBatchRuns];
+            var limit = (await tenantSql.LoadAsync(connection, transaction))!.EffectiveQuotas[Quotas.ConcurrentBatchRuns];
             var running = await InferenceBatchStore.CountUnfinishedAsync(transaction);
             if (running >= limit)
             {
@@ -143,7 +143,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // A reminder is the platform's own call: the tenant is found from the batch's key, as the platform.
-        _tenantId ??= await TenantStore.ResolveAsync(database, _tenantKey);
+        _tenantId ??= await tenantResolver.ResolveAsync(_tenantKey);
         var batch = _tenantId is null ? null : await LoadAsync();
         if (batch is null || !Unfinished.Contains(batch.View.Status))
         {

@@ -16,7 +16,7 @@ namespace PhantomMl.Grains.Inference;
 /// to one block per silo ahead, and a silo holding a block can make another refuse up to that many early. A stopping
 /// silo gives its unused blocks back; a crashed one's stay counted (at most one block per tenant and quota it served).
 /// </summary>
-public sealed partial class InferenceQuota(TenantDatabase database, IOptions<InferenceOptions> options, TimeProvider time, ILogger<InferenceQuota> logger)
+public sealed partial class InferenceQuota(TenantDatabase database, IOptions<InferenceOptions> options, TimeProvider time, ILogger<InferenceQuota> logger, TenantSql tenantSql)
     : IHostedService
 {
     private readonly ConcurrentDictionary<(Guid TenantId, string Quota), Lease> _leases = new();
@@ -42,20 +42,20 @@ public sealed partial class InferenceQuota(TenantDatabase database, IOptions<Inf
 
             var granted = await database.InTenantAsync(tenantId, async (connection, transaction) =>
             {
-                var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
+                var tenant = await tenantSql.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
                 var limit = tenant.EffectiveQuotas[quota];
-                var used = (await TenantStore.ReadUsageAsync(connection, transaction, now))[quota];
+                var used = (await tenantSql.ReadUsageAsync(connection, transaction, now))[quota];
                 var leaseSize = quota == Quotas.InferenceRequests ? options.Value.QuotaLeaseSize : options.Value.RowQuotaLeaseSize;
                 var block = Math.Max(requests, Math.Min(leaseSize, limit - used));
                 try
                 {
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, block, limit, now);
+                    await tenantSql.ConsumeAsync(connection, transaction, tenantId, quota, block, limit, now);
                     return block;
                 }
                 catch (PhantomException e) when (e.Status == 429 && block > requests)
                 {
                     // Another silo took part of what was left in between: ask for just this request.
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, requests, limit, now);
+                    await tenantSql.ConsumeAsync(connection, transaction, tenantId, quota, requests, limit, now);
                     return requests;
                 }
             });
@@ -87,8 +87,8 @@ public sealed partial class InferenceQuota(TenantDatabase database, IOptions<Inf
             {
                 await database.InTenantAsync(tenantId, async (connection, transaction) =>
                 {
-                    var limit = (await TenantStore.LoadAsync(connection, transaction))?.EffectiveQuotas[quota] ?? 0;
-                    await TenantStore.ConsumeAsync(connection, transaction, tenantId, quota, -unused, limit, now);
+                    var limit = (await tenantSql.LoadAsync(connection, transaction))?.EffectiveQuotas[quota] ?? 0;
+                    await tenantSql.ConsumeAsync(connection, transaction, tenantId, quota, -unused, limit, now);
                     return true;
                 }, cancellationToken);
             }

@@ -1,4 +1,6 @@
 
+using PhantomMl.Grains.Common;
+
 namespace PhantomMl.Grains.Inference;
 
 /// <summary>
@@ -184,7 +186,7 @@ public static class OnnxGraphCheck
     {
         if (!AllowedDomains.Contains(domain))
         {
-            throw Refuse($"an {what} comes from the domain '{Models.ModelLifecycle.Shown(domain)}' (served: the ONNX standard, ai.onnx.ml and com.microsoft)");
+            throw Refuse($"an {what} comes from the domain '{BoundedText.Shown(domain)}' (served: the ONNX standard, ai.onnx.ml and com.microsoft)");
         }
     }
 

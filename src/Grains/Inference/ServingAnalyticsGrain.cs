@@ -1,6 +1,5 @@
 using Orleans.Concurrency;
 using PhantomMl.Grains.Common;
-using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;

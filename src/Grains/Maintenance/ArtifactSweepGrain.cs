@@ -1,6 +1,5 @@
 using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Options;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
@@ -10,7 +9,7 @@ namespace PhantomMl.Grains.Maintenance;
 /// See <see cref="IArtifactSweepGrain"/>. Like partition maintenance, a PostgreSQL-persisted reminder makes one
 /// silo at a time do it, wherever the grain lives. A sweep that deleted something leaves a platform audit row.
 /// </summary>
-public sealed class ArtifactSweepGrain(ArtifactSweeper sweeper, IOptions<ArtifactSweepOptions> options, AccessGuard guard, TenantDatabase database,
+public sealed class ArtifactSweepGrain(ArtifactSweeper sweeper, IOptions<ArtifactSweepOptions> options, AccessGuard guard, AuditSql auditSql,
     IReminderTable reminders)
     : Grain, IArtifactSweepGrain, IRemindable
 {
@@ -41,7 +40,7 @@ public sealed class ArtifactSweepGrain(ArtifactSweeper sweeper, IOptions<Artifac
         var report = await sweeper.RunAsync(grace);
         if (report.Deleted.Count > 0)
         {
-            await AuditRecorder.RecordAloneAsync(database, CallerAuthenticator.PlatformTenantId, userId, client,
+            await auditSql.RecordAloneAsync(PlatformTenant.Id, userId, client,
                 Audit(AuditEvent.Success, new { report.Examined, report.Deleted, grace }));
         }
 

@@ -1,6 +1,5 @@
 using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Options;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
@@ -17,7 +16,7 @@ public sealed class PartitionMaintenanceGrain(
     PartitionMaintainer maintainer,
     IOptions<PartitionMaintenanceOptions> options,
     AccessGuard guard,
-    TenantDatabase database) : Grain, IPartitionMaintenanceGrain, IRemindable
+    AuditSql auditSql) : Grain, IPartitionMaintenanceGrain, IRemindable
 {
     private const string ReminderName = "partition-maintenance";
     private const string SystemUser = "system:partition-maintenance";
@@ -55,7 +54,7 @@ public sealed class PartitionMaintenanceGrain(
         _lastReport = await maintainer.RunAsync();
         if (_lastReport.Created.Count > 0 || _lastReport.Dropped.Count > 0)
         {
-            await AuditRecorder.RecordAloneAsync(database, CallerAuthenticator.PlatformTenantId, userId, client,
+            await auditSql.RecordAloneAsync(PlatformTenant.Id, userId, client,
                 Audit(AuditEvent.Success, new { _lastReport.Created, _lastReport.Dropped, _lastReport.ForgottenAuditEventIds }));
         }
 

@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
@@ -44,7 +45,7 @@ public sealed partial class ModelGrain
                 throw PhantomException.Invalid("A challenger needs a percentage above 0, and a percentage needs a challenger.", "challenger");
             }
 
-            var target = alias is not null && _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias", ModelLifecycle.Shown(alias));
+            var target = alias is not null && _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias", BoundedText.Shown(alias));
             var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
             Guid? Version(string? versionOrAlias, string field)
             {
@@ -78,7 +79,7 @@ public sealed partial class ModelGrain
             RequireETag(expectedETag);
             if (alias is null || !await ModelStore.RemoveAliasAsync(connection, transaction, model.Id, alias))
             {
-                throw PhantomException.NotFound("alias", ModelLifecycle.Shown(alias));
+                throw PhantomException.NotFound("alias", BoundedText.Shown(alias));
             }
 
             return await BumpAsync(connection, transaction, model);
@@ -100,7 +101,7 @@ public sealed partial class ModelGrain
             var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
             async Task<ArtifactView?> ArtifactOf(string? version) => version is null ? null
                 : await ArtifactRecords.FindAsync(connection, transaction, Resolve(versions, version).Id)
-                  ?? throw PhantomException.NotFound("artifact of version", ModelLifecycle.Shown(version));
+                  ?? throw PhantomException.NotFound("artifact of version", BoundedText.Shown(version));
             var primary = (await ArtifactOf(label))!;
             var challenger = traffic is { Challenger: { } c, ChallengerPercent: > 0 } ? await ArtifactOf(c) : null;
             return new ServingRoute(model.Id, primary, challenger, challenger is null ? 0 : traffic!.ChallengerPercent, await ArtifactOf(traffic?.Shadow), alias);

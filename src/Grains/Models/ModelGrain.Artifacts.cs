@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
@@ -47,7 +48,7 @@ public sealed partial class ModelGrain
             // A new ticket replaces an unfinished one for the same version; its bytes are reserved until it completes or expires.
             var now = time.GetUtcNow();
             await ArtifactRecords.DeleteUploadsOfVersionAsync(transaction, version.Id);
-            var stored = (await TenantStore.ReadUsageAsync(connection, transaction, now))[Quotas.ArtifactBytes];
+            var stored = (await tenantSql.ReadUsageAsync(connection, transaction, now))[Quotas.ArtifactBytes];
             var reserved = await ArtifactRecords.ReservedBytesAsync(transaction, now);
             if (stored + reserved + sizeBytes > limits[Quotas.ArtifactBytes])
             {
@@ -89,7 +90,7 @@ public sealed partial class ModelGrain
 
                 if (expectedSha256 is not null && !string.Equals(expectedSha256, measuredSha256, StringComparison.OrdinalIgnoreCase))
                 {
-                    throw PhantomException.Invalid($"The artifact's SHA-256 is {measuredSha256}, not the {ModelLifecycle.Shown(expectedSha256)} the client sent; nothing was stored.",
+                    throw PhantomException.Invalid($"The artifact's SHA-256 is {measuredSha256}, not the {BoundedText.Shown(expectedSha256)} the client sent; nothing was stored.",
                         "X-Content-Sha256");
                 }
 
@@ -101,7 +102,7 @@ public sealed partial class ModelGrain
                 }
 
                 await ArtifactRecords.DeleteUploadAsync(transaction, uploadId);
-                await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, measuredBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, measuredBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
                 await ArtifactRecords.InsertAsync(connection, transaction, model, row.VersionId, measuredBytes, measuredSha256.ToLowerInvariant(), artifacts, row.Ticket.ObjectKey);
                 await BumpAsync(connection, transaction, model);
                 return (await ArtifactRecords.FindAsync(connection, transaction, row.VersionId))!;
@@ -163,7 +164,7 @@ public sealed partial class ModelGrain
             result = new ArtifactVerification(false, artifact.Sha256, null, null, $"The stored object cannot be read: {e.Message}");
         }
 
-        await AuditRecorder.RecordAttemptAsync(database, _tenantId, caller.UserId, caller.Client,
+        await auditSql.RecordAloneAsync(_tenantId, caller.UserId, caller.Client,
             audit.As(result.Intact ? AuditEvent.Success : AuditEvent.Failure, result));
         return result;
     }

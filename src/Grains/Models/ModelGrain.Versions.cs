@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
@@ -25,10 +26,10 @@ public sealed partial class ModelGrain
             if (valid.ParentVersion is { } parentLabel)
             {
                 parent = versions.SingleOrDefault(v => v.Version == parentLabel)
-                    ?? throw PhantomException.Invalid($"parentVersion '{ModelLifecycle.Shown(parentLabel)}' is not a version of this model.", "parentVersion");
+                    ?? throw PhantomException.Invalid($"parentVersion '{BoundedText.Shown(parentLabel)}' is not a version of this model.", "parentVersion");
             }
 
-            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
+            await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
             var version = await ModelStore.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
                 ModelValidation.Delta(metrics, parent), caller.UserId);
             await BumpAsync(connection, transaction, model);
@@ -58,10 +59,10 @@ public sealed partial class ModelGrain
             var artifact = await ArtifactRecords.FindAsync(connection, transaction, version.Id);
             await ModelStore.DeleteVersionAsync(connection, transaction, version.Id);
             var now = time.GetUtcNow();
-            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
+            await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
             if (artifact is not null)
             {
-                await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -artifact.SizeBytes, limits[Quotas.ArtifactBytes], now);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -artifact.SizeBytes, limits[Quotas.ArtifactBytes], now);
             }
 
             await BumpAsync(connection, transaction, model);
@@ -123,6 +124,6 @@ public sealed partial class ModelGrain
     {
         var requested = versionOrAlias ?? "";
         var label = _aliases.TryGetValue(requested, out var target) ? target : requested;
-        return versions.SingleOrDefault(v => v.Version == label) ?? throw PhantomException.NotFound("model version", ModelLifecycle.Shown(requested));
+        return versions.SingleOrDefault(v => v.Version == label) ?? throw PhantomException.NotFound("model version", BoundedText.Shown(requested));
     }
 }

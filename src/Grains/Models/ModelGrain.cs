@@ -14,7 +14,7 @@ namespace PhantomMl.Grains.Models;
 /// audit row. The methods are split by concern: versions, aliases and serving, lineage, artifacts.
 /// </summary>
 public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, IModelCache cache,
-    TimeProvider time, ILogger<ModelGrain> logger) : Grain, IModelGrain
+    TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql) : Grain, IModelGrain
 {
     private string _tenantKey = "";
     private string _name = "";
@@ -50,7 +50,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
 
             var valid = command ?? throw PhantomException.Invalid("Send the model's modelType and algorithm.", "body");
             var now = time.GetUtcNow();
-            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, 1, limits[Quotas.Models], now);
+            await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, 1, limits[Quotas.Models], now);
             return await ModelStore.InsertAsync(connection, transaction, new ModelRecord(Guid.CreateVersion7(), _tenantId, name,
                 ModelLifecycle.Word(valid.ModelType, "modelType"), ModelLifecycle.Word(valid.Algorithm, "algorithm"), "created", null,
                 ModelValidation.FeatureCount(valid.FeatureCount), ModelValidation.TrainingSamples(valid.TrainingSamples), ModelValidation.Tags(valid.Tags),
@@ -110,15 +110,15 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             var bytes = await ArtifactRecords.BytesOfModelAsync(connection, transaction, model.Id);
             await ModelStore.DeleteAsync(connection, transaction, model.Id);
             var now = time.GetUtcNow();
-            await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, -1, limits[Quotas.Models], now);
+            await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, -1, limits[Quotas.Models], now);
             if (versions.Count > 0)
             {
-                await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions], now);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions], now);
             }
 
             if (bytes > 0)
             {
-                await TenantStore.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -bytes, limits[Quotas.ArtifactBytes], now);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -bytes, limits[Quotas.ArtifactBytes], now);
             }
 
             return keys;
@@ -205,7 +205,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     private Task InvalidateCacheAsync() => _loaded ? cache.InvalidateAsync(_tenantId, _name) : Task.CompletedTask;
 
     private async Task<IReadOnlyDictionary<string, long>> QuotaLimitsAsync() =>
-        (await database.InTenantAsync(_tenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction)))?.EffectiveQuotas
+        (await database.InTenantAsync(_tenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction)))?.EffectiveQuotas
         ?? throw PhantomException.NotFound("tenant", _tenantKey);
 
     private ModelView View() => Model.ToView(_aliases, _traffic);

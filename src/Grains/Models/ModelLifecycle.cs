@@ -53,9 +53,6 @@ public static partial class ModelLifecycle
 
     public static bool IsTagKey(string key) => WordPattern().IsMatch(key);
 
-    /// <summary>A value the caller sent, fit to be shown in an error message (bounded, no NUL).</summary>
-    public static string Shown(string? value) => Common.BoundedText.Fit(value ?? "", 80)!;
-
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
     private static partial Regex NamePattern();
 

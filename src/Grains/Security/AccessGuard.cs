@@ -1,7 +1,3 @@
-using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Audit;
-using PhantomMl.Grains.Tenants;
-
 namespace PhantomMl.Grains.Security;
 
 /// <summary>
@@ -11,7 +7,7 @@ namespace PhantomMl.Grains.Security;
 /// tenant is known from their key, so telling "mine" from "not mine" costs no database work; only a platform admin's
 /// call resolves the addressed tenant key.
 /// </summary>
-public sealed class AccessGuard(CallerAuthenticator authenticator, TenantDatabase database)
+public sealed class AccessGuard(CallerAuthenticator authenticator, TenantResolver tenants, IAccessAudit audit)
 {
     /// <summary>
     /// Authenticates the current call and checks <paramref name="permission"/> on the tenant addressed by
@@ -19,22 +15,22 @@ public sealed class AccessGuard(CallerAuthenticator authenticator, TenantDatabas
     /// </summary>
     /// <param name="tenantKey">The tenant key the caller addressed.</param>
     /// <param name="permission">The permission the operation needs.</param>
-    /// <param name="audit">What the caller tried, recorded when refused.</param>
-    public async Task<TenantAccess> AuthorizeAsync(string tenantKey, string permission, AuditEvent audit)
+    /// <param name="attempt">What the caller tried, recorded when refused.</param>
+    public async Task<TenantAccess> AuthorizeAsync(string tenantKey, string permission, IAuditedAttempt attempt)
     {
         var caller = await authenticator.AuthenticateAsync();
         if (caller.IsPlatformAdmin)
         {
-            return new TenantAccess(caller, await TenantStore.ResolveAsync(database, tenantKey) ?? throw PhantomException.NotFound("tenant", tenantKey));
+            return new TenantAccess(caller, await tenants.ResolveAsync(tenantKey) ?? throw PhantomException.NotFound("tenant", tenantKey));
         }
 
         if (caller.TenantId is not { } tenantId || caller.TenantKey != tenantKey)
         {
-            await DenyAsync(caller, audit, new { reason = "not-found-or-other-tenant", tenant = BoundedTenantKey(tenantKey), permission });
-            throw PhantomException.NotFound(audit.ResourceType, audit.ResourceId);
+            await DenyAsync(caller, attempt, new { reason = "not-found-or-other-tenant", tenant = BoundedTenantKey(tenantKey), permission });
+            throw PhantomException.NotFound(attempt.ResourceType, attempt.ResourceId);
         }
 
-        await RequireActiveAsync(caller, tenantKey, permission, audit);
+        await RequireActiveAsync(caller, tenantKey, permission, attempt);
         return new TenantAccess(caller, tenantId);
     }
 
@@ -42,7 +38,7 @@ public sealed class AccessGuard(CallerAuthenticator authenticator, TenantDatabas
     /// Authenticates the current call and checks <paramref name="permission"/> on the tenant <paramref name="tenantId"/>,
     /// for resources found by id rather than by tenant key (null: no such tenant, answered like another tenant's).
     /// </summary>
-    public async Task<Caller> AuthorizeAsync(Guid? tenantId, string permission, AuditEvent audit)
+    public async Task<Caller> AuthorizeAsync(Guid? tenantId, string permission, IAuditedAttempt attempt)
     {
         var caller = await authenticator.AuthenticateAsync();
         if (caller.IsPlatformAdmin && tenantId is not null)
@@ -52,23 +48,23 @@ public sealed class AccessGuard(CallerAuthenticator authenticator, TenantDatabas
 
         if (tenantId is null || caller.TenantId != tenantId)
         {
-            await DenyAsync(caller, audit, new { reason = "not-found-or-other-tenant", permission });
-            throw PhantomException.NotFound(audit.ResourceType, audit.ResourceId);
+            await DenyAsync(caller, attempt, new { reason = "not-found-or-other-tenant", permission });
+            throw PhantomException.NotFound(attempt.ResourceType, attempt.ResourceId);
         }
 
-        await RequireActiveAsync(caller, caller.TenantKey ?? "", permission, audit);
+        await RequireActiveAsync(caller, caller.TenantKey ?? "", permission, attempt);
         return caller;
     }
 
     /// <summary>Audits the refusal of <paramref name="permission"/> and throws 403.</summary>
-    public async Task RefuseAsync(Caller caller, AuditEvent audit, string permission)
+    public async Task RefuseAsync(Caller caller, IAuditedAttempt attempt, string permission)
     {
-        await DenyAsync(caller, audit, new { reason = "missing-permission", permission });
+        await DenyAsync(caller, attempt, new { reason = "missing-permission", permission });
         throw PhantomException.Forbidden($"This operation needs the permission '{permission}', which your roles do not grant.", permission);
     }
 
     /// <summary>Authenticates the current call and checks a platform-wide permission (no tenant involved).</summary>
-    public async Task<Caller> AuthorizePlatformAsync(string permission, AuditEvent audit)
+    public async Task<Caller> AuthorizePlatformAsync(string permission, IAuditedAttempt attempt)
     {
         var caller = await authenticator.AuthenticateAsync();
         if (caller.Can(permission) && caller.IsPlatformAdmin)
@@ -76,29 +72,27 @@ public sealed class AccessGuard(CallerAuthenticator authenticator, TenantDatabas
             return caller;
         }
 
-        await DenyAsync(caller, audit, new { reason = "missing-permission", permission });
+        await DenyAsync(caller, attempt, new { reason = "missing-permission", permission });
         throw PhantomException.Forbidden($"This operation needs the platform permission '{permission}'.", permission);
     }
 
-    private async Task RequireActiveAsync(Caller caller, string tenantKey, string permission, AuditEvent audit)
+    private async Task RequireActiveAsync(Caller caller, string tenantKey, string permission, IAuditedAttempt attempt)
     {
         if (!caller.TenantActive)
         {
-            await DenyAsync(caller, audit, new { reason = "tenant-suspended", permission });
+            await DenyAsync(caller, attempt, new { reason = "tenant-suspended", permission });
             throw PhantomException.TenantSuspended(tenantKey);
         }
 
         if (!caller.Can(permission))
         {
-            await RefuseAsync(caller, audit, permission);
+            await RefuseAsync(caller, attempt, permission);
         }
     }
 
     private static string BoundedTenantKey(string tenantKey) => tenantKey.Length <= 64 ? tenantKey : tenantKey[..64];
 
-    private Task DenyAsync(Caller caller, AuditEvent audit, object details) =>
-        AuditRecorder.RecordAttemptAsync(database, caller.TenantId ?? CallerAuthenticator.PlatformTenantId, caller.UserId, caller.Client,
-            audit.As(AuditEvent.Denied, details));
+    private Task DenyAsync(Caller caller, IAuditedAttempt attempt, object details) => audit.RecordRefusalAsync(caller, attempt, details);
 }
 
 /// <summary>An authorized call on a tenant: who calls, and the tenant's id.</summary>

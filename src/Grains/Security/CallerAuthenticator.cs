@@ -1,8 +1,5 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Audit;
 
 namespace PhantomMl.Grains.Security;
 
@@ -14,12 +11,9 @@ namespace PhantomMl.Grains.Security;
 /// counted per key prefix and per client (<see cref="AuthenticationThrottle"/>): past the limit the answer is 429 before
 /// any PostgreSQL work.
 /// </summary>
-public sealed partial class CallerAuthenticator(TenantDatabase database, InternalCalls internalCalls, CredentialCache credentials,
-    AuthenticationThrottle throttle, TimeProvider time, ILogger<CallerAuthenticator> logger)
+public sealed partial class CallerAuthenticator(SecuritySql sql, InternalCalls internalCalls, CredentialCache credentials,
+    AuthenticationThrottle throttle, IAccessAudit audit, TimeProvider time, ILogger<CallerAuthenticator> logger)
 {
-    /// <summary>The platform's own tenant, home of platform-admin audit rows.</summary>
-    public static readonly Guid PlatformTenantId = Guid.Empty;
-
     /// <summary>Authenticates the credential the current call carries (once per call: the gate's answer is reused).</summary>
     public async Task<Caller> AuthenticateAsync()
     {
@@ -67,59 +61,29 @@ public sealed partial class CallerAuthenticator(TenantDatabase database, Interna
 
         // Only a key that must be looked up in PostgreSQL is throttled: a remembered caller pays nothing for it.
         await throttle.CheckAsync(parsed.Prefix, client.ThrottleKey);
-        Guid keyId;
-        Guid? tenantId, tenantUserId;
-        string? tenantKey, tenantStatus, userStatus, platformAdminName;
-        string userId;
-        string[] roles, grants;
-        DateTimeOffset? expiresAt;
-        bool revoked, found;
-        // The reader (and its pooled connection) is disposed exactly once, at the end of this block: Npgsql reuses
-        // reader objects per connection, so a second dispose later could close another caller's reader.
-        await using (var command = database.CreateCommand("SELECT * FROM phantom_authenticate_api_key(@prefix, @hash)"))
-        {
-            command.Parameters.AddWithValue("prefix", parsed.Prefix);
-            command.Parameters.AddWithValue("hash", parsed.Hash);
-            await using var reader = await command.ExecuteReaderAsync();
-            found = await reader.ReadAsync();
-            keyId = found ? reader.GetGuid(0) : Guid.Empty;
-            tenantId = found && !reader.IsDBNull(1) ? reader.GetGuid(1) : null;
-            tenantKey = found && !reader.IsDBNull(2) ? reader.GetString(2) : null;
-            tenantStatus = found && !reader.IsDBNull(3) ? reader.GetString(3) : null;
-            tenantUserId = found && !reader.IsDBNull(4) ? reader.GetGuid(4) : null;
-            userStatus = found && !reader.IsDBNull(6) ? reader.GetString(6) : null;
-            roles = found && !reader.IsDBNull(7) ? reader.GetFieldValue<string[]>(7) : [];
-            grants = found && !reader.IsDBNull(8) ? JsonSerializer.Deserialize<string[]>(reader.GetString(8)) ?? [] : [];
-            platformAdminName = found && !reader.IsDBNull(9) ? reader.GetString(9) : null;
-            userId = !found ? "" : platformAdminName is null ? reader.GetString(5) : $"platform-admin:{platformAdminName}";
-            expiresAt = found && !reader.IsDBNull(10) ? reader.GetFieldValue<DateTimeOffset>(10) : null;
-            revoked = found && !reader.IsDBNull(11);
-        }
-
-        if (!found)
+        if (await sql.FindApiKeyAsync(parsed.Prefix, parsed.Hash) is not { } key)
         {
             await FailAsync(parsed.Prefix, client);
             throw PhantomException.Unauthenticated("The API key is not valid.");
         }
 
-        var refusal = revoked ? "revoked"
-            : expiresAt <= time.GetUtcNow() ? "expired"
-            : platformAdminName is null && userStatus != "active" ? "user-disabled"
-            : platformAdminName is null && tenantStatus == "deleted" ? "tenant-deleted"
+        var refusal = key.Revoked ? "revoked"
+            : key.ExpiresAt <= time.GetUtcNow() ? "expired"
+            : key.PlatformAdminName is null && key.UserStatus != "active" ? "user-disabled"
+            : key.PlatformAdminName is null && key.TenantStatus == "deleted" ? "tenant-deleted"
             : null;
         if (refusal is not null)
         {
-            LogRefused(keyId, refusal);
+            LogRefused(key.KeyId, refusal);
             await FailAsync(parsed.Prefix, client);
-            await AuditRecorder.RecordAloneAsync(database, tenantId ?? PlatformTenantId, userId, client,
-                new AuditEvent("authentication", "api-key", keyId.ToString(), "authenticate", AuditEvent.Denied, new { reason = refusal }));
+            await audit.RecordKeyRefusalAsync(key.TenantId ?? PlatformTenant.Id, key.UserId, client, key.KeyId, refusal);
             throw PhantomException.Unauthenticated($"The API key is {refusal.Replace('-', ' ')}.");
         }
 
-        var roleSet = roles.ToFrozenSet();
-        var caller = new Caller(keyId, tenantId, tenantKey, tenantStatus is null or "active", tenantUserId, userId, roleSet,
-            Permissions.Effective(roleSet, grants), client);
-        credentials.Remember(identity, epoch, caller, expiresAt);
+        var roles = key.Roles.ToFrozenSet();
+        var caller = new Caller(key.KeyId, key.TenantId, key.TenantKey, key.TenantStatus is null or "active", key.TenantUserId, key.UserId, roles,
+            Permissions.Effective(roles, key.Grants), client);
+        credentials.Remember(identity, epoch, caller, key.ExpiresAt);
         return caller;
     }
 

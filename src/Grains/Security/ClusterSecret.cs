@@ -12,7 +12,7 @@ namespace PhantomMl.Grains.Security;
 /// it is what platform components present instead of an API key (<see cref="InternalCalls"/>). Read once as the silo
 /// starts, before it joins the cluster: a silo that cannot read it does not start.
 /// </summary>
-public sealed partial class ClusterSecret(NpgsqlDataSource dataSource, ILogger<ClusterSecret> logger) : IHostedService
+public sealed partial class ClusterSecret(SecuritySql sql, ILogger<ClusterSecret> logger) : IHostedService
 {
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(60);
     private byte[]? _bytes;
@@ -41,8 +41,7 @@ public sealed partial class ClusterSecret(NpgsqlDataSource dataSource, ILogger<C
         {
             try
             {
-                await using var command = dataSource.CreateCommand("SELECT secret FROM cluster_secrets WHERE name = 'internal-calls'");
-                var secret = await command.ExecuteScalarAsync(cancellationToken) as string
+                var secret = await sql.ReadClusterSecretAsync(cancellationToken)
                     ?? throw new InvalidOperationException("cluster_secrets has no internal-calls secret.");
                 _bytes = Encoding.UTF8.GetBytes(secret);
                 Value = secret;

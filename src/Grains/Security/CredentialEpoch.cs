@@ -15,7 +15,7 @@ namespace PhantomMl.Grains.Security;
 /// <see cref="FloorRefresh"/>, and the epoch it answers is never below it. So when a change could not be copied to
 /// Redis (Redis timing out), a stale copy cannot revive older callers for longer than that.
 /// </summary>
-public sealed partial class CredentialEpoch(NpgsqlDataSource dataSource, IConnectionMultiplexer redis, ClusterSecret secret, ILogger<CredentialEpoch> logger)
+public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiplexer redis, ClusterSecret secret, ILogger<CredentialEpoch> logger)
     : IHostedService, IDisposable
 {
     /// <summary>How often each silo reads the epoch from PostgreSQL, to catch a change Redis did not receive.</summary>
@@ -62,7 +62,7 @@ public sealed partial class CredentialEpoch(NpgsqlDataSource dataSource, IConnec
 
         try
         {
-            var truth = await ReadDatabaseAsync();
+            var truth = await sql.ReadCredentialEpochAsync();
             RaiseFloor(truth);
             return Math.Max((long)await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [truth]), truth);
         }
@@ -85,8 +85,7 @@ public sealed partial class CredentialEpoch(NpgsqlDataSource dataSource, IConnec
         {
             try
             {
-                await using var command = dataSource.CreateCommand("SELECT nextval('credential_epoch')");
-                next = (long)(await command.ExecuteScalarAsync())!;
+                next = await sql.AdvanceCredentialEpochAsync();
                 RaiseFloor(next);
                 break;
             }
@@ -139,7 +138,7 @@ public sealed partial class CredentialEpoch(NpgsqlDataSource dataSource, IConnec
     {
         try
         {
-            var truth = await ReadDatabaseAsync();
+            var truth = await sql.ReadCredentialEpochAsync();
             RaiseFloor(truth);
             await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [truth]);
         }
@@ -156,12 +155,6 @@ public sealed partial class CredentialEpoch(NpgsqlDataSource dataSource, IConnec
         {
             current = Interlocked.Read(ref _floor);
         }
-    }
-
-    private async Task<long> ReadDatabaseAsync()
-    {
-        await using var command = dataSource.CreateCommand("SELECT last_value FROM credential_epoch");
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The credential epoch cannot be read: API keys are checked against PostgreSQL on every call")]

@@ -7,7 +7,7 @@ namespace PhantomMl.Grains.Security;
 /// The first credential of a new installation: a platform-admin API key, written to a file only the
 /// operator can read. Runs as the schema owner, the only role allowed to hold keys without a tenant.
 /// </summary>
-public sealed partial class PlatformAdminBootstrap(ILogger<PlatformAdminBootstrap> logger)
+public sealed partial class PlatformAdminBootstrap(SecuritySql sql, ILogger<PlatformAdminBootstrap> logger)
 {
     /// <summary>
     /// Keeps the key in <paramref name="keyFile"/> when it still authenticates as an active platform admin;
@@ -22,15 +22,7 @@ public sealed partial class PlatformAdminBootstrap(ILogger<PlatformAdminBootstra
         }
 
         var (key, prefix, hash) = ApiKeySecret.Generate();
-        await using var command = owner.CreateCommand("""
-            INSERT INTO api_keys (id, platform_admin_name, name, prefix, secret_hash, created_by)
-            VALUES (@id, @admin, 'bootstrap', @prefix, @hash, 'bootstrap')
-            """);
-        command.Parameters.AddWithValue("id", Guid.CreateVersion7());
-        command.Parameters.AddWithValue("admin", adminName);
-        command.Parameters.AddWithValue("prefix", prefix);
-        command.Parameters.AddWithValue("hash", hash);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await sql.InsertPlatformAdminKeyAsync(owner, adminName, prefix, hash, cancellationToken);
 
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(keyFile))!);
         File.Delete(keyFile);
@@ -49,22 +41,8 @@ public sealed partial class PlatformAdminBootstrap(ILogger<PlatformAdminBootstra
         return (key, true);
     }
 
-    private static async Task<bool> IsActivePlatformKeyAsync(NpgsqlDataSource owner, string key, CancellationToken cancellationToken)
-    {
-        if (ApiKeySecret.Parse(key) is not { } parsed)
-        {
-            return false;
-        }
-
-        await using var command = owner.CreateCommand("""
-            SELECT count(*) FROM api_keys
-             WHERE prefix = @prefix AND secret_hash = @hash AND platform_admin_name IS NOT NULL
-               AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-            """);
-        command.Parameters.AddWithValue("prefix", parsed.Prefix);
-        command.Parameters.AddWithValue("hash", parsed.Hash);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))! == 1;
-    }
+    private async Task<bool> IsActivePlatformKeyAsync(NpgsqlDataSource owner, string key, CancellationToken cancellationToken) =>
+        ApiKeySecret.Parse(key) is { } parsed && await sql.IsActivePlatformKeyAsync(owner, parsed.Prefix, parsed.Hash, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Issued platform-admin API key {Prefix} for {Admin}, written to {KeyFile}")]
     private partial void LogIssued(string admin, string prefix, string keyFile);

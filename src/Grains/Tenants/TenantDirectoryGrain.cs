@@ -1,5 +1,4 @@
 using Orleans.Concurrency;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
@@ -7,7 +6,7 @@ namespace PhantomMl.Grains.Tenants;
 
 /// <summary>See <see cref="ITenantDirectoryGrain"/>. Stateless: any silo answers.</summary>
 [StatelessWorker]
-public sealed class TenantDirectoryGrain(TenantDatabase database, AccessGuard guard, CallerAuthenticator authenticator) : Grain, ITenantDirectoryGrain
+public sealed class TenantDirectoryGrain(AccessGuard guard, CallerAuthenticator authenticator, TenantSql tenantSql) : Grain, ITenantDirectoryGrain
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<TenantView>> ListTenantsAsync(string? after, int limit)
@@ -23,17 +22,7 @@ public sealed class TenantDirectoryGrain(TenantDatabase database, AccessGuard gu
             throw PhantomException.Invalid("after is a tenant key.", "after");
         }
 
-        await using var command = database.CreateCommand($"SELECT {TenantStore.TenantColumns} FROM phantom_list_tenants(@after, @limit)");
-        command.Parameters.AddWithValue("after", (object?)after ?? DBNull.Value);
-        command.Parameters.AddWithValue("limit", limit);
-        var tenants = new List<TenantView>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            tenants.Add(TenantStore.ReadTenant(reader).ToView());
-        }
-
-        return tenants;
+        return await tenantSql.ListTenantsAsync(after, limit);
     }
 
     /// <inheritdoc />

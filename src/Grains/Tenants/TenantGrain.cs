@@ -1,4 +1,3 @@
-using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Common;
@@ -13,7 +12,7 @@ namespace PhantomMl.Grains.Tenants;
 /// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
 /// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
-public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time)
+public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time, TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
     : Grain, ITenantGrain
 {
     private TenantRecord? _tenant;
@@ -30,7 +29,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
     {
         var access = await guard.AuthorizeAsync(Key, permission, audit);
-        _tenant ??= await database.InTenantAsync(access.TenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction));
+        _tenant ??= await database.InTenantAsync(access.TenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction));
         return access.Caller;
     }
 
@@ -39,9 +38,9 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, "create");
         var caller = await guard.AuthorizePlatformAsync(Permissions.TenantsCreate, audit);
-        if (_tenant is null && TenantValidation.IsTenantKey(Key) && await TenantStore.ResolveAsync(database, Key) is { } existing)
+        if (_tenant is null && TenantValidation.IsTenantKey(Key) && await tenantResolver.ResolveAsync(Key) is { } existing)
         {
-            _tenant = await database.InTenantAsync(existing, (connection, transaction) => TenantStore.LoadAsync(connection, transaction));
+            _tenant = await database.InTenantAsync(existing, (connection, transaction) => tenantSql.LoadAsync(connection, transaction));
         }
 
         if (_tenant is not null && await WasAppliedAsync(_tenant.Id, caller))
@@ -52,7 +51,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var now = time.GetUtcNow();
         var id = _tenant?.Id ?? Guid.CreateVersion7();
         // A refused creation has no tenant to be audited in: the platform's own tenant keeps it.
-        var created = await changes.ApplyAsync(caller, _tenant is null ? id : CallerAuthenticator.PlatformTenantId, audit, async (connection, transaction) =>
+        var created = await changes.ApplyAsync(caller, _tenant is null ? id : PlatformTenant.Id, audit, async (connection, transaction) =>
         {
             TenantValidation.TenantKey(Key);
             if (_tenant is not null)
@@ -65,9 +64,9 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 TenantValidation.IsolationLevel(valid.IsolationLevel), TenantValidation.QuotaOverrides(valid.ResourceQuotas),
                 TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks), TenantValidation.DataResidency(valid.DataResidency),
                 now, now, caller.UserId);
-            await TenantStore.InsertAsync(connection, transaction, tenant);
+            await tenantSql.InsertAsync(connection, transaction, tenant);
             return tenant;
-        }, failureTenantId: CallerAuthenticator.PlatformTenantId);
+        }, failureTenantId: PlatformTenant.Id);
         _tenant = created;
         return created.ToView();
     }
@@ -104,7 +103,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 DataResidency = valid.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(valid.DataResidency),
                 UpdatedAt = time.GetUtcNow(),
             };
-            await TenantStore.UpdateAsync(connection, transaction, updated);
+            await tenantSql.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));
         await credentials.ForgetAllAsync();
@@ -135,7 +134,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             }
 
             var updated = current with { Status = to, UpdatedAt = time.GetUtcNow() };
-            await TenantStore.UpdateAsync(connection, transaction, updated);
+            await tenantSql.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));
         await credentials.ForgetAllAsync();
@@ -155,8 +154,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
             var email = TenantValidation.Email(valid.Email);
             var roles = TenantValidation.Roles(valid.Roles);
             var grants = TenantValidation.Grants(valid.Permissions);
-            await TenantStore.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
-            return await TenantStore.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, valid.MfaEnabled);
+            await tenantSql.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
+            return await tenantSql.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, valid.MfaEnabled);
         }, replay: () => FindUserAsync(tenant.Id, command!.UserId));
         return user;
     }
@@ -170,7 +169,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var user = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
             var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
-            return await TenantStore.UpdateUserAsync(connection, transaction, TenantValidation.UserId(userId),
+            return await tenantSql.UpdateUserAsync(connection, transaction, TenantValidation.UserId(userId),
                 valid.Email is null ? null : TenantValidation.Email(valid.Email),
                 valid.Roles is null ? null : TenantValidation.Roles(valid.Roles),
                 valid.Permissions is null ? null : TenantValidation.Grants(valid.Permissions),
@@ -194,7 +193,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     public async Task<IReadOnlyList<TenantUserView>> ListUsersAsync()
     {
         await AuthorizeAsync(Permissions.UsersRead, Read("tenant-user", "*"));
-        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction));
+        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction));
     }
 
     /// <inheritdoc />
@@ -220,7 +219,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 throw PhantomException.Conflict($"User '{user.UserId}' is {user.Status}; keys are issued to active users only.");
             }
 
-            return await TenantStore.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command?.ExpiresAt, caller.UserId);
+            return await tenantSql.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command?.ExpiresAt, caller.UserId);
         }, replay: () => throw PhantomException.Conflict("This request was applied before; its key was shown then and cannot be shown again."));
         return new IssuedApiKey(key, secret);
     }
@@ -232,7 +231,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var user = await FindUserAsync(Tenant.Id, userId);
         await RequireOwnOrManageAsync(caller, user, audit);
-        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
+        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
     }
 
     /// <inheritdoc />
@@ -241,7 +240,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var audit = new AuditEvent("user_management", "api-key", keyId.ToString(), "revoke-api-key");
         var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var tenantId = Tenant.Id;
-        var key = (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)))
+        var key = (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)))
             .SingleOrDefault() ?? throw PhantomException.NotFound("api-key", keyId.ToString());
         if (key.UserId != caller.UserId && !caller.Can(Permissions.ApiKeysManage))
         {
@@ -250,9 +249,9 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
 
         var revoked = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
         {
-            await TenantStore.RevokeKeyAsync(connection, transaction, keyId);
-            return (await TenantStore.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
-        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => TenantStore.ListKeysAsync(c, t, keyId: keyId))).Single());
+            await tenantSql.RevokeKeyAsync(connection, transaction, keyId);
+            return (await tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
+        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => tenantSql.ListKeysAsync(c, t, keyId: keyId))).Single());
         await credentials.ForgetAllAsync();
         return revoked;
     }
@@ -262,7 +261,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     {
         await AuthorizeAsync(Permissions.QuotasRead, Read("quota", "*"));
         var now = time.GetUtcNow();
-        var usage = await database.InTenantAsync(Tenant.Id, (connection, transaction) => TenantStore.ReadUsageAsync(connection, transaction, now));
+        var usage = await database.InTenantAsync(Tenant.Id, (connection, transaction) => tenantSql.ReadUsageAsync(connection, transaction, now));
         return Tenant.EffectiveQuotas
             .OrderBy(q => q.Key, StringComparer.Ordinal)
             .Select(q =>
@@ -275,15 +274,7 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     }
 
     /// <summary>Whether this caller's request created the tenant already (a retry after a lost answer).</summary>
-    private Task<bool> WasAppliedAsync(Guid tenantId, Caller caller) =>
-        database.InTenantAsync(tenantId, async (connection, transaction) =>
-        {
-            await using var command = new NpgsqlCommand(
-                "SELECT EXISTS (SELECT 1 FROM audit_event_ids WHERE user_id = @user AND event_id = @id)", connection, transaction);
-            command.Parameters.AddWithValue("user", caller.UserId);
-            command.Parameters.AddWithValue("id", caller.Client.RequestId);
-            return (bool)(await command.ExecuteScalarAsync())!;
-        });
+    private Task<bool> WasAppliedAsync(Guid tenantId, Caller caller) => auditSql.WasRecordedAsync(tenantId, caller.UserId, caller.Client.RequestId);
 
     private async Task RequireOwnOrManageAsync(Caller caller, TenantUserView user, AuditEvent audit)
     {
@@ -295,9 +286,9 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
 
     private async Task<TenantUserView> FindUserAsync(Guid tenantId, string? userId) =>
         (TenantValidation.IsUserId(userId)
-            ? (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
+            ? (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
             : null)
-        ?? throw PhantomException.NotFound("tenant-user", Models.ModelLifecycle.Shown(userId));
+        ?? throw PhantomException.NotFound("tenant-user", BoundedText.Shown(userId));
 
     private static AuditEvent Read(string resourceType, string resourceId) => new("data_access", resourceType, Truncate(resourceId), "read");
 

@@ -1,5 +1,5 @@
 using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Caching;
+using PhantomMl.Grains.Common;
 
 namespace PhantomMl.Grains.Tenants;
 
@@ -9,7 +9,7 @@ namespace PhantomMl.Grains.Tenants;
 /// conditional UPDATE of tenant_resource_usage) always reads the limit afresh, so no usage ever passes a limit; only
 /// the per-request bounds (rows per request, span of a batch, threads) can lag a change by this much.
 /// </summary>
-public sealed class TenantLimits(TenantDatabase database, TimeProvider time)
+public sealed class TenantLimits(TenantDatabase database, TimeProvider time, TenantSql tenantSql)
 {
     /// <summary>How long a silo trusts the limits it read.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(30);
@@ -25,7 +25,7 @@ public sealed class TenantLimits(TenantDatabase database, TimeProvider time)
             return known;
         }
 
-        var limits = (await database.InTenantAsync(tenantId, (connection, transaction) => TenantStore.LoadAsync(connection, transaction)))?.EffectiveQuotas
+        var limits = (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction)))?.EffectiveQuotas
             ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
         _limits.Set(tenantId, limits, now + Lifetime);
         return limits;

@@ -6,10 +6,7 @@ namespace PhantomMl.Grains.Tenants;
 /// <summary>Input rules for tenants and their users; a violation is a 400 naming the field.</summary>
 public static partial class TenantValidation
 {
-    /// <summary>The reserved key of the platform's own tenant.</summary>
-    public const string PlatformTenantKey = "platform";
-
-    public static bool IsTenantKey(string key) => TenantKeyPattern().IsMatch(key) && key != PlatformTenantKey;
+    public static bool IsTenantKey(string key) => TenantResolver.IsTenantKey(key);
 
     public static void TenantKey(string key)
     {
@@ -103,9 +100,6 @@ public static partial class TenantValidation
     public static string KeyName(string? name) => name is not null && KeyNamePattern().IsMatch(name) && !string.IsNullOrWhiteSpace(name)
         ? name.Trim()
         : throw PhantomException.Invalid("An API key name is 1-100 of letters, digits, spaces, '.', '_', '-', not only spaces.", "name");
-
-    [GeneratedRegex("^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])$")]
-    private static partial Regex TenantKeyPattern();
 
     [GeneratedRegex("^[A-Z0-9-]{2,20}$")]
     private static partial Regex FrameworkPattern();

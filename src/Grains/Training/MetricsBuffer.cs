@@ -3,7 +3,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PhantomMl.Grains.Adapters.ClickHouse;
 using StackExchange.Redis;
 
 namespace PhantomMl.Grains.Training;

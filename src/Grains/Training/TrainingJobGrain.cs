@@ -7,7 +7,6 @@ using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
-using PhantomMl.Grains.Training.BuiltIn;
 
 namespace PhantomMl.Grains.Training;
 
@@ -253,10 +252,9 @@ public sealed partial class TrainingJobGrain(
         job = await MoveAsync(caller, audit, "running", null, null, runner: $"builtin@{silo.Name}", eventIdSuffix: $":start:{_jobId:N}");
         _runCancellation = new CancellationTokenSource();
         var cancellation = _runCancellation.Token;
-        var jobKey = this.GetPrimaryKeyString();
         // The run trains on the thread pool, never on this grain's scheduler; it talks to the cluster as the
         // "trainer" component and reports back through this grain like any runner.
-        _run = Task.Run(() => builtInRun.RunAsync(_tenantKey, jobKey, job, recipe, cancellation), CancellationToken.None);
+        _run = Task.Run(() => builtInRun.RunAsync(_tenantKey, job, recipe, cancellation), CancellationToken.None);
         _heartbeat ??= this.RegisterGrainTimer(HeartbeatAsync, new GrainTimerCreationOptions
         {
             DueTime = options.Value.HeartbeatInterval,

@@ -1,6 +1,5 @@
 using Orleans.Concurrency;
-using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Caching;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;

@@ -9,7 +9,7 @@ namespace PhantomMl.Grains.Training;
 /// See <see cref="ITrainingSchedulerGrain"/>. One activation per tenant serialises the tenant's pumps, and the
 /// slot count and the promotion happen in one statement, so the quota holds whichever silo pumps.
 /// </summary>
-public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard) : Grain, ITrainingSchedulerGrain
+public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard, TenantSql tenantSql, AuditSql auditSql) : Grain, ITrainingSchedulerGrain
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
@@ -38,11 +38,11 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
         var (caller, tenantId) = await guard.AuthorizeAsync(tenantKey, Permissions.TrainingRun, audit);
         var scheduled = await database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            var tenant = await TenantStore.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
+            var tenant = await tenantSql.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
             var scheduled = await TrainingJobStore.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
             if (scheduled.Count > 0)
             {
-                await AuditRecorder.RecordAsync(connection, transaction, tenantId, "system:training-scheduler", caller.Client,
+                await auditSql.RecordAsync(connection, transaction, tenantId, "system:training-scheduler", caller.Client,
                     audit.As(AuditEvent.Success, new { scheduled }), eventIdSuffix: ":schedule");
             }
 

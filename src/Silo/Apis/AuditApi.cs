@@ -1,4 +1,3 @@
-using PhantomMl.Grains;
 using PhantomMl.Grains.Audit;
 
 namespace PhantomMl.Silo.Apis;

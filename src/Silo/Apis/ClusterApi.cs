@@ -19,13 +19,13 @@ public static partial class ClusterApi
     }
 
     private static async Task<Ok<IReadOnlyList<SiloInfo>>> GetSilosAsync(IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IClusterGrain>(0).GetSilosAsync());
+        TypedResults.Ok(await grains.Cluster().GetSilosAsync());
 
     private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> ReadProbeAsync(string key, IGrainFactory grains) =>
-        IsValidKey(key) ? TypedResults.Ok(await grains.GetGrain<IProbeGrain>(key).ReadAsync()) : InvalidKey(key);
+        IsValidKey(key) ? TypedResults.Ok(await grains.Probe(key).ReadAsync()) : InvalidKey(key);
 
     private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> TouchProbeAsync(string key, IGrainFactory grains) =>
-        IsValidKey(key) ? TypedResults.Ok(await grains.GetGrain<IProbeGrain>(key).TouchAsync()) : InvalidKey(key);
+        IsValidKey(key) ? TypedResults.Ok(await grains.Probe(key).TouchAsync()) : InvalidKey(key);
 
     private static bool IsValidKey(string key) => ProbeKey().IsMatch(key);
 

@@ -27,7 +27,7 @@ public static class InferenceApi
                 Predictor(grains).DescribeAsync(tenantKey, name, version))
             .WithSummary("The inputs the version's ONNX model expects (name, element type, shape)");
         models.MapGet("/analytics", (string tenantKey, string name, DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds, string? version, IGrainFactory grains) =>
-                grains.GetGrain<IServingAnalyticsGrain>(0).GetAsync(tenantKey, name, from, to, bucketSeconds, version))
+                grains.ServingAnalytics().GetAsync(tenantKey, name, from, to, bucketSeconds, version))
             .WithSummary("Per version and route (primary, challenger, shadow): requests, latency percentiles, throughput and confidence over time buckets");
 
         var batches = routes.MapGroup("/api/v1/tenants/{tenantKey}/batches").WithTags("Inference");
@@ -68,7 +68,7 @@ public static class InferenceApi
             ? new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"batch:{tenantKey}:{key}")).AsSpan(0, 16))
             : Guid.CreateVersion7();
 
-    private static IPredictionGrain Predictor(IGrainFactory grains) => grains.GetGrain<IPredictionGrain>(0);
+    private static IPredictionGrain Predictor(IGrainFactory grains) => grains.Predictor();
 
     private static IBatchInferenceGrain Batch(IGrainFactory grains, string tenantKey, Guid batchId) => grains.Batch(tenantKey, batchId);
 }

@@ -15,7 +15,7 @@ public static class MaintenanceApi
         api.MapGet("/partitions", GetLastReportAsync).WithSummary("The last partition maintenance pass since the job's activation");
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
         api.MapPost("/training-watchdog", async (IGrainFactory grains) =>
-                TypedResults.Ok(new { recovered = await grains.GetGrain<ITrainingWatchdogGrain>(ITrainingWatchdogGrain.ClusterKey).RunAsync() }))
+                TypedResults.Ok(new { recovered = await grains.TrainingWatchdog().RunAsync() }))
             .WithSummary("Recover training jobs whose runner went silent, and start built-in jobs whose start was lost, now");
         api.MapPost("/artifact-sweep", SweepArtifactsAsync)
             .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
@@ -36,11 +36,11 @@ public static class MaintenanceApi
         }
 
         var grace = olderThanSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        return TypedResults.Ok(await grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey).RunAsync(grace));
+        return TypedResults.Ok(await grains.ArtifactSweep().RunAsync(grace));
     }
 
     private const long MaxGraceSeconds = 366L * 24 * 3600;
 
     private static IPartitionMaintenanceGrain Grain(IGrainFactory grains) =>
-        grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey);
+        grains.PartitionMaintenance();
 }

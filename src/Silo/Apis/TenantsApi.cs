@@ -1,4 +1,3 @@
-using PhantomMl.Grains;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains.Tenants;
 
@@ -86,5 +85,5 @@ public static class TenantsApi
 
     private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.Tenant(tenantKey);
 
-    private static ITenantDirectoryGrain Directory(IGrainFactory grains) => grains.GetGrain<ITenantDirectoryGrain>(0);
+    private static ITenantDirectoryGrain Directory(IGrainFactory grains) => grains.TenantDirectory();
 }

@@ -43,18 +43,18 @@ public static class TrainingApi
         jobs.MapPost("/{jobId:guid}/metrics", async (string tenantKey, Guid jobId, MetricsRequest request, HttpContext http, IGrainFactory grains) =>
                 TypedResults.Ok(new
                 {
-                    stored = await grains.GetGrain<ITrainingMetricsGrain>(0).LogAsync(tenantKey, jobId,
+                    stored = await grains.TrainingMetrics().LogAsync(tenantKey, jobId,
                         request.ToBatch(http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null)),
                 }))
             .WithSummary("Log metric points (1 to 100,000): name, value, step, optional timestamp; NaN/Infinity only with allowNonFinite. " +
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
         jobs.MapGet("/{jobId:guid}/metrics/latest", (string tenantKey, Guid jobId, IGrainFactory grains) =>
-            grains.GetGrain<ITrainingMetricsGrain>(0).LatestAsync(tenantKey, jobId)).WithSummary("The latest point of every metric");
+            grains.TrainingMetrics().LatestAsync(tenantKey, jobId)).WithSummary("The latest point of every metric");
         jobs.MapGet("/{jobId:guid}/metrics/{**metric}", (string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
-                grains.GetGrain<ITrainingMetricsGrain>(0).HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000))
+                grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000))
             .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' (trial-3/accuracy)");
         jobs.MapGet("/compare", (string tenantKey, string jobIds, string metric, int? maxPoints, IGrainFactory grains) =>
-                grains.GetGrain<ITrainingMetricsGrain>(0).CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000))
+                grains.TrainingMetrics().CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000))
             .WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
         return routes;
     }

@@ -1,9 +1,12 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using PhantomMl.Grains.Adapters;
 using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Adapters.Migrations;
 using PhantomMl.Grains.Adapters.Redis;
+using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
+using PhantomMl.Grains.Training;
 using StackExchange.Redis;
 
 namespace PhantomMl.Silo.Extensions;
@@ -32,7 +35,7 @@ public static class DataStoreExtensions
         builder.Services.AddSingleton<IModelCache, RedisModelCache>();
 
         // Reads what is pending (health); migrating uses the owner's connection, see MigrateAsync.
-        builder.Services.AddSingleton(services => SchemaMigrator.Create(
+        builder.Services.AddSingleton(services => PlatformSchema.CreateMigrator(
             services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<ClickHouseConnections>(),
             services.GetRequiredService<ILogger<SchemaMigrator>>()));
         builder.Services.AddOptions<SchemaOptions>().BindConfiguration(SchemaOptions.SectionName);
@@ -82,7 +85,7 @@ public static class DataStoreExtensions
         }
 
         await using var ownerSource = NpgsqlDataSource.Create(owner);
-        var migrator = SchemaMigrator.Create(ownerSource, app.Services.GetRequiredService<ClickHouseConnections>(),
+        var migrator = PlatformSchema.CreateMigrator(ownerSource, app.Services.GetRequiredService<ClickHouseConnections>(),
             app.Services.GetRequiredService<ILogger<SchemaMigrator>>());
         return await migrator.MigrateAsync(cancellationToken);
     }

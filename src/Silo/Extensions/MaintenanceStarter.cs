@@ -25,9 +25,9 @@ internal sealed partial class MaintenanceStarter(
         {
             try
             {
-                await grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey).EnsureScheduledAsync();
-                await grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey).EnsureScheduledAsync();
-                await grains.GetGrain<ITrainingWatchdogGrain>(ITrainingWatchdogGrain.ClusterKey).EnsureScheduledAsync();
+                await grains.PartitionMaintenance().EnsureScheduledAsync();
+                await grains.ArtifactSweep().EnsureScheduledAsync();
+                await grains.TrainingWatchdog().EnsureScheduledAsync();
                 return;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

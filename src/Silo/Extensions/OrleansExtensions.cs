@@ -6,7 +6,6 @@ using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Training;
-using PhantomMl.Grains.Training.BuiltIn;
 
 namespace PhantomMl.Silo.Extensions;
 

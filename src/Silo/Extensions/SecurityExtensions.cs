@@ -19,6 +19,11 @@ public static class SecurityExtensions
     public static WebApplicationBuilder AddPhantomSecurity(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<TenantDatabase>();
+        builder.Services.AddSingleton<SecuritySql>();
+        builder.Services.AddSingleton<TenantResolver>();
+        builder.Services.AddSingleton<AuditSql>();
+        builder.Services.AddSingleton<IAccessAudit, AccessAuditTrail>();
+        builder.Services.AddSingleton<TenantSql>();
         builder.Services.AddSingleton<TenantLimits>();
         builder.Services.AddSingleton<InternalCalls>();
         builder.Services.AddSingleton<CredentialEpoch>();

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.FileSystem;
 using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Grains.Training;
 using PhantomMl.Tests.Training;
 
 namespace PhantomMl.Tests.Inference;

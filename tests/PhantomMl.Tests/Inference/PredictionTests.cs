@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.ML;
-using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Grains.Training;
 using PhantomMl.Tests.Infrastructure;
 using PhantomMl.Tests.Training;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using PhantomMl.Grains.Adapters;
 using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Adapters.Migrations;
 
@@ -57,7 +58,7 @@ public sealed class MigratedDatabases : IAsyncDisposable
 
     /// <summary>A migrator over both databases, as the silo builds it; as the owner unless another source is given.</summary>
     public SchemaMigrator CreateMigrator(NpgsqlDataSource? dataSource = null) =>
-        SchemaMigrator.Create(dataSource ?? OwnerSource, new ClickHouseConnections(ClickHouse), NullLogger<SchemaMigrator>.Instance);
+        PlatformSchema.CreateMigrator(dataSource ?? OwnerSource, new ClickHouseConnections(ClickHouse), NullLogger<SchemaMigrator>.Instance);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Grains.Training;
 using PhantomMl.Tests.Infrastructure;
 
 namespace PhantomMl.Tests.Training;

@@ -1,4 +1,4 @@
-using PhantomMl.Grains.Training.BuiltIn;
+using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Tests.Training;
 

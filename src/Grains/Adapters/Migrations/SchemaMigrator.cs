@@ -1,7 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using PhantomMl.Grains.Adapters.ClickHouse;
-using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Adapters.Migrations;
 
@@ -17,13 +15,6 @@ public sealed partial class SchemaMigrator(
 {
     // Any constant shared by every process of the platform; ASCII of "PHMLSCHM".
     private const long AdvisoryLockKey = 0x50484D4C5343484D;
-
-    /// <summary>
-    /// A migrator over the platform's stores. Give it the schema owner's data source to migrate; the
-    /// application's data source is enough to read what is pending.
-    /// </summary>
-    public static SchemaMigrator Create(NpgsqlDataSource postgreSql, ClickHouseConnections clickHouse, ILogger<SchemaMigrator> logger) =>
-        new(postgreSql, [new PostgreSqlMigrations(postgreSql), new ClickHouseMigrations(clickHouse)], logger);
 
     /// <summary>Applies every pending script of every store.</summary>
     public async Task<IReadOnlyList<MigrationResult>> MigrateAsync(CancellationToken cancellationToken = default)

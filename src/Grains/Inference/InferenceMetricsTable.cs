@@ -2,9 +2,9 @@ using System.Globalization;
 using ClickHouse.Driver;
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
-using PhantomMl.Grains.Inference;
+using PhantomMl.Grains.Adapters.ClickHouse;
 
-namespace PhantomMl.Grains.Adapters.ClickHouse;
+namespace PhantomMl.Grains.Inference;
 
 /// <summary>
 /// inference_metrics in ClickHouse: one row per prediction (a multi-row request writes a row per row, sharing its

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace PhantomMl.Grains.Caching;
+namespace PhantomMl.Grains.Common;
 
 /// <summary>
 /// A per-silo memo of answers that stay true for a while (which tenant a job belongs to, what an alias resolves to):

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 
-namespace PhantomMl.Grains.Training.BuiltIn;
+namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// A hyperparameter search, from a job's config:

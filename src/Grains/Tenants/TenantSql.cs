@@ -1,60 +1,45 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Tenants;
 
 /// <summary>
-/// The SQL of tenants, tenant users, API keys and quota usage. Every method runs inside a unit of work of
-/// <see cref="Adapters.PostgreSql.TenantDatabase"/>, so row-level security scopes it to one tenant.
+/// The SQL of tenants, tenant users, API keys and quota usage. Every method but <see cref="ListTenantsAsync"/> runs inside
+/// a unit of work of <see cref="TenantDatabase"/>, so row-level security scopes it to one tenant.
 /// </summary>
-public static class TenantStore
+public sealed class TenantSql(TenantDatabase database)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The end of a gauge's single period.</summary>
     private static readonly DateTimeOffset EndOfTime = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
-    private static readonly Caching.ExpiringMemo<string, Guid> KnownTenants = new(capacity: 100_000);
 
     /// <summary>The columns <see cref="ReadTenant"/> expects, in order.</summary>
-    public const string TenantColumns = """
+    private const string TenantColumns = """
         id, tenant_key, name, status::text, subscription_tier, isolation_level::text, resource_quotas,
         coalesce(compliance_frameworks, '{}'), data_residency, created_at, updated_at, created_by
         """;
 
-    /// <summary>
-    /// The id behind a tenant key, before any tenant context exists; null when there is no such tenant, without asking
-    /// the database when the key cannot be one. A key names the same tenant for good (tenants are never removed and
-    /// keys never change), so an id found is remembered by this silo for a minute: hot paths such as predictions do not
-    /// ask PostgreSQL per call. A key not found is asked again every time, since the tenant may be created any moment.
-    /// </summary>
-    public static async Task<Guid?> ResolveAsync(Adapters.PostgreSql.TenantDatabase database, string tenantKey, CancellationToken cancellationToken = default)
+    /// <summary>A page of every tenant, by key after <paramref name="after"/> (a platform admin's listing, across tenants).</summary>
+    public async Task<List<TenantView>> ListTenantsAsync(string? after, int limit)
     {
-        if (!TenantValidation.IsTenantKey(tenantKey))
+        await using var command = database.CreateCommand($"SELECT {TenantColumns} FROM phantom_list_tenants(@after, @limit)");
+        command.Parameters.AddWithValue("after", (object?)after ?? DBNull.Value);
+        command.Parameters.AddWithValue("limit", limit);
+        var tenants = new List<TenantView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            return null;
+            tenants.Add(ReadTenant(reader).ToView());
         }
 
-        var now = DateTimeOffset.UtcNow;
-        if (KnownTenants.TryGet(tenantKey, now, out var known))
-        {
-            return known;
-        }
-
-        await using var command = database.CreateCommand("SELECT id FROM phantom_resolve_tenant(@key)");
-        command.Parameters.AddWithValue("key", tenantKey);
-        var id = await command.ExecuteScalarAsync(cancellationToken) as Guid?;
-        if (id is { } found)
-        {
-            KnownTenants.Set(tenantKey, found, now + TimeSpan.FromMinutes(1));
-        }
-
-        return id;
+        return tenants;
     }
 
-
     /// <summary>The tenant of the current unit of work (row-level security shows only that one).</summary>
-    public static async Task<TenantRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    public async Task<TenantRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction)
     {
         await using var command = new NpgsqlCommand($"SELECT {TenantColumns} FROM tenants", connection, transaction);
         await using var reader = await command.ExecuteReaderAsync();
@@ -62,13 +47,13 @@ public static class TenantStore
     }
 
     /// <summary>Reads a row selected with <see cref="TenantColumns"/>.</summary>
-    public static TenantRecord ReadTenant(NpgsqlDataReader reader) =>
+    private static TenantRecord ReadTenant(NpgsqlDataReader reader) =>
         new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
             reader.GetString(5), JsonSerializer.Deserialize<Dictionary<string, long>>(reader.GetString(6), Json) ?? [],
             reader.GetFieldValue<string[]>(7), reader.IsDBNull(8) ? null : reader.GetString(8),
             reader.GetFieldValue<DateTimeOffset>(9), reader.GetFieldValue<DateTimeOffset>(10), reader.GetString(11));
 
-    public static async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
+    public async Task InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO tenants (id, tenant_key, name, status, subscription_tier, isolation_level, resource_quotas,
@@ -83,7 +68,7 @@ public static class TenantStore
         await command.ExecuteNonQueryAsync();
     }
 
-    public static async Task UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
+    public async Task UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
     {
         await using var command = new NpgsqlCommand("""
             UPDATE tenants SET name = @name, status = @status::tenant_status_enum, subscription_tier = @tier,
@@ -112,7 +97,7 @@ public static class TenantStore
 
     private const string UserColumns = "id, user_id, email, roles, coalesce(permissions, '[]'), status::text, mfa_enabled, last_login_at, created_at";
 
-    public static async Task<TenantUserView> InsertUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+    public async Task<TenantUserView> InsertUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
         string userId, string email, string[] roles, string[] grants, bool mfa)
     {
         await using var command = new NpgsqlCommand($"""
@@ -129,7 +114,7 @@ public static class TenantStore
         return (await ReadUsersAsync(command)).Single();
     }
 
-    public static async Task<TenantUserView?> UpdateUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
+    public async Task<TenantUserView?> UpdateUserAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string userId,
         string? email, string[]? roles, string[]? grants, string? status, bool? mfa)
     {
         await using var command = new NpgsqlCommand($"""
@@ -148,7 +133,7 @@ public static class TenantStore
         return (await ReadUsersAsync(command)).SingleOrDefault();
     }
 
-    public static async Task<IReadOnlyList<TenantUserView>> ListUsersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? userId = null)
+    public async Task<IReadOnlyList<TenantUserView>> ListUsersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string? userId = null)
     {
         await using var command = new NpgsqlCommand(
             $"SELECT {UserColumns} FROM tenant_users WHERE @user::text IS NULL OR user_id = @user ORDER BY user_id", connection, transaction);
@@ -174,7 +159,7 @@ public static class TenantStore
 
     private const string KeyColumns = "k.id, k.name, k.prefix, u.user_id, k.created_at, k.expires_at, k.revoked_at, k.last_used_at";
 
-    public static async Task<ApiKeyView> InsertKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+    public async Task<ApiKeyView> InsertKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
         TenantUserView user, string name, string prefix, byte[] hash, DateTimeOffset? expiresAt, string createdBy)
     {
         var id = Guid.CreateVersion7();
@@ -194,7 +179,7 @@ public static class TenantStore
         return (await ListKeysAsync(connection, transaction, keyId: id)).Single();
     }
 
-    public static async Task<IReadOnlyList<ApiKeyView>> ListKeysAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    public async Task<IReadOnlyList<ApiKeyView>> ListKeysAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         Guid? tenantUserId = null, Guid? keyId = null)
     {
         await using var command = new NpgsqlCommand($"""
@@ -216,7 +201,7 @@ public static class TenantStore
         return keys;
     }
 
-    public static async Task RevokeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid keyId)
+    public async Task RevokeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid keyId)
     {
         await using var command = new NpgsqlCommand("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = @id", connection, transaction);
         command.Parameters.AddWithValue("id", keyId);
@@ -226,7 +211,7 @@ public static class TenantStore
     // ---- Quota usage ----------------------------------------------------------------------------
 
     /// <summary>Usage of every quota in its current period.</summary>
-    public static async Task<Dictionary<string, long>> ReadUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset now)
+    public async Task<Dictionary<string, long>> ReadUsageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset now)
     {
         var usage = Quotas.Names.ToDictionary(name => name, _ => 0L);
         await using var command = new NpgsqlCommand(
@@ -252,7 +237,7 @@ public static class TenantStore
     /// concurrent consumers, from any grain on any silo, are serialised by PostgreSQL and the check holds; the
     /// usage commits or rolls back together with the action it pays for. A negative amount releases a gauge.
     /// </summary>
-    public static async Task ConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, string quota,
+    public async Task ConsumeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId, string quota,
         long amount, long limit, DateTimeOffset now)
     {
         var (start, end) = Quotas.PeriodOf(quota, now);

@@ -9,7 +9,7 @@ using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
-namespace PhantomMl.Grains.Training.BuiltIn;
+namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// One built-in training run, end to end, as the platform's "trainer" component: fetch the dataset CSV from the
@@ -24,14 +24,15 @@ public sealed partial class BuiltInRun(
     IArtifactStore artifacts,
     TenantLimits limits,
     IOptions<TrainingOptions> options,
+    TenantResolver tenantResolver,
     ILogger<BuiltInRun> logger)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>Runs the job; returns when it has been reported completed or failed, or was cancelled.</summary>
-    public async Task RunAsync(string tenantKey, string jobKey, TrainingJobView job, TrainingRecipe recipe, CancellationToken cancellationToken)
+    public async Task RunAsync(string tenantKey, TrainingJobView job, TrainingRecipe recipe, CancellationToken cancellationToken)
     {
-        var self = grains.GetGrain<ITrainingJobGrain>(jobKey);
+        var self = grains.TrainingJob(tenantKey, job.Id);
         var folder = options.Value.WorkFolder ?? Path.Combine(Path.GetTempPath(), "phantom-training");
         Directory.CreateDirectory(folder);
         var csv = Path.Combine(folder, $"{job.Id:N}-{job.Attempt}.csv");
@@ -113,7 +114,7 @@ public sealed partial class BuiltInRun(
     private async Task<(TrainedModel Best, object Summary)> SearchAsync(string csv, string tenantKey, TrainingJobView job, TrainingRecipe recipe, SearchSpace search,
         ITrainingJobGrain self, CancellationToken cancellationToken)
     {
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey, cancellationToken) ?? throw PhantomException.NotFound("tenant", tenantKey);
+        var tenantId = await tenantResolver.ResolveAsync(tenantKey, cancellationToken) ?? throw PhantomException.NotFound("tenant", tenantKey);
         var finishedCurves = new List<double[]>();
         (int Trial, TrainedModel Model, IReadOnlyDictionary<string, double> Point)? best = null;
         var pruned = 0;
@@ -168,7 +169,7 @@ public sealed partial class BuiltInRun(
     /// <summary>The dataset is within the tenant's training_dataset_bytes (checked at creation too; the limit may have changed since).</summary>
     private async Task RequireWithinLimitsAsync(string tenantKey, ArtifactView dataset)
     {
-        var tenantId = await TenantStore.ResolveAsync(database, tenantKey) ?? throw PhantomException.NotFound("tenant", tenantKey);
+        var tenantId = await tenantResolver.ResolveAsync(tenantKey) ?? throw PhantomException.NotFound("tenant", tenantKey);
         var limit = await limits.GetAsync(tenantId, Quotas.TrainingDatasetBytes);
         if (dataset.SizeBytes > limit)
         {
@@ -186,7 +187,7 @@ public sealed partial class BuiltInRun(
     private async Task ReportRoundsAsync(ChannelReader<RoundResult> rounds, string tenantKey, TrainingJobView job, TrainingRecipe recipe, ITrainingJobGrain self,
         string metricPrefix, double progressFrom, double progressTo)
     {
-        var metrics = grains.GetGrain<ITrainingMetricsGrain>(0);
+        var metrics = grains.TrainingMetrics();
         await foreach (var round in rounds.ReadAllAsync())
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

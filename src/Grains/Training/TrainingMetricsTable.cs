@@ -2,9 +2,9 @@ using System.Globalization;
 using ClickHouse.Driver;
 using ClickHouse.Driver.ADO.Parameters;
 using ClickHouse.Driver.Utility;
-using PhantomMl.Grains.Training;
+using PhantomMl.Grains.Adapters.ClickHouse;
 
-namespace PhantomMl.Grains.Adapters.ClickHouse;
+namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// training_metrics in ClickHouse: inserts in RowBinary with a deduplication token (a retried batch lands once),

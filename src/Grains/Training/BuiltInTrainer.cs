@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace PhantomMl.Grains.Training.BuiltIn;
+namespace PhantomMl.Grains.Training;
 
 /// <summary>The metrics of one training round, evaluated on the held-out split.</summary>
 public sealed record RoundResult(int Round, IReadOnlyDictionary<string, double> Metrics);

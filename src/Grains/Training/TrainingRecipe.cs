@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace PhantomMl.Grains.Training.BuiltIn;
+namespace PhantomMl.Grains.Training;
 
 /// <summary>
 /// What the built-in trainer is asked to do, read from a job's config and hyperparameters:

@@ -1,0 +1,20 @@
+namespace PhantomMl.Grains.Training;
+
+/// <summary>References to the Training area's grains, keyed by <see cref="GrainKeys"/>.</summary>
+public static class TrainingGrainFactory
+{
+    /// <summary>One training job.</summary>
+    public static ITrainingJobGrain TrainingJob(this IGrainFactory grains, string tenantKey, Guid jobId) =>
+        grains.GetGrain<ITrainingJobGrain>(GrainKeys.TenantAndId(tenantKey, jobId));
+
+    /// <summary>A tenant's training queue.</summary>
+    public static ITrainingSchedulerGrain TrainingScheduler(this IGrainFactory grains, string tenantKey) =>
+        grains.GetGrain<ITrainingSchedulerGrain>(GrainKeys.Tenant(tenantKey));
+
+    /// <summary>Metric logging and reading (a stateless worker).</summary>
+    public static ITrainingMetricsGrain TrainingMetrics(this IGrainFactory grains) => grains.GetGrain<ITrainingMetricsGrain>(GrainKeys.Shared);
+
+    /// <summary>The cluster's one training watchdog.</summary>
+    public static ITrainingWatchdogGrain TrainingWatchdog(this IGrainFactory grains) =>
+        grains.GetGrain<ITrainingWatchdogGrain>(ITrainingWatchdogGrain.ClusterKey);
+}

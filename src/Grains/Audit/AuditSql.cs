@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using PhantomMl.Grains.Adapters.PostgreSql;
+using PhantomMl.Grains.Common;
+using PhantomMl.Grains.Security;
+
+namespace PhantomMl.Grains.Audit;
+
+/// <summary>
+/// The SQL of the audit trail. Rows are written through record_audit_event_once(): an idempotency key names one request
+/// of one caller, so the row is claimed per (tenant, user, event id) with a fingerprint of the operation, and a replay is
+/// told apart from the same key sent with another request. Every value is made fit for its column first (NUL replaced,
+/// over-long text cut with a marker), so no input can make the audit insert fail.
+/// </summary>
+public sealed class AuditSql(TenantDatabase database)
+{
+    /// <summary>Largest details document kept whole; a larger one is replaced by its beginning and its length.</summary>
+    public const int MaxDetailsChars = 32 * 1024;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// Writes the row inside the caller's transaction, so it commits or rolls back with the change it records, unless
+    /// this caller recorded this event id before (see <see cref="AuditClaim"/>).
+    /// </summary>
+    public async Task<AuditClaim> RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        string userId, ClientDetails client, AuditEvent audit, string? eventIdSuffix = null)
+    {
+        var details = DetailsJson(audit.Details);
+        await using var command = new NpgsqlCommand("""
+            SELECT record_audit_event_once(@tenant, @event, @fingerprint, now(), @user, @session, @type::audit_event_type_enum, @resourceType,
+                                           @resourceId, @action, @result::audit_result_enum, @ip, @agent, NULL, @details, NULL, NULL)
+            """, connection, transaction);
+        command.Parameters.AddWithValue("tenant", tenantId);
+        command.Parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
+        command.Parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
+        command.Parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);
+        command.Parameters.Add(new NpgsqlParameter("session", NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
+        command.Parameters.AddWithValue("type", audit.EventType);
+        command.Parameters.AddWithValue("resourceType", BoundedText.Fit(audit.ResourceType, 100)!);
+        command.Parameters.AddWithValue("resourceId", BoundedText.Fit(audit.ResourceId, 255)!);
+        command.Parameters.AddWithValue("action", BoundedText.Fit(audit.Action, 100)!);
+        command.Parameters.AddWithValue("result", audit.Result);
+        command.Parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = ParseAddress(client.IpAddress) });
+        command.Parameters.Add(new NpgsqlParameter("agent", NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)details ?? DBNull.Value });
+        return (short)(await command.ExecuteScalarAsync())! switch
+        {
+            1 => AuditClaim.Recorded,
+            0 => AuditClaim.Replay,
+            _ => AuditClaim.KeyReused,
+        };
+    }
+
+    /// <summary>
+    /// Writes a row in a transaction of its own: an attempt that changed nothing (denied, failed), or something the
+    /// platform did by itself (maintenance, sweeps). Each gets a row of its own: its event id is the request id plus the
+    /// result and a fresh suffix, so a hundred refused probes under one idempotency key leave a hundred rows.
+    /// </summary>
+    public Task RecordAloneAsync(Guid tenantId, string userId, ClientDetails client, AuditEvent audit) =>
+        database.InTenantAsync(tenantId, (connection, transaction) =>
+            RecordAsync(connection, transaction, tenantId, userId, client, audit, eventIdSuffix: $":{audit.Result}:{Guid.CreateVersion7():N}"));
+
+    /// <summary>Whether <paramref name="userId"/> recorded <paramref name="eventId"/> in the tenant (a request applied before).</summary>
+    public Task<bool> WasRecordedAsync(Guid tenantId, string userId, string eventId) =>
+        database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand(
+                "SELECT EXISTS (SELECT 1 FROM audit_event_ids WHERE user_id = @user AND event_id = @id)", connection, transaction);
+            command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("id", eventId);
+            return (bool)(await command.ExecuteScalarAsync())!;
+        });
+
+    /// <summary>
+    /// One page of a tenant's trail, newest first by (timestamp, id) over idx_audit_logs_tenant_time, after the keyset
+    /// cursor (<paramref name="afterTime"/>, <paramref name="afterId"/>); <paramref name="limit"/> rows at most.
+    /// </summary>
+    public Task<List<AuditEntry>> QueryAsync(Guid tenantId, AuditQuery query, DateTimeOffset? afterTime, Guid? afterId, int limit) =>
+        database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = new NpgsqlCommand("""
+                SELECT id, event_id, "timestamp", user_id, session_id, event_type::text, resource_type, resource_id, action,
+                       result::text, host(ip_address), user_agent, details::text
+                  FROM audit_logs
+                 WHERE (@from::timestamptz IS NULL OR "timestamp" >= @from)
+                   AND (@to::timestamptz IS NULL OR "timestamp" < @to)
+                   AND (@eventType::text IS NULL OR event_type::text = @eventType)
+                   AND (@resourceType::text IS NULL OR resource_type = @resourceType)
+                   AND (@resourceId::text IS NULL OR resource_id = @resourceId)
+                   AND (@userId::text IS NULL OR user_id = @userId)
+                   AND (@action::text IS NULL OR action = @action)
+                   AND (@result::text IS NULL OR result::text = @result)
+                   AND (@afterTime::timestamptz IS NULL OR ("timestamp", id) < (@afterTime, @afterId))
+                 ORDER BY "timestamp" DESC, id DESC
+                 LIMIT @limit
+                """, connection, transaction);
+            command.AddOptional("from", NpgsqlDbType.TimestampTz, query.From);
+            command.AddOptional("to", NpgsqlDbType.TimestampTz, query.To);
+            command.AddOptional("eventType", NpgsqlDbType.Text, query.EventType);
+            command.AddOptional("resourceType", NpgsqlDbType.Text, query.ResourceType);
+            command.AddOptional("resourceId", NpgsqlDbType.Text, query.ResourceId);
+            command.AddOptional("userId", NpgsqlDbType.Text, query.UserId);
+            command.AddOptional("action", NpgsqlDbType.Text, query.Action);
+            command.AddOptional("result", NpgsqlDbType.Text, query.Result);
+            command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
+            command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
+            command.Parameters.AddWithValue("limit", limit);
+
+            var entries = new List<AuditEntry>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                entries.Add(new AuditEntry(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
+                    Nullable(reader, 4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetString(9),
+                    Nullable(reader, 10), Nullable(reader, 11), Nullable(reader, 12)));
+            }
+
+            return entries;
+        });
+
+    /// <summary>The details as JSON fit for jsonb: no NUL (PostgreSQL refuses <c>\u0000</c>), at most <see cref="MaxDetailsChars"/>.</summary>
+    private static string? DetailsJson(object? details)
+    {
+        if (details is null)
+        {
+            return null;
+        }
+
+        var json = JsonSerializer.Serialize(details, Json).Replace("\\u0000", "\\uFFFD", StringComparison.Ordinal);
+        return json.Length <= MaxDetailsChars
+            ? json
+            : JsonSerializer.Serialize(new { cut = true, length = json.Length, beginning = json[..1000] }, Json)
+                .Replace("\\u0000", "\\uFFFD", StringComparison.Ordinal);
+    }
+
+    /// <summary>What makes two requests under one idempotency key the same request: the operation, its resource and its details.</summary>
+    private static byte[] Fingerprint(AuditEvent audit, string? details) =>
+        SHA256.HashData(Encoding.UTF8.GetBytes($"{audit.EventType}\n{audit.ResourceType}\n{audit.ResourceId}\n{audit.Action}\n{details}"));
+
+    private static object ParseAddress(string? address) =>
+        System.Net.IPAddress.TryParse(address, out var parsed) ? parsed : DBNull.Value;
+
+    private static string? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
