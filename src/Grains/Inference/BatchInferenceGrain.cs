@@ -20,7 +20,7 @@ namespace PhantomMl.Grains.Inference;
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
 public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
-    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
+    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, InferenceSql inferenceSql, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
     : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
@@ -81,14 +81,14 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
             // Counted in the transaction that records the batch, under the tenant's admission lock: concurrent submissions
             // on any silo cannot both take the last slot.
             var limit = (await tenantSql.LoadAsync(connection, transaction))!.EffectiveQuotas[Quotas.ConcurrentBatchRuns];
-            var running = await InferenceBatchStore.CountUnfinishedAsync(transaction);
+            var running = await inferenceSql.CountUnfinishedAsync(transaction);
             if (running >= limit)
             {
                 throw PhantomException.QuotaExceeded(Quotas.ConcurrentBatchRuns, limit, running, 1);
             }
 
             await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
-            await InferenceBatchStore.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
+            await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));
         await Reminders.EnsureAsync(this, reminders, ReminderName, TimeSpan.FromMinutes(1));
@@ -110,7 +110,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         var caller = await AuthorizeAsync(Permissions.InferencePredict, audit);
         var batch = await LoadAsync() ?? throw PhantomException.NotFound("batch", _batchId.ToString());
         var cancelled = await changes.ApplyAsync(caller, _tenantId!.Value, audit, (_, transaction) =>
-            InferenceBatchStore.FinishAsync(transaction, _batchId, "cancelled", Unfinished), replay: () => Task.FromResult(true));
+            inferenceSql.FinishAsync(transaction, _batchId, "cancelled", Unfinished), replay: () => Task.FromResult(true));
         if (!cancelled)
         {
             throw PhantomException.Conflict($"Batch {_batchId} is {batch.View.Status}; only a pending or running batch can be cancelled.");
@@ -159,7 +159,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         var tenantId = _tenantId!.Value;
         if (batch.View.Attempt >= MaxAttempts)
         {
-            await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FinishAsync(transaction, _batchId, "failed", Unfinished,
+            await database.InTenantAsync(tenantId, (_, transaction) => inferenceSql.FinishAsync(transaction, _batchId, "failed", Unfinished,
                 error: $"The batch's run was lost {MaxAttempts} times (its silo stopped or failed); submit it again."));
             return;
         }
@@ -174,7 +174,7 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         }
         catch (PhantomException e)
         {
-            await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FinishAsync(transaction, _batchId, "failed", Unfinished,
+            await database.InTenantAsync(tenantId, (_, transaction) => inferenceSql.FinishAsync(transaction, _batchId, "failed", Unfinished,
                 error: $"The batch could not be resumed: {e.Detail}"));
         }
     }
@@ -205,8 +205,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
     private static ModelOwner Owner(Guid tenantId, IReadOnlyDictionary<string, long> tenantLimits) =>
         new(tenantId, (int)Math.Clamp(tenantLimits[Quotas.OnnxThreads], 1, 64), tenantLimits[Quotas.OnnxSessionBytes]);
 
-    private async Task<InferenceBatchStore.Row?> LoadAsync() => _tenantId is { } tenantId && _batchId != Guid.Empty
-        ? await database.InTenantAsync(tenantId, (_, transaction) => InferenceBatchStore.FindAsync(transaction, _batchId))
+    private async Task<InferenceSql.Row?> LoadAsync() => _tenantId is { } tenantId && _batchId != Guid.Empty
+        ? await database.InTenantAsync(tenantId, (_, transaction) => inferenceSql.FindAsync(transaction, _batchId))
         : null;
 
     private AuditEvent Event(string action, object? details = null) =>

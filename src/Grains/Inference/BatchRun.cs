@@ -27,7 +27,7 @@ public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, Artifac
 /// started again from the beginning by the batch's reminder (the earlier attempt's rows are removed first).
 /// </summary>
 public sealed partial class BatchRun(TenantDatabase database, IArtifactStore artifacts, OnnxModelCache models, InferenceQuota quota,
-    IOptions<InferenceOptions> options, TimeProvider time, ILogger<BatchRun> logger)
+    IOptions<InferenceOptions> options, TimeProvider time, InferenceSql inferenceSql, ILogger<BatchRun> logger)
 {
     /// <summary>Runs the batch to its end (completed, failed, or stopped because it was cancelled).</summary>
     public async Task RunAsync(BatchJob job, CancellationToken cancellationToken)
@@ -55,7 +55,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
                 throw PhantomException.Invalid($"The dataset has no column for the model's inputs: {string.Join(", ", missing)}.", "datasetUri");
             }
 
-            if (!await database.InTenantAsync(job.TenantId, (_, transaction) => InferenceBatchStore.StartAsync(transaction, job.BatchId, totalRows, job.Restart), cancellationToken))
+            if (!await database.InTenantAsync(job.TenantId, (_, transaction) => inferenceSql.StartAsync(transaction, job.BatchId, totalRows, job.Restart), cancellationToken))
             {
                 return; // cancelled before it started
             }
@@ -130,7 +130,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
             }
 
             await database.InTenantAsync(job.TenantId, (_, transaction) =>
-                InferenceBatchStore.FinishAsync(transaction, job.BatchId, "completed", ["running"], outputPath, errorsPath), CancellationToken.None);
+                inferenceSql.FinishAsync(transaction, job.BatchId, "completed", ["running"], outputPath, errorsPath), CancellationToken.None);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -141,7 +141,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
             LogFailed(e, job.BatchId);
             var reason = e is PhantomException problem ? problem.Detail : $"The batch failed: {e.Message}";
             await database.InTenantAsync(job.TenantId, (_, transaction) =>
-                InferenceBatchStore.FinishAsync(transaction, job.BatchId, "failed", ["pending", "running"], error: reason), CancellationToken.None);
+                inferenceSql.FinishAsync(transaction, job.BatchId, "failed", ["pending", "running"], error: reason), CancellationToken.None);
         }
         finally
         {
@@ -215,10 +215,10 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
             {
                 if (chunk.Records.Count > 0)
                 {
-                    await InferenceJobRows.InsertAsync(transaction, chunk.Records, cancellationToken);
+                    await inferenceSql.InsertRequestsAsync(transaction, chunk.Records, cancellationToken);
                 }
 
-                return await InferenceBatchStore.AdvanceAsync(transaction, job.BatchId, chunk.Records.Count, chunk.Failures.Count)
+                return await inferenceSql.AdvanceAsync(transaction, job.BatchId, chunk.Records.Count, chunk.Failures.Count)
                     ? true
                     : throw new BatchNotRunningException(); // rolls the chunk back
             }, cancellationToken);

@@ -32,6 +32,7 @@ public sealed partial class InferenceRecorder : IHostedService
     private readonly ConcurrentDictionary<Guid, int> _queuedPerTenant = new();
     private readonly ConcurrentDictionary<Guid, long> _droppedPerTenant = new();
     private readonly TenantDatabase _database;
+    private readonly InferenceSql _sql;
     private readonly InferenceMetricsTable _metrics;
     private readonly InferenceOptions _options;
     private readonly ILogger<InferenceRecorder> _logger;
@@ -41,9 +42,10 @@ public sealed partial class InferenceRecorder : IHostedService
     private readonly CancellationTokenSource _stopping = new();
     private Task? _writing;
 
-    public InferenceRecorder(TenantDatabase database, InferenceMetricsTable metrics, IOptions<InferenceOptions> options, ILogger<InferenceRecorder> logger)
+    public InferenceRecorder(TenantDatabase database, InferenceSql sql, InferenceMetricsTable metrics, IOptions<InferenceOptions> options,
+        ILogger<InferenceRecorder> logger)
     {
-        (_database, _metrics, _options, _logger) = (database, metrics, options.Value, logger);
+        (_database, _sql, _metrics, _options, _logger) = (database, sql, metrics, options.Value, logger);
         _queue = Channel.CreateBounded<InferenceRecord>(new BoundedChannelOptions(_options.RecordCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     }
 
@@ -145,7 +147,7 @@ public sealed partial class InferenceRecorder : IHostedService
         {
             await _database.InTenantAsync(tenant.Key, async (_, transaction) =>
             {
-                await InferenceJobRows.InsertAsync(transaction, [.. tenant]);
+                await _sql.InsertRequestsAsync(transaction, [.. tenant]);
                 return true;
             });
         }

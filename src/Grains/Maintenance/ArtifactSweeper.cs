@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Models;
 
@@ -11,7 +10,7 @@ namespace PhantomMl.Grains.Maintenance;
 /// tenants. An object is only deleted once it is older than the grace period, because an upload's object is
 /// written before its row commits.
 /// </summary>
-public sealed partial class ArtifactSweeper(TenantDatabase database, IArtifactStore artifacts, TimeProvider time, ILogger<ArtifactSweeper> logger)
+public sealed partial class ArtifactSweeper(TenantDatabase database, ModelSql modelSql, IArtifactStore artifacts, TimeProvider time, ILogger<ArtifactSweeper> logger)
 {
     private const int BatchSize = 500;
 
@@ -43,7 +42,12 @@ public sealed partial class ArtifactSweeper(TenantDatabase database, IArtifactSt
         foreach (var tenant in batch.GroupBy(stored => ArtifactKeys.TenantOf(stored.Key)!.Value))
         {
             var keys = tenant.Select(stored => stored.Key).ToArray();
-            var referenced = await database.InTenantAsync(tenant.Key, (connection, transaction) => ReferencedAsync(connection, transaction, keys), cancellationToken);
+            var referenced = await database.InTenantAsync(tenant.Key, async (_, transaction) =>
+            {
+                // An upload in progress (an unexpired ticket) references its object too; expired tickets are forgotten here.
+                await modelSql.DeleteExpiredUploadsAsync(transaction);
+                return await modelSql.ReferencedObjectKeysAsync(transaction, keys);
+            }, cancellationToken);
             foreach (var orphan in tenant.Where(stored => !referenced.Contains(stored.Key)))
             {
                 if (orphan.LastModified >= writtenBefore)
@@ -66,30 +70,6 @@ public sealed partial class ArtifactSweeper(TenantDatabase database, IArtifactSt
         }
 
         return tooRecent;
-    }
-
-    private static async Task<HashSet<string>> ReferencedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string[] keys)
-    {
-        // An upload in progress (an unexpired ticket) references its object too; expired tickets are forgotten here.
-        await using (var expired = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND expires_at <= now()"))
-        {
-            await expired.ExecuteNonQueryAsync();
-        }
-
-        await using var command = TenantDatabase.TenantCommand(transaction, """
-            SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND storage_path = ANY(@keys)
-            UNION ALL
-            SELECT object_key FROM artifact_uploads WHERE tenant_id = @tenant AND object_key = ANY(@keys)
-            """);
-        command.Parameters.AddWithValue("keys", keys);
-        var referenced = new HashSet<string>(StringComparer.Ordinal);
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            referenced.Add(reader.GetString(0));
-        }
-
-        return referenced;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted orphaned artifact object {ObjectKey} (last written {LastModified:o})")]

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using PhantomMl.Grains.Diagnostics;
 
 namespace PhantomMl.Grains.Maintenance;
@@ -11,7 +10,7 @@ namespace PhantomMl.Grains.Maintenance;
 /// Every step is idempotent, so a pass interrupted by a silo failure is completed by the next one.
 /// </summary>
 public sealed partial class PartitionMaintainer(
-    NpgsqlDataSource dataSource,
+    MaintenanceSql sql,
     IOptions<PartitionMaintenanceOptions> options,
     TimeProvider time,
     ILogger<PartitionMaintainer> logger)
@@ -49,7 +48,7 @@ public sealed partial class PartitionMaintainer(
         dropped.AddRange(await DropBeforeAsync("inference_jobs", thisMonth.AddMonths(-settings.InferenceRetentionMonths), cancellationToken));
         dropped.AddRange(await DropBeforeAsync("agent_executions", thisMonth.AddMonths(-settings.AgentExecutionRetentionMonths), cancellationToken));
         dropped.AddRange(await DropBeforeAsync("audit_logs", auditCutoff, cancellationToken));
-        var forgotten = await ForgetAuditEventIdsAsync(auditCutoff, cancellationToken);
+        var forgotten = await sql.ForgetAuditEventIdsAsync(auditCutoff, cancellationToken);
 
         PhantomInstruments.PartitionsCreated.Add(created.Count);
         PhantomInstruments.PartitionsDropped.Add(dropped.Count);
@@ -63,12 +62,7 @@ public sealed partial class PartitionMaintainer(
     private async Task EnsureAsync(
         string parent, string partition, DateTimeOffset from, DateTimeOffset to, List<string> created, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT phantom_ensure_range_partition(@parent::regclass, @partition, @from, @to)");
-        command.Parameters.AddWithValue("parent", parent);
-        command.Parameters.AddWithValue("partition", partition);
-        command.Parameters.AddWithValue("from", from);
-        command.Parameters.AddWithValue("to", to);
-        if (await command.ExecuteScalarAsync(cancellationToken) is true)
+        if (await sql.EnsureRangePartitionAsync(parent, partition, from, to, cancellationToken))
         {
             LogCreated(partition, parent, from, to);
             created.Add(partition);
@@ -77,26 +71,13 @@ public sealed partial class PartitionMaintainer(
 
     private async Task<List<string>> DropBeforeAsync(string parent, DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
-        var dropped = new List<string>();
-        await using var command = dataSource.CreateCommand("SELECT * FROM phantom_drop_range_partitions_before(@parent::regclass, @cutoff)");
-        command.Parameters.AddWithValue("parent", parent);
-        command.Parameters.AddWithValue("cutoff", cutoff);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var dropped = await sql.DropRangePartitionsBeforeAsync(parent, cutoff, cancellationToken);
+        foreach (var name in dropped)
         {
-            var name = reader.GetString(0);
             LogDropped(name, parent, cutoff);
-            dropped.Add(name);
         }
 
         return dropped;
-    }
-
-    private async Task<long> ForgetAuditEventIdsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT phantom_forget_audit_event_ids(@cutoff)");
-        command.Parameters.AddWithValue("cutoff", cutoff);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created partition {Partition} of {Table} for [{From:o}, {To:o})")]

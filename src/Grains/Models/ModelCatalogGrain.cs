@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using NpgsqlTypes;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
@@ -14,7 +13,7 @@ namespace PhantomMl.Grains.Models;
 /// (by name, or newest first by (created_at, id)); tenant + model_type filters use idx_models_metadata_covering.
 /// </summary>
 [StatelessWorker]
-public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard, IModelCache cache) : Grain, IModelCatalogGrain
+public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard, IModelCache cache, ModelSql modelSql) : Grain, IModelCatalogGrain
 {
     /// <inheritdoc />
     public async Task<ModelPage> SearchAsync(ModelSearch search)
@@ -55,54 +54,11 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
         var byName = search.Sort == "name";
         var (afterName, afterTime, afterId) = DecodeCursor(search.Cursor, byName);
         var (tagKey, tagValue) = SplitTag(search.Tag);
-        return await database.InTenantAsync(id, async (connection, transaction) =>
-        {
-            await using var command = TenantDatabase.TenantCommand(transaction, $"""
-                SELECT {ModelStore.ModelColumns} FROM models
-                 WHERE tenant_id = @tenant
-                   AND (@prefix::text IS NULL OR name LIKE @prefix || '%')
-                   AND (@type::text IS NULL OR model_type = @type)
-                   AND (@status::text IS NULL OR status::text = @status)
-                   AND (@algorithm::text IS NULL OR algorithm = @algorithm)
-                   AND (@tagKey::text IS NULL OR (CASE WHEN @tagValue::text IS NULL THEN tags ? @tagKey ELSE tags ->> @tagKey = @tagValue END))
-                   AND (@from::timestamptz IS NULL OR created_at >= @from)
-                   AND (@to::timestamptz IS NULL OR created_at < @to)
-                   AND {(byName ? "(@afterName::text IS NULL OR name > @afterName)" : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))")}
-                 ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
-                 LIMIT @limit
-                """);
-            command.AddOptional("prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
-            command.AddOptional("type", NpgsqlDbType.Text, search.ModelType);
-            command.AddOptional("status", NpgsqlDbType.Text, search.Status);
-            command.AddOptional("algorithm", NpgsqlDbType.Text, search.Algorithm);
-            command.AddOptional("tagKey", NpgsqlDbType.Text, tagKey);
-            command.AddOptional("tagValue", NpgsqlDbType.Text, tagValue);
-            command.AddOptional("from", NpgsqlDbType.TimestampTz, search.CreatedFrom);
-            command.AddOptional("to", NpgsqlDbType.TimestampTz, search.CreatedTo);
-            command.AddOptional("afterName", NpgsqlDbType.Text, afterName);
-            command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
-            command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
-            command.Parameters.AddWithValue("limit", search.Limit + 1);
-
-            var models = new List<ModelRecord>();
-            await using (var reader = await command.ExecuteReaderAsync())
-            {
-                while (await reader.ReadAsync())
-                {
-                    models.Add(ModelStore.ReadModel(reader));
-                }
-            }
-
-            var more = models.Count > search.Limit;
-            var page = more ? models[..search.Limit] : models;
-            var views = new List<ModelView>();
-            foreach (var model in page)
-            {
-                views.Add(model.ToView(await ModelStore.ListAliasesAsync(connection, transaction, model.Id)));
-            }
-
-            return new ModelPage(views, more ? EncodeCursor(page[^1], byName) : null);
-        });
+        var views = await database.InTenantAsync(id, (connection, transaction) =>
+            modelSql.SearchAsync(connection, transaction, search, tagKey, tagValue, afterName, afterTime, afterId, search.Limit + 1));
+        var more = views.Count > search.Limit;
+        var page = more ? views[..search.Limit] : views;
+        return new ModelPage(page, more ? EncodeCursor(page[^1], byName) : null);
     }
 
     /// <inheritdoc />
@@ -125,7 +81,7 @@ public sealed class ModelCatalogGrain(TenantDatabase database, AccessGuard guard
         return equals < 0 ? (tag, null) : (tag[..equals], tag[(equals + 1)..]);
     }
 
-    private static string EncodeCursor(ModelRecord last, bool byName) => Convert.ToBase64String(Encoding.UTF8.GetBytes(
+    private static string EncodeCursor(ModelView last, bool byName) => Convert.ToBase64String(Encoding.UTF8.GetBytes(
         byName ? "n:" + last.Name : $"t:{last.CreatedAt.UtcTicks.ToString(CultureInfo.InvariantCulture)}:{last.Id}"));
 
     private static (string?, DateTimeOffset?, Guid?) DecodeCursor(string? cursor, bool byName)

@@ -17,8 +17,8 @@ public sealed partial class ModelGrain
         {
             var name = ModelLifecycle.Alias(alias);
             RequireETag(expectedETag);
-            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            await ModelStore.SetAliasAsync(connection, transaction, model, name, version.Id);
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            await modelSql.SetAliasAsync(connection, transaction, model, name, version.Id);
             return await BumpAsync(connection, transaction, model);
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();
@@ -46,7 +46,7 @@ public sealed partial class ModelGrain
             }
 
             var target = alias is not null && _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias", BoundedText.Shown(alias));
-            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
             Guid? Version(string? versionOrAlias, string field)
             {
                 if (versionOrAlias is null)
@@ -59,7 +59,7 @@ public sealed partial class ModelGrain
                     : throw PhantomException.Invalid($"The {field} must be another version than the one '{alias}' points at ({target}).", field);
             }
 
-            await ModelStore.SetAliasTrafficAsync(connection, transaction, model.Id, alias, Version(traffic.Challenger, "challenger"), traffic.ChallengerPercent,
+            await modelSql.SetAliasTrafficAsync(connection, transaction, model.Id, alias, Version(traffic.Challenger, "challenger"), traffic.ChallengerPercent,
                 Version(traffic.Shadow, "shadow"));
             return await BumpAsync(connection, transaction, model);
         }, replay: () => Task.FromResult(Model));
@@ -77,7 +77,7 @@ public sealed partial class ModelGrain
         await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
-            if (alias is null || !await ModelStore.RemoveAliasAsync(connection, transaction, model.Id, alias))
+            if (alias is null || !await modelSql.RemoveAliasAsync(connection, transaction, model.Id, alias))
             {
                 throw PhantomException.NotFound("alias", BoundedText.Shown(alias));
             }
@@ -98,9 +98,9 @@ public sealed partial class ModelGrain
         var traffic = alias is null ? null : _traffic.GetValueOrDefault(alias);
         return await database.InTenantAsync(_tenantId, async (connection, transaction) =>
         {
-            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
             async Task<ArtifactView?> ArtifactOf(string? version) => version is null ? null
-                : await ArtifactRecords.FindAsync(connection, transaction, Resolve(versions, version).Id)
+                : await modelSql.FindAsync(connection, transaction, Resolve(versions, version).Id)
                   ?? throw PhantomException.NotFound("artifact of version", BoundedText.Shown(version));
             var primary = (await ArtifactOf(label))!;
             var challenger = traffic is { Challenger: { } c, ChallengerPercent: > 0 } ? await ArtifactOf(c) : null;

@@ -39,17 +39,17 @@ public sealed partial class ModelGrain
                     Quotas.ModelFileBytes);
             }
 
-            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            if (await ArtifactRecords.FindAsync(connection, transaction, version.Id) is not null)
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            if (await modelSql.FindAsync(connection, transaction, version.Id) is not null)
             {
                 throw PhantomException.Conflict($"Version '{version.Version}' has its artifact already; register a new version for a new artifact.");
             }
 
             // A new ticket replaces an unfinished one for the same version; its bytes are reserved until it completes or expires.
             var now = time.GetUtcNow();
-            await ArtifactRecords.DeleteUploadsOfVersionAsync(transaction, version.Id);
+            await modelSql.DeleteUploadsOfVersionAsync(transaction, version.Id);
             var stored = (await tenantSql.ReadUsageAsync(connection, transaction, now))[Quotas.ArtifactBytes];
-            var reserved = await ArtifactRecords.ReservedBytesAsync(transaction, now);
+            var reserved = await modelSql.ReservedBytesAsync(transaction, now);
             if (stored + reserved + sizeBytes > limits[Quotas.ArtifactBytes])
             {
                 throw PhantomException.QuotaExceeded(Quotas.ArtifactBytes, limits[Quotas.ArtifactBytes], stored + reserved, sizeBytes);
@@ -57,7 +57,7 @@ public sealed partial class ModelGrain
 
             var issued = new ArtifactUploadTicket(uploadId, version.Version, ArtifactKeys.For(_tenantId, model.Id, version.Id), sizeBytes,
                 now + UploadTicketLifetime, caller.KeyId == Guid.Empty ? null : caller.KeyId);
-            await ArtifactRecords.InsertUploadAsync(transaction, model.Id, version.Id, issued, caller.UserId);
+            await modelSql.InsertUploadAsync(transaction, model.Id, version.Id, issued, caller.UserId);
             return issued;
         }, replay: () => FindUploadAsync(uploadId), eventIdSuffix: ":prepare-upload"); // an HTTP upload completes under the same request id
         return ticket with { ApiKeyId = null }; // who owns it is the server's business
@@ -94,18 +94,18 @@ public sealed partial class ModelGrain
                         "X-Content-Sha256");
                 }
 
-                var row = await ArtifactRecords.FindUploadAsync(transaction, uploadId, time.GetUtcNow())
+                var row = await modelSql.FindUploadAsync(transaction, uploadId, time.GetUtcNow())
                     ?? throw PhantomException.NotFound("upload", uploadId.ToString());
-                if (await ArtifactRecords.FindAsync(connection, transaction, row.VersionId) is not null)
+                if (await modelSql.FindAsync(connection, transaction, row.VersionId) is not null)
                 {
                     throw PhantomException.Conflict($"Version '{ticket.Version}' has its artifact already.");
                 }
 
-                await ArtifactRecords.DeleteUploadAsync(transaction, uploadId);
+                await modelSql.DeleteUploadAsync(transaction, uploadId);
                 await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, measuredBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
-                await ArtifactRecords.InsertAsync(connection, transaction, model, row.VersionId, measuredBytes, measuredSha256.ToLowerInvariant(), artifacts, row.Ticket.ObjectKey);
+                await modelSql.InsertAsync(connection, transaction, model, row.VersionId, measuredBytes, measuredSha256.ToLowerInvariant(), artifacts, row.Ticket.ObjectKey);
                 await BumpAsync(connection, transaction, model);
-                return (await ArtifactRecords.FindAsync(connection, transaction, row.VersionId))!;
+                return (await modelSql.FindAsync(connection, transaction, row.VersionId))!;
             });
         }
         catch
@@ -187,8 +187,8 @@ public sealed partial class ModelGrain
         var model = Model;
         return await database.InTenantAsync(_tenantId, async (connection, transaction) =>
         {
-            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            return await ArtifactRecords.FindAsync(connection, transaction, version.Id) ?? throw PhantomException.NotFound("artifact of version", version.Version);
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            return await modelSql.FindAsync(connection, transaction, version.Id) ?? throw PhantomException.NotFound("artifact of version", version.Version);
         });
     }
 
@@ -196,7 +196,7 @@ public sealed partial class ModelGrain
     private async Task<ArtifactUploadTicket> FindUploadAsync(Guid uploadId)
     {
         var model = Model;
-        var row = await database.InTenantAsync(_tenantId, (_, transaction) => ArtifactRecords.FindUploadAsync(transaction, uploadId, time.GetUtcNow()));
+        var row = await database.InTenantAsync(_tenantId, (_, transaction) => modelSql.FindUploadAsync(transaction, uploadId, time.GetUtcNow()));
         return row is not null && row.ModelId == model.Id ? row.Ticket : throw PhantomException.NotFound("upload", uploadId.ToString());
     }
 
@@ -205,7 +205,7 @@ public sealed partial class ModelGrain
     {
         await database.InTenantAsync(_tenantId, async (_, transaction) =>
         {
-            await ArtifactRecords.DeleteUploadAsync(transaction, uploadId);
+            await modelSql.DeleteUploadAsync(transaction, uploadId);
             return true;
         });
         await DeleteObjectQuietlyAsync(objectKey);

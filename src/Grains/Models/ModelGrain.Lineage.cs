@@ -20,20 +20,20 @@ public sealed partial class ModelGrain
             }
 
             // Same tenant only: the parent is looked up under this tenant's row-level security.
-            var parent = await ModelStore.LoadAsync(connection, transaction, ModelLifecycle.Name(parentModel))
+            var parent = await modelSql.LoadAsync(connection, transaction, ModelLifecycle.Name(parentModel))
                 ?? throw PhantomException.NotFound("model", parentModel);
             if (parent.Id == model.Id)
             {
                 throw PhantomException.Invalid("A model cannot be its own parent.", "parentModel");
             }
 
-            var ancestors = await ModelStore.WalkLineageAsync(connection, transaction, parent.Id, depth: 100, up: true);
+            var ancestors = await modelSql.WalkLineageAsync(connection, transaction, parent.Id, depth: 100, up: true);
             if (ancestors.Any(edge => edge.ParentModel == model.Name))
             {
                 throw PhantomException.Conflict($"'{parent.Name}' already descends from '{model.Name}'; lineage cannot form a cycle.");
             }
 
-            return await ModelStore.InsertLineageAsync(connection, transaction, model, parent, lineageType,
+            return await modelSql.InsertLineageAsync(connection, transaction, model, parent, lineageType,
                 ModelValidation.Metadata(transformationMetadata, "transformationMetadata"));
         });
     }
@@ -49,7 +49,7 @@ public sealed partial class ModelGrain
 
         var model = Model;
         return await database.InTenantAsync(_tenantId, async (connection, transaction) => new LineageGraph(model.Name,
-            await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: true),
-            await ModelStore.WalkLineageAsync(connection, transaction, model.Id, depth, up: false)));
+            await modelSql.WalkLineageAsync(connection, transaction, model.Id, depth, up: true),
+            await modelSql.WalkLineageAsync(connection, transaction, model.Id, depth, up: false)));
     }
 }

@@ -21,7 +21,7 @@ public sealed partial class ModelGrain
             var label = ModelLifecycle.Label(valid.Version, "version");
             var changelog = ModelValidation.FreeText(valid.Changelog, 10_000, "changelog");
             var metrics = ModelValidation.Metrics(valid);
-            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
+            var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
             ModelVersionView? parent = null;
             if (valid.ParentVersion is { } parentLabel)
             {
@@ -30,7 +30,7 @@ public sealed partial class ModelGrain
             }
 
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
-            var version = await ModelStore.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
+            var version = await modelSql.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
                 ModelValidation.Delta(metrics, parent), caller.UserId);
             await BumpAsync(connection, transaction, model);
             return version;
@@ -50,14 +50,14 @@ public sealed partial class ModelGrain
         var objectKey = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
-            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
             if (version.IsActive)
             {
                 throw PhantomException.Conflict($"Version '{version.Version}' is active; activate another version first.");
             }
 
-            var artifact = await ArtifactRecords.FindAsync(connection, transaction, version.Id);
-            await ModelStore.DeleteVersionAsync(connection, transaction, version.Id);
+            var artifact = await modelSql.FindAsync(connection, transaction, version.Id);
+            await modelSql.DeleteVersionAsync(connection, transaction, version.Id);
             var now = time.GetUtcNow();
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
             if (artifact is not null)
@@ -83,7 +83,7 @@ public sealed partial class ModelGrain
     {
         await AuthorizeAsync(Permissions.ModelsRead, Event("read"));
         var model = Model;
-        return await database.InTenantAsync(_tenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, model.Id));
+        return await database.InTenantAsync(_tenantId, (connection, transaction) => modelSql.ListVersionsAsync(connection, transaction, model.Id));
     }
 
     /// <inheritdoc />
@@ -103,9 +103,9 @@ public sealed partial class ModelGrain
         await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
-            var version = Resolve(await ModelStore.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            await ModelStore.ActivateAsync(connection, transaction, model.Id, version.Id);
-            return await ModelStore.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            await modelSql.ActivateAsync(connection, transaction, model.Id, version.Id);
+            return await modelSql.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
                 ?? throw PhantomException.PreconditionFailed(model.RowVersion);
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();
@@ -115,7 +115,7 @@ public sealed partial class ModelGrain
     private async Task<ModelVersionView> GetVersionInternalAsync(string versionOrAlias)
     {
         var model = Model;
-        return Resolve(await database.InTenantAsync(_tenantId, (connection, transaction) => ModelStore.ListVersionsAsync(connection, transaction, model.Id)),
+        return Resolve(await database.InTenantAsync(_tenantId, (connection, transaction) => modelSql.ListVersionsAsync(connection, transaction, model.Id)),
             versionOrAlias);
     }
 

@@ -14,7 +14,7 @@ namespace PhantomMl.Grains.Models;
 /// audit row. The methods are split by concern: versions, aliases and serving, lineage, artifacts.
 /// </summary>
 public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, IModelCache cache,
-    TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql) : Grain, IModelGrain
+    TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql, ModelSql modelSql) : Grain, IModelGrain
 {
     private string _tenantKey = "";
     private string _name = "";
@@ -51,7 +51,7 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             var valid = command ?? throw PhantomException.Invalid("Send the model's modelType and algorithm.", "body");
             var now = time.GetUtcNow();
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, 1, limits[Quotas.Models], now);
-            return await ModelStore.InsertAsync(connection, transaction, new ModelRecord(Guid.CreateVersion7(), _tenantId, name,
+            return await modelSql.InsertAsync(connection, transaction, new ModelRecord(Guid.CreateVersion7(), _tenantId, name,
                 ModelLifecycle.Word(valid.ModelType, "modelType"), ModelLifecycle.Word(valid.Algorithm, "algorithm"), "created", null,
                 ModelValidation.FeatureCount(valid.FeatureCount), ModelValidation.TrainingSamples(valid.TrainingSamples), ModelValidation.Tags(valid.Tags),
                 ModelValidation.Metadata(valid.Metadata), now, now, caller.UserId, 1));
@@ -105,10 +105,10 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         var objectKeys = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
         {
             RequireETag(expectedETag);
-            var versions = await ModelStore.ListVersionsAsync(connection, transaction, model.Id);
-            var keys = await ArtifactRecords.KeysOfModelAsync(connection, transaction, model.Id);
-            var bytes = await ArtifactRecords.BytesOfModelAsync(connection, transaction, model.Id);
-            await ModelStore.DeleteAsync(connection, transaction, model.Id);
+            var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
+            var keys = await modelSql.KeysOfModelAsync(connection, transaction, model.Id);
+            var bytes = await modelSql.BytesOfModelAsync(connection, transaction, model.Id);
+            await modelSql.DeleteAsync(connection, transaction, model.Id);
             var now = time.GetUtcNow();
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, -1, limits[Quotas.Models], now);
             if (versions.Count > 0)
@@ -163,15 +163,15 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         await InvalidateCacheAsync();
         // The UPDATE returns the committed row, and these changes leave the aliases alone: no reload is needed.
         _model = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-            await ModelStore.UpdateAsync(connection, transaction, change(model), expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
+            await modelSql.UpdateAsync(connection, transaction, change(model), expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
             replay: () => Task.FromResult(Model));
         await PublishAsync();
         return View();
     }
 
     /// <summary>A change to versions, aliases or artifacts is a change to the model: its ETag moves too.</summary>
-    private static async Task<ModelRecord> BumpAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, ModelRecord model) =>
-        await ModelStore.UpdateAsync(connection, transaction, model, model.RowVersion) ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+    private async Task<ModelRecord> BumpAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, ModelRecord model) =>
+        await modelSql.UpdateAsync(connection, transaction, model, model.RowVersion) ?? throw PhantomException.PreconditionFailed(model.RowVersion);
 
     private void RequireETag(long expected)
     {
@@ -186,10 +186,10 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
     {
         (_model, _aliases, _traffic) = await database.InTenantAsync(_tenantId, async (connection, transaction) =>
         {
-            var model = _name.Length == 0 ? null : await ModelStore.LoadAsync(connection, transaction, _name);
+            var model = _name.Length == 0 ? null : await modelSql.LoadAsync(connection, transaction, _name);
             return model is null
                 ? (null, [], [])
-                : (model, await ModelStore.ListAliasesAsync(connection, transaction, model.Id), await ModelStore.ListAliasTrafficAsync(connection, transaction, model.Id));
+                : (model, await modelSql.ListAliasesAsync(connection, transaction, model.Id), await modelSql.ListAliasTrafficAsync(connection, transaction, model.Id));
         });
         await PublishAsync();
     }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
@@ -19,7 +18,7 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 public sealed partial class BuiltInRun(
     IGrainFactory grains,
-    TenantDatabase database,
+    TrainingSql trainingSql,
     InternalCalls internalCalls,
     IArtifactStore artifacts,
     TenantLimits limits,
@@ -123,7 +122,7 @@ public sealed partial class BuiltInRun(
             cancellationToken.ThrowIfCancellationRequested();
             var point = search.Points[i];
             var name = $"trial-{i + 1}";
-            var experimentId = await ExperimentStore.InsertAsync(database, tenantId, job.Id, name, JsonSerializer.Serialize(point, Json));
+            var experimentId = await trainingSql.InsertExperimentAsync(tenantId, job.Id, name, JsonSerializer.Serialize(point, Json));
             var curve = new List<double>();
             TrainedModel model;
             try
@@ -139,11 +138,11 @@ public sealed partial class BuiltInRun(
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                await ExperimentStore.FinishAsync(database, tenantId, experimentId, "failed", JsonSerializer.Serialize(new { error = e.Message }, Json));
+                await trainingSql.FinishExperimentAsync(tenantId, experimentId, "failed", JsonSerializer.Serialize(new { error = e.Message }, Json));
                 throw;
             }
 
-            await ExperimentStore.FinishAsync(database, tenantId, experimentId, model.StoppedEarly ? "pruned" : "completed",
+            await trainingSql.FinishExperimentAsync(tenantId, experimentId, model.StoppedEarly ? "pruned" : "completed",
                 JsonSerializer.Serialize(new { model.Metrics, model.Rounds }, Json));
             if (model.StoppedEarly)
             {

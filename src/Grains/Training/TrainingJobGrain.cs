@@ -25,7 +25,7 @@ public sealed partial class TrainingJobGrain(
     TenantLimits limits,
     IOptions<TrainingOptions> options,
     ILocalSiloDetails silo,
-    ILogger<TrainingJobGrain> logger) : Grain, ITrainingJobGrain
+    ILogger<TrainingJobGrain> logger, ModelSql modelSql, TrainingSql trainingSql) : Grain, ITrainingJobGrain
 {
     /// <summary>The legal moves of the state machine, from → to.</summary>
     public static readonly FrozenDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
@@ -88,13 +88,13 @@ public sealed partial class TrainingJobGrain(
 
         await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (connection, transaction) =>
         {
-            if (await TrainingJobStore.LoadAsync(transaction, _jobId) is not null)
+            if (await trainingSql.LoadAsync(transaction, _jobId) is not null)
             {
                 throw PhantomException.Conflict($"Training job {_jobId} exists already.");
             }
 
-            var model = await ModelStore.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model", command.ModelName);
-            return await TrainingJobStore.InsertAsync(transaction, _jobId, model.Id, command, caller.UserId);
+            var model = await modelSql.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model", command.ModelName);
+            return await trainingSql.InsertAsync(transaction, _jobId, model.Id, command, caller.UserId);
         }, replay: LoadAsync);
         await PumpAsync();
         return await LoadAsync();
@@ -114,7 +114,7 @@ public sealed partial class TrainingJobGrain(
         return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
         {
             await Existing(transaction);
-            return (IReadOnlyList<ExperimentView>)await ExperimentStore.ListAsync(transaction, _jobId);
+            return (IReadOnlyList<ExperimentView>)await trainingSql.ListExperimentsAsync(transaction, _jobId);
         });
     }
 
@@ -188,7 +188,7 @@ public sealed partial class TrainingJobGrain(
                 }
             }
 
-            return (await TrainingJobStore.MergeParamsAsync(transaction, _jobId, JsonSerializer.Serialize(parameters)))!;
+            return (await trainingSql.MergeParamsAsync(transaction, _jobId, JsonSerializer.Serialize(parameters)))!;
         }, replay: LoadAsync);
     }
 
@@ -203,7 +203,7 @@ public sealed partial class TrainingJobGrain(
 
         // Progress is frequent and not a change of state: not audited row by row.
         return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
-            await TrainingJobStore.SetProgressAsync(transaction, _jobId, progress)
+            await trainingSql.SetProgressAsync(transaction, _jobId, progress)
             ?? throw PhantomException.Conflict($"Only a running job reports progress; this one is {(await Existing(transaction)).Status}."));
     }
 
@@ -317,7 +317,7 @@ public sealed partial class TrainingJobGrain(
 
         await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
         {
-            await TrainingJobStore.TouchAsync(transaction, _jobId);
+            await trainingSql.TouchAsync(transaction, _jobId);
             return true;
         }, cancellationToken);
     }
@@ -339,12 +339,12 @@ public sealed partial class TrainingJobGrain(
                     $"A {current.Status} job cannot become {to}; from {current.Status} it can become: {string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
             }
 
-            return await TrainingJobStore.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
+            return await trainingSql.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
                 ?? throw PhantomException.Conflict("The job changed meanwhile; read it and try again.");
         }, replay: LoadAsync, eventIdSuffix: eventIdSuffix);
 
     private async Task<TrainingJobView> Existing(Npgsql.NpgsqlTransaction transaction) =>
-        await TrainingJobStore.LoadAsync(transaction, _jobId) ?? throw PhantomException.NotFound("training job", _jobId.ToString());
+        await trainingSql.LoadAsync(transaction, _jobId) ?? throw PhantomException.NotFound("training job", _jobId.ToString());
 
     private Task<TrainingJobView> LoadAsync() =>
         database.InTenantAsync(_tenantId!.Value, (_, transaction) => Existing(transaction));

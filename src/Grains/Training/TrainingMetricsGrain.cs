@@ -16,7 +16,7 @@ namespace PhantomMl.Grains.Training;
 [StatelessWorker]
 [Reentrant] // a call waiting for its flush must not hold up the calls behind it; the grain keeps no state
 public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer, TenantLimits limits,
-    TimeProvider time) : Grain, ITrainingMetricsGrain
+    TimeProvider time, TrainingSql trainingSql) : Grain, ITrainingMetricsGrain
 {
     /// <summary>Longest metric name.</summary>
     public const int MaxNameLength = 250;
@@ -197,7 +197,7 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
             return tenantId;
         }
 
-        var exists = await database.InTenantAsync(tenantId, async (_, transaction) => await TrainingJobStore.LoadAsync(transaction, jobId) is not null);
+        var exists = await database.InTenantAsync(tenantId, async (_, transaction) => await trainingSql.LoadAsync(transaction, jobId) is not null);
         if (!exists)
         {
             throw PhantomException.NotFound("training job", jobId.ToString());

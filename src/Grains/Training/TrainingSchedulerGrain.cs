@@ -9,7 +9,7 @@ namespace PhantomMl.Grains.Training;
 /// See <see cref="ITrainingSchedulerGrain"/>. One activation per tenant serialises the tenant's pumps, and the
 /// slot count and the promotion happen in one statement, so the quota holds whichever silo pumps.
 /// </summary>
-public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard, TenantSql tenantSql, AuditSql auditSql) : Grain, ITrainingSchedulerGrain
+public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard, TenantSql tenantSql, AuditSql auditSql, TrainingSql trainingSql) : Grain, ITrainingSchedulerGrain
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
@@ -27,7 +27,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
         }
 
         return await database.InTenantAsync(tenantId, async (_, transaction) =>
-            (IReadOnlyList<TrainingJobView>)await TrainingJobStore.ListAsync(transaction, status, limit));
+            (IReadOnlyList<TrainingJobView>)await trainingSql.ListAsync(transaction, status, limit));
     }
 
     /// <inheritdoc />
@@ -39,7 +39,7 @@ public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard 
         var scheduled = await database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             var tenant = await tenantSql.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantKey);
-            var scheduled = await TrainingJobStore.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
+            var scheduled = await trainingSql.ScheduleNextAsync(transaction, tenant.EffectiveQuotas[Quotas.ConcurrentTrainingJobs]);
             if (scheduled.Count > 0)
             {
                 await auditSql.RecordAsync(connection, transaction, tenantId, "system:training-scheduler", caller.Client,

@@ -1,7 +1,6 @@
 using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
@@ -14,7 +13,7 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 public sealed partial class TrainingWatchdogGrain(
     IReminderTable reminders,
-    TenantDatabase database,
+    TrainingSql trainingSql,
     InternalCalls internalCalls,
     AccessGuard guard,
     IOptions<TrainingOptions> options,
@@ -39,16 +38,7 @@ public sealed partial class TrainingWatchdogGrain(
     private async Task<IReadOnlyList<Guid>> CheckAsync()
     {
         var silentSince = time.GetUtcNow() - options.Value.HeartbeatTimeout;
-        var stale = new List<(string TenantKey, Guid JobId, string Status)>();
-        await using (var command = database.CreateCommand("SELECT tenant_key, job_id, status FROM phantom_stale_training_jobs(@since, 200)"))
-        {
-            command.Parameters.AddWithValue("since", silentSince);
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                stale.Add((reader.GetString(0), reader.GetGuid(1), reader.GetString(2)));
-            }
-        }
+        var stale = await trainingSql.StaleJobsAsync(silentSince, 200);
 
         var handled = new List<Guid>();
         foreach (var (tenantKey, jobId, status) in stale)

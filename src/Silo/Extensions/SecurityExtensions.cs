@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 using PhantomMl.Grains;
@@ -24,6 +25,10 @@ public static class SecurityExtensions
         builder.Services.AddSingleton<AuditSql>();
         builder.Services.AddSingleton<IAccessAudit, AccessAuditTrail>();
         builder.Services.AddSingleton<TenantSql>();
+        builder.Services.AddSingleton<ModelSql>();
+        builder.Services.AddSingleton<PhantomMl.Grains.Maintenance.MaintenanceSql>();
+        builder.Services.AddSingleton<PhantomMl.Grains.Inference.InferenceSql>();
+        builder.Services.AddSingleton<PhantomMl.Grains.Training.TrainingSql>();
         builder.Services.AddSingleton<TenantLimits>();
         builder.Services.AddSingleton<InternalCalls>();
         builder.Services.AddSingleton<CredentialEpoch>();

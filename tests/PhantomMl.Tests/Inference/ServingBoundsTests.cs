@@ -20,7 +20,7 @@ public sealed class ServingBoundsTests
     {
         using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1;Database=unused");
         // Not started: nothing is written, so what is queued stays queued.
-        var recorder = new InferenceRecorder(new TenantDatabase(dataSource), new InferenceMetricsTable(new ClickHouseConnections("Host=127.0.0.1;Database=unused")),
+        var recorder = new InferenceRecorder(new TenantDatabase(dataSource), new InferenceSql(), new InferenceMetricsTable(new ClickHouseConnections("Host=127.0.0.1;Database=unused")),
             Options.Create(new InferenceOptions { RecordCapacity = 1_000 }), NullLogger<InferenceRecorder>.Instance);
         var (flooder, neighbour) = (Guid.NewGuid(), Guid.NewGuid());
 

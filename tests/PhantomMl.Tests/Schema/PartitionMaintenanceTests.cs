@@ -90,5 +90,5 @@ public sealed class PartitionMaintenanceTests
     }
 
     private static PartitionMaintainer Maintainer(MigratedDatabases databases, PartitionMaintenanceOptions options) =>
-        new(databases.AppSource, Options.Create(options), TimeProvider.System, NullLogger<PartitionMaintainer>.Instance);
+        new(new MaintenanceSql(databases.AppSource), Options.Create(options), TimeProvider.System, NullLogger<PartitionMaintainer>.Instance);
 }

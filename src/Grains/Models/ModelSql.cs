@@ -6,26 +6,27 @@ using NpgsqlTypes;
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
-/// The SQL of models, versions, aliases and lineage; always inside a tenant's unit of work. Every query names
+/// The SQL of the model registry: models, versions, aliases, lineage and search here, artifacts and upload tickets in
+/// <c>ModelSql.Artifacts.cs</c>; always inside a tenant's unit of work. Every query names
 /// <c>tenant_id = @tenant</c> itself (see <see cref="TenantDatabase.TenantCommand"/>), although row-level security adds the same condition:
 /// written out, it lets PostgreSQL prune to the tenant's one hash partition and use the (tenant_id, ...) indexes.
 /// </summary>
-public static class ModelStore
+public sealed partial class ModelSql
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    public const string ModelColumns = """
+    private const string ModelColumns = """
         id, tenant_id, name, model_type, algorithm, status::text, version, feature_count, training_samples,
         coalesce(tags, '{}')::text, metadata::text, created_at, updated_at, created_by, row_version
         """;
 
-    public static ModelRecord ReadModel(NpgsqlDataReader reader) => new(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2),
+    private static ModelRecord ReadModel(NpgsqlDataReader reader) => new(reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2),
         reader.GetString(3), reader.GetString(4), reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
         reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(8) ? null : reader.GetInt64(8),
         JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(9), Json) ?? [], reader.IsDBNull(10) ? null : reader.GetString(10),
         reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetString(13), reader.GetInt64(14));
 
-    public static async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
+    public async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {ModelColumns} FROM models WHERE tenant_id = @tenant AND name = @name");
         command.Parameters.AddWithValue("name", name);
@@ -33,7 +34,7 @@ public static class ModelStore
         return await reader.ReadAsync() ? ReadModel(reader) : null;
     }
 
-    public static async Task<ModelRecord> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model)
+    public async Task<ModelRecord> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model)
     {
         await using var command = new NpgsqlCommand($"""
             INSERT INTO models (id, tenant_id, name, model_type, algorithm, status, feature_count, training_samples, tags, metadata, created_by)
@@ -49,7 +50,7 @@ public static class ModelStore
     }
 
     /// <summary>Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not.</summary>
-    public static async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
+    public async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
         string? activeVersion = null, bool setActive = false)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
@@ -76,7 +77,7 @@ public static class ModelStore
         return await reader.ReadAsync() ? ReadModel(reader) : null;
     }
 
-    public static async Task DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    public async Task DeleteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM models WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", modelId);
@@ -107,7 +108,7 @@ public static class ModelStore
         coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by
         """;
 
-    public static async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
+    public async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
         RegisterVersion version, IReadOnlyDictionary<string, double> delta, string createdBy)
     {
         await using var command = new NpgsqlCommand($"""
@@ -132,7 +133,7 @@ public static class ModelStore
         return (await ReadVersionsAsync(command)).Single();
     }
 
-    public static async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    public async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = @tenant AND model_id = @model ORDER BY created_at, id");
         command.Parameters.AddWithValue("model", modelId);
@@ -140,7 +141,7 @@ public static class ModelStore
     }
 
     /// <summary>Deletes a version; its aliases and artifact row go with it (foreign keys cascade).</summary>
-    public static async Task DeleteVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
+    public async Task DeleteVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM model_versions WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", versionId);
@@ -148,7 +149,7 @@ public static class ModelStore
     }
 
     /// <summary>Makes exactly one version active (two statements: the one-active unique index is checked row by row).</summary>
-    public static async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
+    public async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             UPDATE model_versions SET is_active = false WHERE tenant_id = @tenant AND model_id = @model AND is_active AND id <> @version;
@@ -179,7 +180,7 @@ public static class ModelStore
 
     // ---- Aliases ----------------------------------------------------------------------------------
 
-    public static async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    public async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.tenant_id = @tenant AND a.model_id = @model ORDER BY a.alias
@@ -196,7 +197,7 @@ public static class ModelStore
     }
 
     /// <summary>The traffic rules of the model's aliases that have any (challenger and shadow as version labels).</summary>
-    public static async Task<Dictionary<string, AliasTraffic>> ListAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    public async Task<Dictionary<string, AliasTraffic>> ListAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             SELECT a.alias, c.version, CASE WHEN c.id IS NULL THEN 0 ELSE a.challenger_percent END, s.version
@@ -218,7 +219,7 @@ public static class ModelStore
     }
 
     /// <summary>Sets an alias's challenger (with its percentage) and shadow; false when the alias does not exist.</summary>
-    public static async Task<bool> SetAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias,
+    public async Task<bool> SetAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias,
         Guid? challengerVersionId, int challengerPercent, Guid? shadowVersionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
@@ -234,7 +235,7 @@ public static class ModelStore
     }
 
     /// <summary>Points an alias at a version in one statement, so readers see the old or the new target, never none.</summary>
-    public static async Task SetAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, string alias, Guid versionId)
+    public async Task SetAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, string alias, Guid versionId)
     {
         await using var command = new NpgsqlCommand("""
             INSERT INTO model_aliases (tenant_id, model_id, alias, version_id) VALUES (@tenant, @model, @alias, @version)
@@ -252,7 +253,7 @@ public static class ModelStore
         await command.ExecuteNonQueryAsync();
     }
 
-    public static async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
+    public async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM model_aliases WHERE tenant_id = @tenant AND model_id = @model AND alias = @alias");
         command.Parameters.AddWithValue("model", modelId);
@@ -262,7 +263,7 @@ public static class ModelStore
 
     // ---- Lineage ----------------------------------------------------------------------------------
 
-    public static async Task<LineageEdge> InsertLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
+    public async Task<LineageEdge> InsertLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
         ModelRecord parent, string lineageType, string? metadata)
     {
         await using var command = new NpgsqlCommand("""
@@ -280,7 +281,7 @@ public static class ModelStore
     }
 
     /// <summary>Edges reachable from the model upwards (ancestors) or downwards (descendants), at most <paramref name="depth"/> away.</summary>
-    public static async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth, bool up)
+    public async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth, bool up)
     {
         var (from, to) = up ? ("model_id", "parent_model_id") : ("parent_model_id", "model_id");
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
@@ -306,5 +307,59 @@ public static class ModelStore
         }
 
         return edges;
+    }
+
+    /// <summary>
+    /// A page of the tenant's models matching <paramref name="search"/>, by name or newest first, after the keyset cursor
+    /// (<paramref name="afterName"/>, or <paramref name="afterTime"/> and <paramref name="afterId"/>), with their aliases;
+    /// <paramref name="limit"/> models at most.
+    /// </summary>
+    public async Task<List<ModelView>> SearchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelSearch search,
+        string? tagKey, string? tagValue, string? afterName, DateTimeOffset? afterTime, Guid? afterId, int limit)
+    {
+        var byName = search.Sort == "name";
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
+            SELECT {ModelColumns} FROM models
+             WHERE tenant_id = @tenant
+               AND (@prefix::text IS NULL OR name LIKE @prefix || '%')
+               AND (@type::text IS NULL OR model_type = @type)
+               AND (@status::text IS NULL OR status::text = @status)
+               AND (@algorithm::text IS NULL OR algorithm = @algorithm)
+               AND (@tagKey::text IS NULL OR (CASE WHEN @tagValue::text IS NULL THEN tags ? @tagKey ELSE tags ->> @tagKey = @tagValue END))
+               AND (@from::timestamptz IS NULL OR created_at >= @from)
+               AND (@to::timestamptz IS NULL OR created_at < @to)
+               AND {(byName ? "(@afterName::text IS NULL OR name > @afterName)" : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))")}
+             ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
+             LIMIT @limit
+            """);
+        command.AddOptional("prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));
+        command.AddOptional("type", NpgsqlDbType.Text, search.ModelType);
+        command.AddOptional("status", NpgsqlDbType.Text, search.Status);
+        command.AddOptional("algorithm", NpgsqlDbType.Text, search.Algorithm);
+        command.AddOptional("tagKey", NpgsqlDbType.Text, tagKey);
+        command.AddOptional("tagValue", NpgsqlDbType.Text, tagValue);
+        command.AddOptional("from", NpgsqlDbType.TimestampTz, search.CreatedFrom);
+        command.AddOptional("to", NpgsqlDbType.TimestampTz, search.CreatedTo);
+        command.AddOptional("afterName", NpgsqlDbType.Text, afterName);
+        command.AddOptional("afterTime", NpgsqlDbType.TimestampTz, afterTime);
+        command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
+        command.Parameters.AddWithValue("limit", limit);
+
+        var models = new List<ModelRecord>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                models.Add(ReadModel(reader));
+            }
+        }
+
+        var views = new List<ModelView>();
+        foreach (var model in models)
+        {
+            views.Add(model.ToView(await ListAliasesAsync(connection, transaction, model.Id)));
+        }
+
+        return views;
     }
 }

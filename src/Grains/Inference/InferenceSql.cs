@@ -1,11 +1,18 @@
+using System.Text.Json;
 using Npgsql;
+using NpgsqlTypes;
 using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Inference;
 
-/// <summary>inference_batches: one row per batch job, read and changed inside the tenant's unit of work.</summary>
-public static class InferenceBatchStore
+/// <summary>
+/// The SQL of inference: inference_batches (one row per batch job) and inference_jobs (one row per recorded request),
+/// inside the tenant's unit of work.
+/// </summary>
+public sealed class InferenceSql
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     private const string Columns = """
         id, model_name, model_version, input_uri, status::text, total_rows, processed_rows, failed_rows, output_path, errors_path, error_message,
         attempt, created_at, started_at, completed_at, created_by, updated_at, model_id, input_path
@@ -14,7 +21,7 @@ public static class InferenceBatchStore
     /// <summary>A batch row with what a run needs besides the view.</summary>
     public sealed record Row(BatchView View, DateTimeOffset UpdatedAt, Guid ModelId, string InputPath);
 
-    public static async Task InsertAsync(NpgsqlTransaction transaction, Guid id, Guid modelId, string model, string version, string inputUri, string inputPath,
+    public async Task InsertAsync(NpgsqlTransaction transaction, Guid id, Guid modelId, string model, string version, string inputUri, string inputPath,
         string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
@@ -32,7 +39,7 @@ public static class InferenceBatchStore
     }
 
     /// <summary>The tenant's batches pending or running, under the tenant's admission lock for the rest of the transaction.</summary>
-    public static async Task<long> CountUnfinishedAsync(NpgsqlTransaction transaction)
+    public async Task<long> CountUnfinishedAsync(NpgsqlTransaction transaction)
     {
         await using (var @lock = TenantDatabase.TenantCommand(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('batch-admission:' || @tenant::text, 0))"))
         {
@@ -44,7 +51,7 @@ public static class InferenceBatchStore
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    public static async Task<Row?> FindAsync(NpgsqlTransaction transaction, Guid id)
+    public async Task<Row?> FindAsync(NpgsqlTransaction transaction, Guid id)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM inference_batches WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", id);
@@ -66,7 +73,7 @@ public static class InferenceBatchStore
     }
 
     /// <summary>Starts (or restarts) a run: counters reset, rows of an earlier attempt removed; false unless pending or running.</summary>
-    public static async Task<bool> StartAsync(NpgsqlTransaction transaction, Guid id, long totalRows, bool restart)
+    public async Task<bool> StartAsync(NpgsqlTransaction transaction, Guid id, long totalRows, bool restart)
     {
         await using (var command = TenantDatabase.TenantCommand(transaction, """
             UPDATE inference_batches
@@ -91,7 +98,7 @@ public static class InferenceBatchStore
     }
 
     /// <summary>Adds a chunk's counts; false when the batch is no longer running (cancelled): the chunk then rolls back.</summary>
-    public static async Task<bool> AdvanceAsync(NpgsqlTransaction transaction, Guid id, long processed, long failed)
+    public async Task<bool> AdvanceAsync(NpgsqlTransaction transaction, Guid id, long processed, long failed)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             UPDATE inference_batches SET processed_rows = processed_rows + @processed, failed_rows = failed_rows + @failed, updated_at = now()
@@ -104,7 +111,7 @@ public static class InferenceBatchStore
     }
 
     /// <summary>Moves the batch to a final status from one of <paramref name="from"/>; false when it was in none of them.</summary>
-    public static async Task<bool> FinishAsync(NpgsqlTransaction transaction, Guid id, string status, string[] from, string? outputPath = null,
+    public async Task<bool> FinishAsync(NpgsqlTransaction transaction, Guid id, string status, string[] from, string? outputPath = null,
         string? errorsPath = null, string? error = null)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
@@ -123,4 +130,39 @@ public static class InferenceBatchStore
     }
 
     private static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>
+    /// Inserts an inference_jobs row per recorded request, all of the unit of work's tenant, in one statement (arrays
+    /// unnested server-side): COPY would be faster but PostgreSQL refuses COPY FROM into tables with row-level security.
+    /// Ids are chosen by the caller and a repeated id is ignored, so a retried write after an unclear failure stores each
+    /// row once.
+    /// </summary>
+    public async Task InsertRequestsAsync(NpgsqlTransaction transaction, IReadOnlyList<InferenceRecord> records, CancellationToken cancellationToken = default)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            INSERT INTO inference_jobs (id, tenant_id, model_id, model_version, input_data, prediction, confidence_score, inference_time_ms,
+                                        status, created_at, completed_at, created_by, batch_id, metadata)
+            SELECT r.id, @tenant, r.model_id, r.version, r.input::jsonb, r.prediction::jsonb, round(r.confidence::numeric, 4), r.ms,
+                   'completed', r.at, r.at, r.created_by, r.batch_id, r.metadata::jsonb
+              FROM unnest(@ids, @models, @versions, @inputs, @predictions, @confidences, @ms, @at, @users, @batches, @metadata)
+                   AS r(id, model_id, version, input, prediction, confidence, ms, at, created_by, batch_id, metadata)
+            ON CONFLICT DO NOTHING
+            """);
+        command.Parameters.AddWithValue("ids", records.Select(r => r.Id).ToArray());
+        command.Parameters.AddWithValue("models", records.Select(r => r.ModelId).ToArray());
+        command.Parameters.AddWithValue("versions", records.Select(r => r.Version).ToArray());
+        command.Parameters.AddWithValue("inputs", records.Select(r => JsonSerializer.Serialize(r.Rows, Json)).ToArray());
+        command.Parameters.AddWithValue("predictions", records.Select(r => JsonSerializer.Serialize(
+            r.Predictions.Select(p => new { p.Prediction, p.Confidence }), Json)).ToArray());
+        command.Parameters.Add(new NpgsqlParameter("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = records.Select(r => r.MeanConfidence).ToArray() });
+        command.Parameters.AddWithValue("ms", records.Select(r => (int)Math.Min(int.MaxValue, Math.Round(r.InferenceMs))).ToArray());
+        command.Parameters.AddWithValue("at", records.Select(r => r.At).ToArray());
+        command.Parameters.AddWithValue("users", records.Select(r => r.UserId.Length <= 255 ? r.UserId : r.UserId[..255]).ToArray());
+        command.Parameters.Add(new NpgsqlParameter("batches", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = records.Select(r => r.BatchId).ToArray() });
+        command.Parameters.AddWithValue("metadata", records.Select(r => JsonSerializer.Serialize(new
+        {
+            requestId = r.RequestId, route = r.Route, alias = r.Alias, cached = r.Cached, rows = r.Rows.Count, inferenceMs = r.InferenceMs, sessionId = r.SessionId,
+        }, Json)).ToArray());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

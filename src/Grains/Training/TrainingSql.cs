@@ -4,8 +4,11 @@ using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Training;
 
-/// <summary>The SQL of training_jobs; always inside a tenant's unit of work.</summary>
-public static class TrainingJobStore
+/// <summary>
+/// The SQL of training: jobs and the trials of their searches, inside a tenant's unit of work (the trial methods open
+/// their own), and the watchdog's look across tenants.
+/// </summary>
+public sealed class TrainingSql(TenantDatabase database)
 {
     private const string Columns = """
         id, job_name, model_name, model_id, status::text, dataset_uri, config::text, hyperparameters::text, resource_requirements::text,
@@ -15,14 +18,14 @@ public static class TrainingJobStore
     /// <summary>Statuses that occupy one of the tenant's concurrent-training slots.</summary>
     public static readonly string[] Active = ["scheduled", "running"];
 
-    public static async Task<TrainingJobView?> LoadAsync(NpgsqlTransaction transaction, Guid jobId)
+    public async Task<TrainingJobView?> LoadAsync(NpgsqlTransaction transaction, Guid jobId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM training_jobs WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", jobId);
         return await SingleAsync(command);
     }
 
-    public static async Task<TrainingJobView> InsertAsync(NpgsqlTransaction transaction, Guid jobId, Guid modelId, CreateTrainingJob job, string createdBy)
+    public async Task<TrainingJobView> InsertAsync(NpgsqlTransaction transaction, Guid jobId, Guid modelId, CreateTrainingJob job, string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             INSERT INTO training_jobs (id, tenant_id, model_id, model_name, job_name, config, dataset_uri, hyperparameters, resource_requirements, priority, created_by)
@@ -46,7 +49,7 @@ public static class TrainingJobStore
     /// Moves the job from one of <paramref name="from"/> to <paramref name="to"/>, setting the time column the
     /// move stands for; null when the job is no longer in one of those statuses (someone else moved it first).
     /// </summary>
-    public static async Task<TrainingJobView?> TransitionAsync(NpgsqlTransaction transaction, Guid jobId, string[] from, string to,
+    public async Task<TrainingJobView?> TransitionAsync(NpgsqlTransaction transaction, Guid jobId, string[] from, string to,
         string? errorMessage = null, string? metricsSummary = null, string? runner = null)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
@@ -74,7 +77,7 @@ public static class TrainingJobStore
     }
 
     /// <summary>Merges <paramref name="parameters"/> (a JSON object) into the job's hyperparameters.</summary>
-    public static async Task<TrainingJobView?> MergeParamsAsync(NpgsqlTransaction transaction, Guid jobId, string parameters)
+    public async Task<TrainingJobView?> MergeParamsAsync(NpgsqlTransaction transaction, Guid jobId, string parameters)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE training_jobs SET hyperparameters = coalesce(hyperparameters, '{"{}"}'::jsonb) || @params, updated_at = now()
@@ -87,14 +90,14 @@ public static class TrainingJobStore
     }
 
     /// <summary>A running job's heartbeat: its runner is alive.</summary>
-    public static async Task TouchAsync(NpgsqlTransaction transaction, Guid jobId)
+    public async Task TouchAsync(NpgsqlTransaction transaction, Guid jobId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, "UPDATE training_jobs SET updated_at = now() WHERE tenant_id = @tenant AND id = @id AND status = 'running'");
         command.Parameters.AddWithValue("id", jobId);
         await command.ExecuteNonQueryAsync();
     }
 
-    public static async Task<TrainingJobView?> SetProgressAsync(NpgsqlTransaction transaction, Guid jobId, double progress)
+    public async Task<TrainingJobView?> SetProgressAsync(NpgsqlTransaction transaction, Guid jobId, double progress)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE training_jobs SET progress = @progress, updated_at = now()
@@ -110,7 +113,7 @@ public static class TrainingJobStore
     /// Schedules the next pending jobs, by priority then age, into the slots <paramref name="limit"/> leaves free.
     /// The tenant's scheduler is one activation, so two pumps of one tenant never overlap.
     /// </summary>
-    public static async Task<List<Guid>> ScheduleNextAsync(NpgsqlTransaction transaction, long limit)
+    public async Task<List<Guid>> ScheduleNextAsync(NpgsqlTransaction transaction, long limit)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             WITH free AS (
@@ -137,7 +140,7 @@ public static class TrainingJobStore
         return scheduled;
     }
 
-    public static async Task<List<TrainingJobView>> ListAsync(NpgsqlTransaction transaction, string? status, int limit)
+    public async Task<List<TrainingJobView>> ListAsync(NpgsqlTransaction transaction, string? status, int limit)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             SELECT {Columns} FROM training_jobs
@@ -172,4 +175,67 @@ public static class TrainingJobStore
 
     private static DateTimeOffset? NullableTime(NpgsqlDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<DateTimeOffset>(ordinal);
+
+    /// <summary>Jobs of any tenant silent since <paramref name="since"/> (running) or left scheduled, for the watchdog.</summary>
+    public async Task<List<(string TenantKey, Guid JobId, string Status)>> StaleJobsAsync(DateTimeOffset since, int limit)
+    {
+        var stale = new List<(string TenantKey, Guid JobId, string Status)>();
+        await using var command = database.CreateCommand("SELECT tenant_key, job_id, status FROM phantom_stale_training_jobs(@since, @limit)");
+        command.Parameters.AddWithValue("since", since);
+        command.Parameters.AddWithValue("limit", limit);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            stale.Add((reader.GetString(0), reader.GetGuid(1), reader.GetString(2)));
+        }
+
+        return stale;
+    }
+
+    /// <summary>Starts a trial of a job's hyperparameter search; returns its id.</summary>
+    public Task<Guid> InsertExperimentAsync(Guid tenantId, Guid jobId, string name, string parameters) =>
+        database.InTenantAsync(tenantId, async (_, transaction) =>
+        {
+            await using var command = TenantDatabase.TenantCommand(transaction, """
+                INSERT INTO training_experiments (tenant_id, training_job_id, experiment_name, parameters, started_at, status)
+                VALUES (@tenant, @job, @name, @parameters, now(), 'running') RETURNING id
+                """);
+            command.Parameters.AddWithValue("job", jobId);
+            command.Parameters.AddWithValue("name", name);
+            command.Parameters.Add(new NpgsqlParameter("parameters", NpgsqlDbType.Jsonb) { Value = parameters });
+            return (Guid)(await command.ExecuteScalarAsync())!;
+        });
+
+    /// <summary>Ends a trial with its status and final metrics.</summary>
+    public Task FinishExperimentAsync(Guid tenantId, Guid experimentId, string status, string metrics) =>
+        database.InTenantAsync(tenantId, async (_, transaction) =>
+        {
+            await using var command = TenantDatabase.TenantCommand(transaction, """
+                UPDATE training_experiments SET status = @status::experiment_status_enum, metrics = @metrics, completed_at = now()
+                 WHERE tenant_id = @tenant AND id = @id
+                """);
+            command.Parameters.AddWithValue("id", experimentId);
+            command.Parameters.AddWithValue("status", status);
+            command.Parameters.Add(new NpgsqlParameter("metrics", NpgsqlDbType.Jsonb) { Value = metrics });
+            return await command.ExecuteNonQueryAsync();
+        });
+
+    /// <summary>The trials of a job, in the order they started.</summary>
+    public async Task<List<ExperimentView>> ListExperimentsAsync(NpgsqlTransaction transaction, Guid jobId)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            SELECT id, experiment_name, parameters::text, metrics::text, status::text, started_at, completed_at
+              FROM training_experiments WHERE tenant_id = @tenant AND training_job_id = @job ORDER BY started_at, id
+            """);
+        command.Parameters.AddWithValue("job", jobId);
+        var experiments = new List<ExperimentView>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            experiments.Add(new ExperimentView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
+        }
+
+        return experiments;
+    }
 }
