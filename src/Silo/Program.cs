@@ -4,9 +4,14 @@ using PhantomMl.Silo.Extensions;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPhantomDataStores();     // PostgreSQL (system of record), ClickHouse, Redis, schema migrations
-builder.AddPhantomSilo();           // Orleans silo: ADO.NET clustering, storage and reminders, streams, dashboard
-builder.AddPhantomSecurity();       // API keys authenticated by the grains, roles, the first platform admin
-builder.AddPhantomArtifactStore();  // model artifacts in S3, or in a local folder on one machine
+builder.AddPhantomSecurity();       // API keys authenticated by the grains, the cluster secret, the first platform admin
+builder.AddPhantomAudit();          // the append-only trail of every change and every refused attempt
+builder.AddPhantomTenants();        // tenants, users, API keys, quotas
+builder.AddPhantomModels();         // the registry, its Redis cache, artifacts in S3 or a local folder
+builder.AddPhantomTraining();       // jobs, the built-in trainer, metrics into ClickHouse
+builder.AddPhantomInference();      // online and batch predictions, their recording
+builder.AddPhantomMaintenance();    // time partitions, the orphaned-artifact sweep
+builder.AddPhantomSilo();           // Orleans silo, after the areas so that it stops before their background services
 builder.AddPhantomTelemetry();      // structured logs and OpenTelemetry meters
 builder.AddPhantomHealthChecks();   // /health/live and /health/ready
 builder.AddPhantomHttpApi();        // ProblemDetails, request limits, OpenAPI

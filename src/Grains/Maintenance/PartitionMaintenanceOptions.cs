@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace PhantomMl.Grains.Maintenance;
 
 /// <summary>How far ahead time partitions are kept and how long they live. Section <c>Phantom:Partitions</c>.</summary>
@@ -7,23 +9,30 @@ public sealed class PartitionMaintenanceOptions
     public const string SectionName = "Phantom:Partitions";
 
     /// <summary>How often the maintenance reminder fires. Default 1 hour; Orleans' minimum reminder period is 1 minute.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>inference_jobs: months created ahead of the current one. Default 3.</summary>
+    [Range(0, 24)]
     public int InferenceMonthsAhead { get; set; } = 3;
 
     /// <summary>inference_jobs: months kept before a partition is dropped. Default 13 (the ClickHouse analytics keep a year).</summary>
+    [Range(1, 1200)]
     public int InferenceRetentionMonths { get; set; } = 13;
 
     /// <summary>audit_logs: days created ahead of today. Default 14.</summary>
+    [Range(0, 366)]
     public int AuditDaysAhead { get; set; } = 14;
 
     /// <summary>audit_logs: days kept before a partition is dropped. Default 2557 (7 years, a common compliance horizon).</summary>
+    [Range(1, 36500)]
     public int AuditRetentionDays { get; set; } = 2557;
 
     /// <summary>agent_executions: months created ahead of the current one. Default 3.</summary>
+    [Range(0, 24)]
     public int AgentExecutionMonthsAhead { get; set; } = 3;
 
     /// <summary>agent_executions: months kept before a partition is dropped. Default 13.</summary>
+    [Range(1, 1200)]
     public int AgentExecutionRetentionMonths { get; set; } = 13;
 }

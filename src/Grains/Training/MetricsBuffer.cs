@@ -7,28 +7,6 @@ using StackExchange.Redis;
 
 namespace PhantomMl.Grains.Training;
 
-/// <summary>Batching of small metric logs. Section <c>Phantom:Metrics</c>.</summary>
-public sealed class MetricsBufferOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string SectionName = "Phantom:Metrics";
-
-    /// <summary>Batches of at most this many points are buffered; larger ones are inserted directly. Default 500.</summary>
-    public int SmallBatchPoints { get; set; } = 500;
-
-    /// <summary>A flush happens once this many points wait. Default 20,000.</summary>
-    public int FlushPoints { get; set; } = 20_000;
-
-    /// <summary>
-    /// ...or once no further batch has arrived for this long. Default 10 ms: batches form while the previous INSERT
-    /// runs (group commit), so a lone caller waits little and a crowd shares INSERTs.
-    /// </summary>
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(10);
-
-    /// <summary>Most batches waiting per silo; beyond it writers wait (backpressure, bounded memory). Default 1,000.</summary>
-    public int Capacity { get; set; } = 1_000;
-}
-
 /// <summary>
 /// Small metric batches (a runner logging one point at a time) gathered per silo into one ClickHouse INSERT by size
 /// and time, so many tiny logs do not become many tiny parts. A caller's call returns only once the INSERT that holds

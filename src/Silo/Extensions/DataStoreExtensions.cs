@@ -3,10 +3,7 @@ using Npgsql;
 using PhantomMl.Grains.Adapters;
 using PhantomMl.Grains.Adapters.ClickHouse;
 using PhantomMl.Grains.Adapters.Migrations;
-using PhantomMl.Grains.Adapters.Redis;
-using PhantomMl.Grains.Inference;
-using PhantomMl.Grains.Models;
-using PhantomMl.Grains.Training;
+using PhantomMl.Grains.Adapters.PostgreSql;
 using StackExchange.Redis;
 
 namespace PhantomMl.Silo.Extensions;
@@ -22,9 +19,8 @@ public static class DataStoreExtensions
         var redis = builder.RequireConnectionString("Redis");
 
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(postgreSql));
+        builder.Services.AddSingleton<TenantDatabase>();
         builder.Services.AddSingleton(new ClickHouseConnections(clickHouse));
-        builder.Services.AddSingleton<TrainingMetricsTable>();
-        builder.Services.AddSingleton<InferenceMetricsTable>();
         builder.Services.AddSingleton<IConnectionMultiplexer>(_ =>
         {
             // Redis is a cache: the silo starts and serves without it, and reconnects when it returns.
@@ -32,13 +28,12 @@ public static class DataStoreExtensions
             options.AbortOnConnectFail = false;
             return ConnectionMultiplexer.Connect(options);
         });
-        builder.Services.AddSingleton<IModelCache, RedisModelCache>();
 
         // Reads what is pending (health); migrating uses the owner's connection, see MigrateAsync.
         builder.Services.AddSingleton(services => PlatformSchema.CreateMigrator(
             services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<ClickHouseConnections>(),
             services.GetRequiredService<ILogger<SchemaMigrator>>()));
-        builder.Services.AddOptions<SchemaOptions>().BindConfiguration(SchemaOptions.SectionName);
+        builder.Services.AddOptions<SchemaOptions>().BindConfiguration(SchemaOptions.SectionName).ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }

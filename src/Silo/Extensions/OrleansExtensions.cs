@@ -2,10 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Orleans.Configuration;
 using Orleans.Dashboard;
-using PhantomMl.Grains.Inference;
-using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Security;
-using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -17,7 +14,10 @@ public static class OrleansExtensions
     /// <summary>The stream provider every grain uses.</summary>
     public const string StreamProviderName = "phantom";
 
-    /// <summary>Configures this process as a silo of the cluster named in <see cref="SiloHostOptions"/>.</summary>
+    /// <summary>
+    /// Configures this process as a silo of the cluster named in <see cref="SiloHostOptions"/>. Call it after the areas:
+    /// hosted services stop in reverse order, so theirs (buffers that flush, quota given back) stop after the silo's.
+    /// </summary>
     public static WebApplicationBuilder AddPhantomSilo(this WebApplicationBuilder builder)
     {
         var silo = builder.Configuration.GetSection(SiloHostOptions.SectionName).Get<SiloHostOptions>() ?? new SiloHostOptions();
@@ -29,21 +29,6 @@ public static class OrleansExtensions
 
         var postgreSql = builder.Configuration.GetConnectionString("PostgreSql")!;
         var tls = builder.Configuration.GetSection(ClusterTlsOptions.SectionName).Get<ClusterTlsOptions>() ?? new ClusterTlsOptions();
-
-        // Read before the silo starts: every call the silo makes carries it, and calls without it are clients' calls.
-        builder.Services.AddSingleton<ClusterSecret>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<ClusterSecret>());
-
-        // Registered before the silo so that it stops after it: grain calls drain first, then waiting metrics flush.
-        builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName);
-        builder.Services.AddSingleton<MetricsBuffer>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<MetricsBuffer>());
-        // Likewise: queued inference records are written, and unused request quota given back, after the last request.
-        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName);
-        builder.Services.AddSingleton<InferenceRecorder>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<InferenceRecorder>());
-        builder.Services.AddSingleton<InferenceQuota>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<InferenceQuota>());
 
         builder.UseOrleans(orleans =>
         {
@@ -90,17 +75,6 @@ public static class OrleansExtensions
             orleans.AddDashboard();
         });
 
-        builder.Services.AddOptions<PartitionMaintenanceOptions>().BindConfiguration(PartitionMaintenanceOptions.SectionName);
-        builder.Services.AddSingleton<PartitionMaintainer>();
-        builder.Services.AddOptions<ArtifactSweepOptions>().BindConfiguration(ArtifactSweepOptions.SectionName);
-        builder.Services.AddSingleton<ArtifactSweeper>();
-        builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName);
-        builder.Services.AddSingleton<BuiltInRun>();
-        builder.Services.AddSingleton<OnnxModelCache>();
-        builder.Services.AddSingleton<MicroBatcher>();
-        builder.Services.AddSingleton<PredictionCache>();
-        builder.Services.AddSingleton<BatchRun>();
-        builder.Services.AddHostedService<MaintenanceStarter>();
         return builder;
     }
 

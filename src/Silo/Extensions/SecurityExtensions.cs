@@ -1,11 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Audit;
-using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
-using PhantomMl.Grains.Tenants;
 using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
@@ -16,20 +12,17 @@ namespace PhantomMl.Silo.Extensions;
 /// </summary>
 public static class SecurityExtensions
 {
-    /// <summary>Registers authentication, authorization and the platform-admin bootstrap.</summary>
+    /// <summary>
+    /// Registers authentication, authorization and the platform-admin bootstrap. Call it before the silo: the cluster
+    /// secret must be read before the silo joins the cluster.
+    /// </summary>
     public static WebApplicationBuilder AddPhantomSecurity(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<TenantDatabase>();
         builder.Services.AddSingleton<SecuritySql>();
+        // Read before the silo starts: every call the silo makes carries it, and calls without it are clients' calls.
+        builder.Services.AddSingleton<ClusterSecret>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ClusterSecret>());
         builder.Services.AddSingleton<TenantResolver>();
-        builder.Services.AddSingleton<AuditSql>();
-        builder.Services.AddSingleton<IAccessAudit, AccessAuditTrail>();
-        builder.Services.AddSingleton<TenantSql>();
-        builder.Services.AddSingleton<ModelSql>();
-        builder.Services.AddSingleton<PhantomMl.Grains.Maintenance.MaintenanceSql>();
-        builder.Services.AddSingleton<PhantomMl.Grains.Inference.InferenceSql>();
-        builder.Services.AddSingleton<PhantomMl.Grains.Training.TrainingSql>();
-        builder.Services.AddSingleton<TenantLimits>();
         builder.Services.AddSingleton<InternalCalls>();
         builder.Services.AddSingleton<CredentialEpoch>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CredentialEpoch>());
@@ -61,9 +54,8 @@ public static class SecurityExtensions
         });
         builder.Services.AddSingleton<CallerAuthenticator>();
         builder.Services.AddSingleton<AccessGuard>();
-        builder.Services.AddSingleton<AuditedChanges>();
         builder.Services.AddSingleton<PlatformAdminBootstrap>();
-        builder.Services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.SectionName);
+        builder.Services.AddOptions<BootstrapOptions>().BindConfiguration(BootstrapOptions.SectionName).ValidateOnStart();
         return builder;
     }
 
@@ -100,17 +92,4 @@ public static class SecurityExtensions
         var (key, _) = await app.Services.GetRequiredService<PlatformAdminBootstrap>().EnsureAsync(ownerSource, options.AdminKeyFile, options.AdminName);
         return key;
     }
-}
-
-/// <summary>The first platform admin. Section <c>Phantom:Bootstrap</c>.</summary>
-public sealed class BootstrapOptions
-{
-    /// <summary>The configuration section.</summary>
-    public const string SectionName = "Phantom:Bootstrap";
-
-    /// <summary>Where the platform-admin key is kept; unset (the default) issues none. scripts/run.sh sets <c>.phantom/admin.key</c>.</summary>
-    public string? AdminKeyFile { get; set; }
-
-    /// <summary>The admin's name in audit rows (<c>platform-admin:NAME</c>). Default <c>admin</c>.</summary>
-    public string AdminName { get; set; } = "admin";
 }
