@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace PhantomMl.Grains.Models;
 
 /// <summary>
-/// The legal moves between model_status_enum values (the README's lifecycle table is this dictionary).
+/// The legal moves between model_status_enum values (the lifecycle table of docs/model-registry.md is this dictionary).
 /// archived is final: an archived model can only be deleted.
 /// </summary>
 public static partial class ModelLifecycle

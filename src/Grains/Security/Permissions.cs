@@ -4,7 +4,7 @@ namespace PhantomMl.Grains.Security;
 
 /// <summary>
 /// What each role may do. Roles are fixed; a tenant user can be granted extra permissions on top of
-/// its roles. The README's authorization table is this class.
+/// its roles. The roles table of docs/security.md is this class.
 /// </summary>
 public static class Permissions
 {

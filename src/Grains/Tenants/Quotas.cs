@@ -21,7 +21,7 @@ public sealed record QuotaDefinition(string Name, QuotaKind Kind, string Bounds,
 /// <summary>
 /// Every bound on the work a tenant can make the platform do, with a default per subscription tier that a tenant's own
 /// resource_quotas override key by key. Each is enforced where the work is admitted, before it starts. This table is
-/// the README's quota table.
+/// the quota table of docs/tenants.md.
 /// </summary>
 public static class Quotas
 {
@@ -48,7 +48,7 @@ public static class Quotas
     private const long MiB = 1L << 20;
     private const long GiB = 1L << 30;
 
-    /// <summary>Every quota, in the order the README lists them.</summary>
+    /// <summary>Every quota, in the order docs/tenants.md lists them.</summary>
     public static readonly IReadOnlyList<QuotaDefinition> All =
     [
         new(Users, QuotaKind.Gauge, "users of the tenant", 10, 100, 10_000),

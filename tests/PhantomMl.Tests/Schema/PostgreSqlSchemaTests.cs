@@ -64,6 +64,20 @@ public sealed class PostgreSqlSchemaTests
     }
 
     [Fact]
+    public async Task A_migration_applied_from_an_earlier_text_that_differs_in_comments_only_is_accepted_and_its_checksum_recorded()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("revised");
+        var script = MigrationScript.Load("postgresql").First(s => s.SupersededChecksums.Count > 0);
+        var earlier = script.SupersededChecksums.First();
+        await TenantSql.ExecuteAsync(databases.OwnerSource, tenant: null, $"UPDATE schema_migrations SET checksum = '{earlier}' WHERE version = {script.Version}");
+
+        await databases.CreateMigrator().MigrateAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal([script.Checksum], await TenantSql.ListAsync(databases.OwnerSource, tenant: null,
+            $"SELECT checksum FROM schema_migrations WHERE version = {script.Version}"));
+    }
+
+    [Fact]
     public async Task Every_design_table_exists_with_its_partitions_keys_and_indexes()
     {
         await using var databases = await MigratedDatabases.CreateAsync("design");
@@ -81,7 +95,7 @@ public sealed class PostgreSqlSchemaTests
             Assert.Contains($"{timeTable}_default", await ListAsync(source, $"SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = '{timeTable}'::regclass"));
         }
 
-        // Keys contain the partition columns (SEED-NOTES 1).
+        // Keys contain the partition columns (design correction D1).
         Assert.Equal("PRIMARY KEY (tenant_id, id)", await PrimaryKeyAsync(source, "models"));
         Assert.Equal("PRIMARY KEY (created_at, id)", await PrimaryKeyAsync(source, "inference_jobs"));
         Assert.Equal("PRIMARY KEY (\"timestamp\", id)", await PrimaryKeyAsync(source, "audit_logs"));

@@ -2,15 +2,15 @@ using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Tests.Security;
 
-/// <summary>The README's roles table is the documentation users rely on: it must say what the code does.</summary>
+/// <summary>The roles table of docs/security.md is the documentation users rely on: it must say what the code does.</summary>
 public sealed class PermissionTableTests
 {
     [Fact]
-    public void The_README_roles_table_matches_the_permissions_each_role_has()
+    public void The_documented_roles_table_matches_the_permissions_each_role_has()
     {
-        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "security.md"));
         var header = Array.FindIndex(readme, line => line.StartsWith("| Permission | platform-admin", StringComparison.Ordinal));
-        Assert.True(header >= 0, "roles table not found in README.md");
+        Assert.True(header >= 0, "roles table not found in docs/security.md");
         var roles = readme[header].Split('|', StringSplitOptions.TrimEntries)[2..^1];
 
         var documented = roles.ToDictionary(role => role, _ => new HashSet<string>());

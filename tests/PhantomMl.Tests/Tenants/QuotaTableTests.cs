@@ -5,13 +5,13 @@ using PhantomMl.Tests.Infrastructure;
 
 namespace PhantomMl.Tests.Tenants;
 
-/// <summary>The README's quota table is what operators and tenants read: it must say exactly what the code enforces.</summary>
+/// <summary>The quota table of docs/tenants.md is what operators and tenants read: it must say exactly what the code enforces.</summary>
 public sealed partial class QuotaTableTests
 {
     [Fact]
-    public void The_READMEs_quota_table_lists_every_quota_with_the_kind_and_tier_defaults_the_code_enforces()
+    public void The_documented_quota_table_lists_every_quota_with_the_kind_and_tier_defaults_the_code_enforces()
     {
-        var readme = File.ReadAllText(Path.Combine(SiloProcess.RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(SiloProcess.RepositoryRoot(), "docs", "tenants.md"));
         var rows = QuotaRow().Matches(readme).Select(match => new QuotaDefinition(
             match.Groups["name"].Value,
             Enum.Parse<QuotaKind>(match.Groups["kind"].Value, ignoreCase: true),

@@ -72,6 +72,19 @@ public sealed class ClickHouseMigrations(ClickHouseConnections connections) : IM
             await ExecuteAsync(connection, statement, cancellationToken);
         }
 
+        await RecordAsync(connection, script, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordChecksumAsync(MigrationScript script, CancellationToken cancellationToken)
+    {
+        // The history keeps the latest row per version (ReplacingMergeTree by applied_at, read with argMax).
+        await using var connection = connections.Open();
+        await RecordAsync(connection, script, cancellationToken);
+    }
+
+    private static async Task RecordAsync(DbConnection connection, MigrationScript script, CancellationToken cancellationToken)
+    {
         await using var record = connection.CreateCommand();
         record.CommandText = "INSERT INTO schema_migrations (version, name, checksum) VALUES ({version:UInt32}, {name:String}, {checksum:String})";
         record.AddParameter("version", (uint)script.Version);

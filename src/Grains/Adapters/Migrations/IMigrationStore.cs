@@ -17,4 +17,7 @@ public interface IMigrationStore
 
     /// <summary>Applies one script and records it.</summary>
     Task ApplyAsync(MigrationScript script, CancellationToken cancellationToken);
+
+    /// <summary>Records the current checksum of an applied script whose earlier text differed in comments only.</summary>
+    Task RecordChecksumAsync(MigrationScript script, CancellationToken cancellationToken);
 }

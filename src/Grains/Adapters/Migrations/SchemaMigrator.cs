@@ -62,7 +62,12 @@ public sealed partial class SchemaMigrator(
 
         foreach (var script in store.Scripts)
         {
-            if (applied.TryGetValue(script.Version, out var checksum) && checksum != script.Checksum)
+            if (applied.TryGetValue(script.Version, out var checksum) && checksum != script.Checksum && script.SupersededChecksums.Contains(checksum))
+            {
+                LogCommentsRevised(store.Store, script.Name);
+                await store.RecordChecksumAsync(script, cancellationToken);
+            }
+            else if (applied.TryGetValue(script.Version, out checksum) && checksum != script.Checksum)
             {
                 throw new InvalidOperationException(
                     $"{store.Store} migration {script.Name} changed after it was applied (checksum {checksum}, now {script.Checksum}). " +
@@ -82,6 +87,9 @@ public sealed partial class SchemaMigrator(
         LogCurrent(store.Store, current, appliedNow.Count);
         return new MigrationResult(store.Store, appliedNow, current);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Store} migration {Migration} was applied from an earlier text that differs in comments only; recording its current checksum")]
+    private partial void LogCommentsRevised(string store, string migration);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Store} migration {Migration}")]
     private partial void LogApplying(string store, string migration);

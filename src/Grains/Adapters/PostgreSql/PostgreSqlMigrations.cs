@@ -69,4 +69,13 @@ public sealed class PostgreSqlMigrations(NpgsqlDataSource dataSource) : IMigrati
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    /// <inheritdoc />
+    public async Task RecordChecksumAsync(MigrationScript script, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("UPDATE schema_migrations SET checksum = @checksum WHERE version = @version");
+        command.Parameters.AddWithValue("version", script.Version);
+        command.Parameters.AddWithValue("checksum", script.Checksum);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
 }

@@ -1,7 +1,7 @@
 -- Training metrics time series and its hourly rollup.
 -- The design's hourly view was a SummingMergeTree holding avg/min/max: once parts merge, SummingMergeTree
 -- adds the averages (and the minima and maxima) of the merged rows, so every number becomes wrong
--- (SEED-NOTES 10). The rollup is an AggregatingMergeTree of aggregate states instead, filled by a
+-- (design correction D10). The rollup is an AggregatingMergeTree of aggregate states instead, filled by a
 -- materialized view and read with avgMerge/min/max/sum over GROUP BY.
 CREATE TABLE IF NOT EXISTS training_metrics
 (

@@ -1,4 +1,4 @@
--- The enum types the design uses but never defines (SEED-NOTES 8). Values can be appended later
+-- The enum types the design uses but never defines (design correction D8). Values can be appended later
 -- with ALTER TYPE ... ADD VALUE; they are never renamed or removed, because rows keep them.
 
 CREATE TYPE tenant_status_enum AS ENUM ('active', 'suspended', 'deleted');

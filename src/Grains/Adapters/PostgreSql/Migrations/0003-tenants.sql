@@ -1,6 +1,6 @@
 -- User & tenant management service: tenants, their users and their resource usage per period.
 --
--- One meaning of tenant_id for the whole schema (SEED-NOTES 9): it is always tenants.id, a UUID,
+-- One meaning of tenant_id for the whole schema (design correction D9): it is always tenants.id, a UUID,
 -- with a foreign key to tenants. The design keyed domain tables on a VARCHAR tenant_id while tenants.id
 -- is a UUID; the human-readable identifier is tenants.tenant_key, used in URLs and grain keys only.
 

@@ -1,7 +1,7 @@
 -- ML model service: models (64 hash partitions by tenant), versions, lineage and artifact metadata.
 --
 -- Differences from the design, and why:
--- * models is partitioned by tenant_id, so its primary key must contain tenant_id (SEED-NOTES 1):
+-- * models is partitioned by tenant_id, so its primary key must contain tenant_id (design correction D1):
 --   PRIMARY KEY (tenant_id, id). Every child table carries tenant_id and references (tenant_id, id).
 -- * models.version and models.artifact_uri are NULL until a version exists: a model is registered
 --   before its first version, and a NOT NULL placeholder would be a lie.
@@ -48,7 +48,7 @@ CREATE TABLE models
 SELECT phantom_create_hash_partitions('models', 64);
 
 -- The design's indexes. CREATE INDEX CONCURRENTLY is not supported on a partitioned parent
--- (SEED-NOTES 7): created here on the parent, which builds each partition's index; on a large live
+-- (design correction D7): created here on the parent, which builds each partition's index; on a large live
 -- table the way is CREATE INDEX ON ONLY parent, then CONCURRENTLY per partition, then ATTACH.
 CREATE INDEX idx_models_tenant_status ON models (tenant_id, status) WHERE status IN ('active', 'training');
 CREATE INDEX idx_models_metadata_covering ON models (tenant_id, model_type) INCLUDE (name, version, accuracy, created_at);

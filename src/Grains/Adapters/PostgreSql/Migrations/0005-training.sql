@@ -1,7 +1,7 @@
 -- Training service: jobs (hash partitions by tenant) and the experiments (trials) of a job.
 --
 -- Differences from the design, and why:
--- * PRIMARY KEY (tenant_id, id), since the table is partitioned by tenant_id (SEED-NOTES 1).
+-- * PRIMARY KEY (tenant_id, id), since the table is partitioned by tenant_id (design correction D1).
 -- * created_at added: the design's own index idx_active_training_jobs orders by it, and FIFO
 --   scheduling needs it. The design gives no partition count; 16 keeps the table count sane.
 -- * model_id has no foreign key, as in the design: a job may produce a model that does not exist yet.
@@ -30,7 +30,7 @@ CREATE TABLE training_jobs
 
 SELECT phantom_create_hash_partitions('training_jobs', 16);
 
--- The design's partial index for hot jobs (not CONCURRENTLY: partitioned parent, SEED-NOTES 7).
+-- The design's partial index for hot jobs (not CONCURRENTLY: partitioned parent, design correction D7).
 CREATE INDEX idx_active_training_jobs ON training_jobs (tenant_id, created_at) WHERE status IN ('running', 'pending');
 -- The scheduler's queue: priority first, then FIFO, over the jobs that wait.
 CREATE INDEX idx_training_jobs_queue ON training_jobs (tenant_id, priority DESC, created_at) WHERE status IN ('pending', 'scheduled');

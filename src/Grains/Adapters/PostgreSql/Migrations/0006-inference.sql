@@ -2,9 +2,9 @@
 --
 -- Differences from the design, and why:
 -- * PRIMARY KEY (created_at, id): a key on a range-partitioned table must contain the partition
---   column (SEED-NOTES 1).
+--   column (design correction D1).
 -- * A DEFAULT partition, so an insert outside every monthly partition is kept, never refused; the
---   partition maintenance job creates the monthly partitions ahead of time (SEED-NOTES 4) and moves
+--   partition maintenance job creates the monthly partitions ahead of time (design correction D4) and moves
 --   any rows of a new month out of DEFAULT when it creates that month.
 
 CREATE TABLE inference_jobs

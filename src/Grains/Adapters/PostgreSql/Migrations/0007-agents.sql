@@ -2,9 +2,9 @@
 -- range partitions).
 --
 -- Differences from the design, and why:
--- * agents: PRIMARY KEY (tenant_id, id) (SEED-NOTES 1); 16 partitions, the design names no count.
+-- * agents: PRIMARY KEY (tenant_id, id) (design correction D1); 16 partitions, the design names no count.
 -- * agent_executions was partitioned by started_at, which is NULL while an execution is pending, and
---   a NULL key only fits a DEFAULT partition (SEED-NOTES 3). It is partitioned by created_at instead,
+--   a NULL key only fits a DEFAULT partition (design correction D3). It is partitioned by created_at instead,
 --   set when the execution is queued and never NULL; started_at stays the time it began running.
 -- * agent_executions: PRIMARY KEY (created_at, id), and the agent reference carries tenant_id.
 

@@ -2,7 +2,7 @@
 --
 -- Differences from the design, and why:
 -- * PRIMARY KEY ("timestamp", id): keys on a range-partitioned table contain the partition column.
--- * event_id UNIQUE cannot be enforced across daily partitions (SEED-NOTES 2). Idempotent ingestion
+-- * event_id UNIQUE cannot be enforced across daily partitions (design correction D2). Idempotent ingestion
 --   instead: audit_event_ids is an unpartitioned key table, and record_audit_event() claims the
 --   event id there and writes the audit row in the same transaction; a repeated event id claims
 --   nothing and writes nothing. Its key is (tenant_id, event_id), not event_id alone, so one tenant

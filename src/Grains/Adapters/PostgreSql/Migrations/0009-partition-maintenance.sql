@@ -1,5 +1,5 @@
 -- Functions the partition maintenance job calls to keep time partitions ahead and to retire expired
--- ones (SEED-NOTES 4). They work on any range-partitioned table with a DEFAULT partition.
+-- ones (design correction D4). They work on any range-partitioned table with a DEFAULT partition.
 
 -- Creates partition_name for [from_ts, to_ts) unless it exists. Rows of that range that already sit
 -- in the DEFAULT partition are moved into the new partition first, because PostgreSQL refuses to

@@ -1,7 +1,7 @@
--- Tenant isolation in the database itself (SEED-NOTES 5 and 6), API keys, and the platform tenant.
+-- Tenant isolation in the database itself (design corrections D5 and D6), API keys, and the platform tenant.
 --
 -- * The application connects as phantom_app: a LOGIN role that owns nothing and has NOBYPASSRLS,
---   created by the operator (scripts/services.sh locally; see the README for an external server).
+--   created by the operator (scripts/services.sh locally; see docs/security.md for an external server).
 --   Migrations run as the owner; the application never does.
 -- * Every tenant-scoped table has ENABLE and FORCE ROW LEVEL SECURITY (FORCE: the owner is bound too)
 --   and one policy: tenant_id = phantom_current_tenant(). The tenant comes from the transaction-local

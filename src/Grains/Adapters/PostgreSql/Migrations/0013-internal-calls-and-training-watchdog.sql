@@ -2,7 +2,7 @@
 -- watchdog recovering jobs) carry the cluster's internal secret instead of an API key. The secret is generated
 -- here from PostgreSQL's strong random source and read by every silo; whoever can read this table holds the
 -- application role's credentials and could reach every tenant's rows anyway. SDK clients need only the
--- membership table: give them a role without this grant (README, "Operating it").
+-- membership table: migration 0015 gives them phantom_membership, which holds no grant of this table.
 CREATE TABLE cluster_secrets
 (
     name       varchar(64) NOT NULL PRIMARY KEY,

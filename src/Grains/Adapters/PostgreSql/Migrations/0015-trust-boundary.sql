@@ -6,14 +6,16 @@
 --   created here when missing (the migrating role then needs CREATEROLE) without LOGIN: the operator enables it with
 --   ALTER ROLE phantom_membership LOGIN PASSWORD '...'. scripts/services.sh creates it with a password beforehand.
 -- * No function is executable by PUBLIC, now or later: phantom_app is granted each one (by default privileges).
--- * Every reference from a tenant's row to another row carries tenant_id: a foreign key to model_versions (id) alone
---   is checked without row-level security, so a row of one tenant could point at (and block) another tenant's version.
+-- * Every reference from a tenant's row to another row carries tenant_id (design correction D13): a foreign key to
+--   model_versions (id) alone is checked without row-level security, so a row of one tenant could point at (and
+--   block) another tenant's version.
 -- * artifact_uploads holds each upload ticket: the server reads its object key, size and owner from here, never from
 --   the client; its size is reserved against artifact_bytes until it completes or expires.
 -- * credential_epoch moves whenever a caller's rights narrow; silos trust a remembered caller only under the current
 --   value. A sequence survives restarts and never goes backwards (Redis only mirrors it).
--- * An idempotency key names one request of one caller: audit_event_ids is keyed by (tenant, user, event id) and keeps
---   a fingerprint of the operation, so the same key sent again for another operation is told apart from a replay.
+-- * An idempotency key names one request of one caller (design correction D2): audit_event_ids is keyed by (tenant,
+--   user, event id) and keeps a fingerprint of the operation, so the same key sent again for another operation is told
+--   apart from a replay.
 
 DO $$
 BEGIN
