@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
-using Orleans.Runtime.Messaging;
+using PhantomMl.Grains;
 using PhantomMl.Grains.Diagnostics;
 using PhantomMl.Grains.Security;
 
@@ -145,20 +145,13 @@ public sealed partial class PhantomClient : IAsyncDisposable
             {
                 return await call(Grains).WaitAsync(cancellationToken);
             }
-            catch (Exception e) when (IsTransient(e) && DateTimeOffset.UtcNow + delay < deadline)
+            catch (Exception e) when (ClusterFailures.IsTransient(e) && DateTimeOffset.UtcNow + delay < deadline)
             {
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2_000));
             }
         }
     }
-
-    /// <summary>Failures that mean "the silo is going or gone", after which the call can find its grain again.</summary>
-    internal static bool IsTransient(Exception e) => e is SiloUnavailableException
-        or OrleansMessageRejectionException
-        or ConnectionFailedException
-        or GatewayTooBusyException
-        or TimeoutException;
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

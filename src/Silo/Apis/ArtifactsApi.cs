@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains;
 using PhantomMl.Grains.Adapters.FileSystem;
 using PhantomMl.Grains.Models;
@@ -24,23 +25,32 @@ public static partial class ArtifactsApi
         artifact.MapPut("/", UploadAsync)
             .WithSummary("Upload the version's artifact as the raw body (Content-Length required; X-Content-Sha256 checked when sent)");
         artifact.MapGet("/", DownloadAsync).WithSummary("Download the artifact; single HTTP ranges supported (206)");
-        artifact.MapGet("/metadata", (string tenantKey, string name, string version, IGrainFactory grains) =>
-            Model(grains, tenantKey, name).GetArtifactAsync(version)).WithSummary("Size, SHA-256, provider and path of the artifact");
-        artifact.MapPost("/verify", (string tenantKey, string name, string version, IGrainFactory grains) =>
-            Model(grains, tenantKey, name).VerifyArtifactAsync(version)).WithSummary("Re-read the stored artifact and check its SHA-256 and size");
-        artifact.MapGet("/url", async (string tenantKey, string name, string version, int? expiresIn, IGrainFactory grains) =>
-            {
-                var url = await Model(grains, tenantKey, name).GetArtifactUrlAsync(version, TimeSpan.FromSeconds(expiresIn ?? 900));
-                return url is null
-                    ? throw new PhantomException(StatusCodes.Status501NotImplemented, ProblemTypes.NoPresignedUrls,
-                        "This store has no download URLs", "The filesystem artifact store serves downloads through this API only.")
-                    : TypedResults.Ok(new { url, expiresAt = DateTimeOffset.UtcNow.AddSeconds(expiresIn ?? 900) });
-            })
-            .WithSummary("A presigned download URL (S3 store)");
+        artifact.MapGet("/metadata", GetMetadataAsync).WithSummary("Size, SHA-256, provider and path of the artifact");
+        artifact.MapPost("/verify", VerifyAsync).WithSummary("Re-read the stored artifact and check its SHA-256 and size");
+        artifact.MapGet("/url", GetUrlAsync).WithSummary("A presigned download URL (S3 store)");
         return routes;
     }
 
-    private static async Task<IResult> UploadAsync(string tenantKey, string name, string version, HttpContext http, IGrainFactory grains, IArtifactStore store)
+    /// <summary>A presigned download URL and when it stops working.</summary>
+    public sealed record ArtifactUrl(Uri Url, DateTimeOffset ExpiresAt);
+
+    private static async Task<Ok<ArtifactView>> GetMetadataAsync(string tenantKey, string name, string version, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.Model(tenantKey, name).GetArtifactAsync(version));
+
+    private static async Task<Ok<ArtifactVerification>> VerifyAsync(string tenantKey, string name, string version, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.Model(tenantKey, name).VerifyArtifactAsync(version));
+
+    private static async Task<Ok<ArtifactUrl>> GetUrlAsync(string tenantKey, string name, string version, int? expiresIn, IGrainFactory grains)
+    {
+        var validFor = TimeSpan.FromSeconds(expiresIn ?? 900);
+        var url = await grains.Model(tenantKey, name).GetArtifactUrlAsync(version, validFor)
+            ?? throw new PhantomException(StatusCodes.Status501NotImplemented, ProblemTypes.NoPresignedUrls,
+                "This store has no download URLs", "The filesystem artifact store serves downloads through this API only.");
+        return TypedResults.Ok(new ArtifactUrl(url, DateTimeOffset.UtcNow + validFor));
+    }
+
+    private static async Task<Created<ArtifactView>> UploadAsync(string tenantKey, string name, string version, HttpContext http,
+        IGrainFactory grains, IArtifactStore store)
     {
         var length = http.Request.ContentLength ?? throw new PhantomException(StatusCodes.Status411LengthRequired,
             ProblemTypes.LengthRequired, "Content-Length required", "Send the artifact's size in Content-Length.");
@@ -51,11 +61,13 @@ public static partial class ArtifactsApi
         }
 
         var expected = http.Request.Headers["X-Content-Sha256"].ToString() is { Length: > 0 } header
-            ? Sha256Hex().IsMatch(header) ? header.ToLowerInvariant() : throw PhantomException.Invalid("X-Content-Sha256 must be 64 hex digits.", "X-Content-Sha256")
+            ? Sha256Hex().IsMatch(header)
+                ? header.ToLowerInvariant()
+                : throw PhantomException.Invalid("X-Content-Sha256 must be 64 hex digits.", "X-Content-Sha256")
             : null;
         http.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = MaxArtifactBytes;
 
-        var model = Model(grains, tenantKey, name);
+        var model = grains.Model(tenantKey, name);
         var ticket = await model.PrepareArtifactUploadAsync(version, length);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var body = new HashingReadStream(http.Request.Body, hash);
@@ -70,13 +82,16 @@ public static partial class ArtifactsApi
         }
 
         // What was measured here, not what the client announced, is what the model grain records.
-        var artifact = await model.CompleteArtifactUploadAsync(ticket.UploadId, body.BytesRead, Convert.ToHexStringLower(hash.GetHashAndReset()), expected);
+        var artifact = await model.CompleteArtifactUploadAsync(ticket.UploadId, body.BytesRead, Convert.ToHexStringLower(hash.GetHashAndReset()),
+            expected);
         return TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/versions/{Uri.EscapeDataString(ticket.Version)}/artifact", artifact);
     }
 
-    private static async Task DownloadAsync(string tenantKey, string name, string version, HttpContext http, IGrainFactory grains, IArtifactStore store)
+    // Writes the response itself: the bytes stream from the store, one range at most, never whole in memory.
+    private static async Task DownloadAsync(string tenantKey, string name, string version, HttpContext http, IGrainFactory grains,
+        IArtifactStore store)
     {
-        var artifact = await Model(grains, tenantKey, name).GetArtifactAsync(version);
+        var artifact = await grains.Model(tenantKey, name).GetArtifactAsync(version);
         var (offset, count) = (0L, artifact.SizeBytes);
         var response = http.Response;
         response.Headers.AcceptRanges = "bytes";
@@ -108,8 +123,6 @@ public static partial class ArtifactsApi
         await using var content = await store.OpenReadAsync(artifact.StoragePath, offset, count, http.RequestAborted);
         await content.CopyToAsync(response.Body, 1 << 16, http.RequestAborted);
     }
-
-    private static IModelGrain Model(IGrainFactory grains, string tenantKey, string name) => grains.Model(tenantKey, name);
 
     [GeneratedRegex("^[0-9a-fA-F]{64}$")]
     private static partial Regex Sha256Hex();

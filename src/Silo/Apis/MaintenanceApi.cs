@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using PhantomMl.Grains;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
-using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Apis;
 
@@ -14,19 +14,26 @@ public static class MaintenanceApi
         var api = routes.MapGroup("/api/v1/maintenance").WithTags("Maintenance").RequireClusterOperator();
         api.MapGet("/partitions", GetLastReportAsync).WithSummary("The last partition maintenance pass since the job's activation");
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
-        api.MapPost("/training-watchdog", async (IGrainFactory grains) =>
-                TypedResults.Ok(new { recovered = await grains.TrainingWatchdog().RunAsync() }))
+        api.MapPost("/training-watchdog", RunTrainingWatchdogAsync)
             .WithSummary("Recover training jobs whose runner went silent, and start built-in jobs whose start was lost, now");
         api.MapPost("/artifact-sweep", SweepArtifactsAsync)
             .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
         return routes;
     }
 
+    /// <summary>The jobs a watchdog pass recovered or started.</summary>
+    public sealed record WatchdogPass(IReadOnlyList<Guid> Recovered);
+
+    private const long MaxGraceSeconds = 366L * 24 * 3600;
+
     private static async Task<Results<Ok<PartitionMaintenanceReport>, NoContent>> GetLastReportAsync(IGrainFactory grains) =>
-        await Grain(grains).GetLastReportAsync() is { } report ? TypedResults.Ok(report) : TypedResults.NoContent();
+        await grains.PartitionMaintenance().GetLastReportAsync() is { } report ? TypedResults.Ok(report) : TypedResults.NoContent();
 
     private static async Task<Ok<PartitionMaintenanceReport>> RunAsync(IGrainFactory grains) =>
-        TypedResults.Ok(await Grain(grains).RunAsync());
+        TypedResults.Ok(await grains.PartitionMaintenance().RunAsync());
+
+    private static async Task<Ok<WatchdogPass>> RunTrainingWatchdogAsync(IGrainFactory grains) =>
+        TypedResults.Ok(new WatchdogPass(await grains.TrainingWatchdog().RunAsync()));
 
     private static async Task<Ok<ArtifactSweepReport>> SweepArtifactsAsync(long? olderThanSeconds, IGrainFactory grains)
     {
@@ -38,9 +45,4 @@ public static class MaintenanceApi
         var grace = olderThanSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         return TypedResults.Ok(await grains.ArtifactSweep().RunAsync(grace));
     }
-
-    private const long MaxGraceSeconds = 366L * 24 * 3600;
-
-    private static IPartitionMaintenanceGrain Grain(IGrainFactory grains) =>
-        grains.PartitionMaintenance();
 }

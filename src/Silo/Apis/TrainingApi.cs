@@ -1,6 +1,7 @@
-using PhantomMl.Grains;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PhantomMl.Grains;
 using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Apis;
@@ -15,56 +16,36 @@ public static class TrainingApi
     public static IEndpointRouteBuilder MapTrainingApi(this IEndpointRouteBuilder routes)
     {
         var jobs = routes.MapGroup("/api/v1/tenants/{tenantKey}/training-jobs").WithTags("Training");
-        jobs.MapPost("/", async (string tenantKey, CreateJobRequest request, IGrainFactory grains) =>
-            {
-                var job = await Job(grains, tenantKey, Guid.CreateVersion7()).CreateAsync(request.ToCommand());
-                return TypedResults.Created($"/api/v1/tenants/{tenantKey}/training-jobs/{job.Id}", job);
-            })
+        jobs.MapPost("/", CreateAsync)
             .WithSummary("Create a training job (pending; scheduled as the tenant's concurrent_training_jobs quota allows, by priority then age)");
-        jobs.MapGet("/", (string tenantKey, string? status, int? limit, IGrainFactory grains) =>
-            grains.TrainingScheduler(tenantKey).ListAsync(status, limit ?? 100)).WithSummary("The tenant's jobs, newest first");
-        jobs.MapGet("/{jobId:guid}", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).GetAsync())
-            .WithSummary("Read a job");
-        jobs.MapGet("/{jobId:guid}/experiments", (string tenantKey, Guid jobId, IGrainFactory grains) => Job(grains, tenantKey, jobId).ListExperimentsAsync())
+        jobs.MapGet("/", ListAsync).WithSummary("The tenant's jobs, newest first");
+        jobs.MapGet("/{jobId:guid}", GetAsync).WithSummary("Read a job");
+        jobs.MapGet("/{jobId:guid}/experiments", ListExperimentsAsync)
             .WithSummary("The trials of the job's hyperparameter search: parameters, final metrics, completed | pruned | failed");
-        jobs.MapPost("/{jobId:guid}/status", (string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
-                Job(grains, tenantKey, jobId).ReportStatusAsync(request.Status, request.ErrorMessage, JsonBody.RawOrNull(request.MetricsSummary)))
+        jobs.MapPost("/{jobId:guid}/status", ReportStatusAsync)
             .WithSummary("A runner reports running (from scheduled), completed (metricsSummary) or failed (errorMessage)");
-        jobs.MapPost("/{jobId:guid}/params", (string tenantKey, Guid jobId, ParamsRequest request, IGrainFactory grains) =>
-                Job(grains, tenantKey, jobId).LogParamsAsync(request.Params))
+        jobs.MapPost("/{jobId:guid}/params", LogParamsAsync)
             .WithSummary("Log parameters into the job's hyperparameters (a parameter keeps its first value: another value is 409)");
-        jobs.MapPost("/{jobId:guid}/progress", (string tenantKey, Guid jobId, ProgressRequest request, IGrainFactory grains) =>
-            Job(grains, tenantKey, jobId).ReportProgressAsync(request.Progress)).WithSummary("A running job's progress, 0 to 1");
-        jobs.MapPost("/{jobId:guid}/cancel", (string tenantKey, Guid jobId, CancelRequest? request, IGrainFactory grains) =>
-            Job(grains, tenantKey, jobId).CancelAsync(request?.Reason)).WithSummary("Cancel a job that has not finished");
-        jobs.MapPost("/{jobId:guid}/retry", (string tenantKey, Guid jobId, IGrainFactory grains) =>
-            Job(grains, tenantKey, jobId).RetryAsync()).WithSummary("Queue a failed or cancelled job again as a new attempt");
+        jobs.MapPost("/{jobId:guid}/progress", ReportProgressAsync).WithSummary("A running job's progress, 0 to 1");
+        jobs.MapPost("/{jobId:guid}/cancel", CancelAsync).WithSummary("Cancel a job that has not finished");
+        jobs.MapPost("/{jobId:guid}/retry", RetryAsync).WithSummary("Queue a failed or cancelled job again as a new attempt");
 
-        jobs.MapPost("/{jobId:guid}/metrics", async (string tenantKey, Guid jobId, MetricsRequest request, HttpContext http, IGrainFactory grains) =>
-                TypedResults.Ok(new
-                {
-                    stored = await grains.TrainingMetrics().LogAsync(tenantKey, jobId,
-                        request.ToBatch(http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null)),
-                }))
+        jobs.MapPost("/{jobId:guid}/metrics", LogMetricsAsync)
             .WithSummary("Log metric points (1 to 100,000): name, value, step, optional timestamp; NaN/Infinity only with allowNonFinite. " +
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
-        jobs.MapGet("/{jobId:guid}/metrics/latest", (string tenantKey, Guid jobId, IGrainFactory grains) =>
-            grains.TrainingMetrics().LatestAsync(tenantKey, jobId)).WithSummary("The latest point of every metric");
-        jobs.MapGet("/{jobId:guid}/metrics/{**metric}", (string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
-                grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000))
+        jobs.MapGet("/{jobId:guid}/metrics/latest", LatestMetricsAsync).WithSummary("The latest point of every metric");
+        jobs.MapGet("/{jobId:guid}/metrics/{**metric}", MetricHistoryAsync)
             .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' (trial-3/accuracy)");
-        jobs.MapGet("/compare", (string tenantKey, string jobIds, string metric, int? maxPoints, IGrainFactory grains) =>
-                grains.TrainingMetrics().CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000))
-            .WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
+        jobs.MapGet("/compare", CompareAsync).WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
         return routes;
     }
 
     /// <summary>Body of POST .../training-jobs.</summary>
-    public sealed record CreateJobRequest(string JobName, string ModelName, string DatasetUri, JsonElement? Config = null, JsonElement? Hyperparameters = null,
-        JsonElement? ResourceRequirements = null, int Priority = 0)
+    public sealed record CreateJobRequest(string JobName, string ModelName, string DatasetUri, JsonElement? Config = null,
+        JsonElement? Hyperparameters = null, JsonElement? ResourceRequirements = null, int Priority = 0)
     {
-        internal CreateTrainingJob ToCommand() =>
-            new(JobName, ModelName, DatasetUri, JsonBody.RawOrNull(Config), JsonBody.RawOrNull(Hyperparameters), JsonBody.RawOrNull(ResourceRequirements), Priority);
+        internal CreateTrainingJob ToCommand() => new(JobName, ModelName, DatasetUri, JsonBody.RawOrNull(Config), JsonBody.RawOrNull(Hyperparameters),
+            JsonBody.RawOrNull(ResourceRequirements), Priority);
     }
 
     /// <summary>Body of POST .../status.</summary>
@@ -108,9 +89,58 @@ public static class TrainingApi
         }
     }
 
+    /// <summary>What a metric log stored.</summary>
+    public sealed record MetricsStored(int Stored);
+
+    private static async Task<Created<TrainingJobView>> CreateAsync(string tenantKey, CreateJobRequest request, IGrainFactory grains)
+    {
+        var job = await grains.TrainingJob(tenantKey, Guid.CreateVersion7()).CreateAsync(request.ToCommand());
+        return TypedResults.Created($"/api/v1/tenants/{tenantKey}/training-jobs/{job.Id}", job);
+    }
+
+    private static async Task<Ok<IReadOnlyList<TrainingJobView>>> ListAsync(string tenantKey, string? status, int? limit, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingScheduler(tenantKey).ListAsync(status, limit ?? 100));
+
+    private static async Task<Ok<TrainingJobView>> GetAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).GetAsync());
+
+    private static async Task<Ok<IReadOnlyList<ExperimentView>>> ListExperimentsAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).ListExperimentsAsync());
+
+    private static async Task<Ok<TrainingJobView>> ReportStatusAsync(string tenantKey, Guid jobId, StatusRequest request, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId)
+            .ReportStatusAsync(request.Status, request.ErrorMessage, JsonBody.RawOrNull(request.MetricsSummary)));
+
+    private static async Task<Ok<TrainingJobView>> LogParamsAsync(string tenantKey, Guid jobId, ParamsRequest request, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).LogParamsAsync(request.Params));
+
+    private static async Task<Ok<TrainingJobView>> ReportProgressAsync(string tenantKey, Guid jobId, ProgressRequest request, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).ReportProgressAsync(request.Progress));
+
+    private static async Task<Ok<TrainingJobView>> CancelAsync(string tenantKey, Guid jobId, CancelRequest? request, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).CancelAsync(request?.Reason));
+
+    private static async Task<Ok<TrainingJobView>> RetryAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingJob(tenantKey, jobId).RetryAsync());
+
+    private static async Task<Ok<MetricsStored>> LogMetricsAsync(string tenantKey, Guid jobId, MetricsRequest request, HttpContext http,
+        IGrainFactory grains)
+    {
+        var idempotencyKey = http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? key : null;
+        return TypedResults.Ok(new MetricsStored(await grains.TrainingMetrics().LogAsync(tenantKey, jobId, request.ToBatch(idempotencyKey))));
+    }
+
+    private static async Task<Ok<IReadOnlyList<LatestMetric>>> LatestMetricsAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingMetrics().LatestAsync(tenantKey, jobId));
+
+    private static async Task<Ok<MetricHistory>> MetricHistoryAsync(string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000));
+
+    private static async Task<Ok<IReadOnlyList<MetricHistory>>> CompareAsync(string tenantKey, string jobIds, string metric, int? maxPoints,
+        IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingMetrics().CompareAsync(tenantKey, ParseIds(jobIds), metric, maxPoints ?? 1000));
+
     private static Guid[] ParseIds(string jobIds) =>
         jobIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(id => Guid.TryParse(id, out var guid) ? guid : throw PhantomException.Invalid($"'{id}' is not a job id.", "jobIds")).ToArray();
-
-    private static ITrainingJobGrain Job(IGrainFactory grains, string tenantKey, Guid jobId) => grains.TrainingJob(tenantKey, jobId);
 }

@@ -68,17 +68,7 @@ internal sealed partial class CallContextMiddleware(RequestDelegate next, Failed
         }
     }
 
-    private static string? ApiKeyOf(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return authorization["Bearer ".Length..].Trim();
-        }
-
-        var header = request.Headers["X-Api-Key"].ToString();
-        return header.Length > 0 ? header.Trim() : null;
-    }
+    private static string? ApiKeyOf(HttpRequest request) => ApiKeyHeaders.Bearer(request) ?? ApiKeyHeaders.XApiKey(request);
 
     private static string? Header(HttpRequest request, string name, string what)
     {

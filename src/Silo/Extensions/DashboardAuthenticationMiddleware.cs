@@ -1,4 +1,3 @@
-using System.Text;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains;
 
@@ -41,28 +40,5 @@ internal sealed class DashboardAuthenticationMiddleware(RequestDelegate next, Ca
         await next(context);
     }
 
-    private static string? KeyOf(HttpRequest request)
-    {
-        var authorization = request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            return authorization["Bearer ".Length..].Trim();
-        }
-
-        if (authorization.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..].Trim()));
-                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
-                return colon >= 0 ? decoded[(colon + 1)..] : null;
-            }
-            catch (FormatException)
-            {
-                return null;
-            }
-        }
-
-        return null;
-    }
+    private static string? KeyOf(HttpRequest request) => ApiKeyHeaders.Bearer(request) ?? ApiKeyHeaders.BasicPassword(request);
 }

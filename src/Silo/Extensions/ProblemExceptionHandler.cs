@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
-using Orleans.Runtime.Messaging;
 using PhantomMl.Grains;
 
 namespace PhantomMl.Silo.Extensions;
@@ -26,7 +25,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
                 e.InnerException is System.Text.Json.JsonException json ? $"{e.Message} {json.Message}"
                 : e.Message.Contains("no body was provided", StringComparison.Ordinal) ? "A JSON request body is required."
                 : e.Message),
-            SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException or GatewayTooBusyException or TimeoutException =>
+            _ when ClusterFailures.IsTransient(exception) =>
                 Problem(StatusCodes.Status503ServiceUnavailable, ProblemTypes.ClusterUnavailable, "The cluster is moving this resource",
                     "A silo left the cluster and its grains are being reactivated elsewhere. Retry shortly."),
             _ => null,
