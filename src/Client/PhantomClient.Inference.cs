@@ -10,12 +10,14 @@ public sealed partial class PhantomClient
     /// Scores rows with a version (label, alias, or "active" for the active version); <paramref name="bypassCache"/>
     /// scores them afresh instead of answering from the result cache.
     /// </summary>
-    public Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, IReadOnlyList<IReadOnlyDictionary<string, double>> rows,
-        bool bypassCache = false, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.Predictor().PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)), cancellationToken);
+    public Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias,
+        IReadOnlyList<IReadOnlyDictionary<string, double>> rows, bool bypassCache = false, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.Predictor().PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)),
+            cancellationToken);
 
     /// <summary>The inputs a version's model expects.</summary>
-    public Task<IReadOnlyList<ModelInput>> DescribeModelInputsAsync(string tenantKey, string model, string versionOrAlias, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<ModelInput>> DescribeModelInputsAsync(string tenantKey, string model, string versionOrAlias,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.Predictor().DescribeAsync(tenantKey, model, versionOrAlias), cancellationToken);
 
     /// <summary>A model's serving per version and route between <paramref name="from"/> and <paramref name="to"/> (default: the last hour).</summary>
@@ -23,11 +25,16 @@ public sealed partial class PhantomClient
         int? bucketSeconds = null, string? version = null, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.ServingAnalytics().GetAsync(tenantKey, model, from, to, bucketSeconds, version), cancellationToken);
 
-    /// <summary>Submits a batch: every row of the CSV at <paramref name="datasetUri"/> (<c>model://{dataset}/versions/{v}</c>) scored by the version.</summary>
-    public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Submits a batch: every row of the CSV at <paramref name="datasetUri"/> (<c>model://{dataset}/versions/{v}</c>)
+    /// scored by the version.
+    /// </summary>
+    public Task<BatchView> SubmitBatchAsync(string tenantKey, string model, string versionOrAlias, string datasetUri,
+        CancellationToken cancellationToken = default)
     {
         var batchId = Guid.CreateVersion7(); // one id across the call's retries: a retried submission finds its batch
-        return CallAsync(grains => Batch(grains, tenantKey, batchId).SubmitAsync(new SubmitBatch(model, versionOrAlias, datasetUri)), cancellationToken);
+        return CallAsync(grains => Batch(grains, tenantKey, batchId).SubmitAsync(new SubmitBatch(model, versionOrAlias, datasetUri)),
+            cancellationToken);
     }
 
     /// <summary>A batch and its progress.</summary>
@@ -38,8 +45,12 @@ public sealed partial class PhantomClient
     public Task<BatchView> CancelBatchAsync(string tenantKey, Guid batchId, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Batch(grains, tenantKey, batchId).CancelAsync(), cancellationToken);
 
-    /// <summary>Copies a completed batch's output CSV (or, with <paramref name="errors"/>, its errors CSV) into <paramref name="destination"/>.</summary>
-    public async Task DownloadBatchFileAsync(string tenantKey, Guid batchId, Stream destination, bool errors = false, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Copies a completed batch's output CSV (or, with <paramref name="errors"/>, its errors CSV) into
+    /// <paramref name="destination"/>.
+    /// </summary>
+    public async Task DownloadBatchFileAsync(string tenantKey, Guid batchId, Stream destination, bool errors = false,
+        CancellationToken cancellationToken = default)
     {
         const int Chunk = IArtifactReaderGrain.MaxRangeBytes;
         for (long offset = 0; ; offset += Chunk)

@@ -15,11 +15,13 @@ public sealed partial class PhantomClient
         CallAsync(grains => Model(grains, tenantKey, name).GetAsync(), cancellationToken);
 
     /// <summary>Changes a model if <paramref name="expectedETag"/> is current (null: whatever is current, one change at a time).</summary>
-    public Task<ModelView> UpdateModelAsync(string tenantKey, string name, UpdateModel command, long? expectedETag, CancellationToken cancellationToken = default) =>
+    public Task<ModelView> UpdateModelAsync(string tenantKey, string name, UpdateModel command, long? expectedETag,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).UpdateAsync(command, expectedETag), cancellationToken);
 
     /// <summary>Moves a model along its lifecycle.</summary>
-    public Task<ModelView> ChangeModelStatusAsync(string tenantKey, string name, string status, long expectedETag, CancellationToken cancellationToken = default) =>
+    public Task<ModelView> ChangeModelStatusAsync(string tenantKey, string name, string status, long expectedETag,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).ChangeStatusAsync(status, expectedETag), cancellationToken);
 
     /// <summary>Deletes a model.</summary>
@@ -31,40 +33,47 @@ public sealed partial class PhantomClient
         }, cancellationToken);
 
     /// <summary>Registers a version.</summary>
-    public Task<ModelVersionView> RegisterModelVersionAsync(string tenantKey, string name, RegisterVersion command, CancellationToken cancellationToken = default) =>
+    public Task<ModelVersionView> RegisterModelVersionAsync(string tenantKey, string name, RegisterVersion command,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).RegisterVersionAsync(command), cancellationToken);
 
     /// <summary>Deletes a version that is not active, with its artifact.</summary>
-    public Task<ModelView> DeleteModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+    public Task<ModelView> DeleteModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).DeleteVersionAsync(versionOrAlias, expectedETag), cancellationToken);
 
     /// <summary>Lists a model's versions.</summary>
-    public Task<IReadOnlyList<ModelVersionView>> ListModelVersionsAsync(string tenantKey, string name, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<ModelVersionView>> ListModelVersionsAsync(string tenantKey, string name,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).ListVersionsAsync(), cancellationToken);
 
     /// <summary>Reads a version by label or alias.</summary>
-    public Task<ModelVersionView> GetModelVersionAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+    public Task<ModelVersionView> GetModelVersionAsync(string tenantKey, string name, string versionOrAlias,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).GetVersionAsync(versionOrAlias), cancellationToken);
 
     /// <summary>Makes a version the only active one.</summary>
-    public Task<ModelView> ActivateModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+    public Task<ModelView> ActivateModelVersionAsync(string tenantKey, string name, string versionOrAlias, long expectedETag,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).ActivateVersionAsync(versionOrAlias, expectedETag), cancellationToken);
 
     /// <summary>Points an alias at a version.</summary>
-    public Task<ModelView> SetModelAliasAsync(string tenantKey, string name, string alias, string versionOrAlias, long expectedETag, CancellationToken cancellationToken = default) =>
+    public Task<ModelView> SetModelAliasAsync(string tenantKey, string name, string alias, string versionOrAlias, long expectedETag,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).SetAliasAsync(alias, versionOrAlias, expectedETag), cancellationToken);
 
     /// <summary>
     /// Splits an alias's traffic: <paramref name="challengerPercent"/> of its requests to <paramref name="challenger"/>,
     /// every request mirrored to <paramref name="shadow"/>; nulls and 0 end the split.
     /// </summary>
-    public Task<ModelView> SetModelAliasTrafficAsync(string tenantKey, string name, string alias, string? challenger, int challengerPercent, string? shadow,
-        long expectedETag, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => Model(grains, tenantKey, name).SetAliasTrafficAsync(alias, new AliasTraffic(challenger, challengerPercent, shadow), expectedETag), cancellationToken);
+    public Task<ModelView> SetModelAliasTrafficAsync(string tenantKey, string name, string alias, string? challenger, int challengerPercent,
+        string? shadow, long expectedETag, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).SetAliasTrafficAsync(alias, new AliasTraffic(challenger, challengerPercent, shadow),
+            expectedETag), cancellationToken);
 
     /// <summary>Records lineage from a parent model.</summary>
-    public Task<LineageEdge> AddModelLineageAsync(string tenantKey, string name, string parentModel, string lineageType, string? transformationMetadata = null,
-        CancellationToken cancellationToken = default) =>
+    public Task<LineageEdge> AddModelLineageAsync(string tenantKey, string name, string parentModel, string lineageType,
+        string? transformationMetadata = null, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).AddLineageAsync(parentModel, lineageType, transformationMetadata), cancellationToken);
 
     /// <summary>A model's lineage graph.</summary>
@@ -76,15 +85,18 @@ public sealed partial class PhantomClient
         CallAsync(grains => grains.ModelCatalog(tenantKey).SearchAsync(search), cancellationToken);
 
     /// <summary>A version's artifact record (size, SHA-256, where it is stored).</summary>
-    public Task<ArtifactView> GetModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+    public Task<ArtifactView> GetModelArtifactAsync(string tenantKey, string name, string versionOrAlias,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).GetArtifactAsync(versionOrAlias), cancellationToken);
 
     /// <summary>Re-reads a stored artifact and checks it against its recorded SHA-256.</summary>
-    public Task<ArtifactVerification> VerifyModelArtifactAsync(string tenantKey, string name, string versionOrAlias, CancellationToken cancellationToken = default) =>
+    public Task<ArtifactVerification> VerifyModelArtifactAsync(string tenantKey, string name, string versionOrAlias,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).VerifyArtifactAsync(versionOrAlias), cancellationToken);
 
     /// <summary>A presigned URL to download an artifact directly from S3 (null for the filesystem store).</summary>
-    public Task<Uri?> GetModelArtifactUrlAsync(string tenantKey, string name, string versionOrAlias, TimeSpan validFor, CancellationToken cancellationToken = default) =>
+    public Task<Uri?> GetModelArtifactUrlAsync(string tenantKey, string name, string versionOrAlias, TimeSpan validFor,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).GetArtifactUrlAsync(versionOrAlias, validFor), cancellationToken);
 
     /// <summary>
@@ -149,7 +161,8 @@ public sealed partial class PhantomClient
             }
 
             offset += chunk.Length;
-            next = offset < artifact.SizeBytes ? ReadArtifactChunkAsync(tenantKey, name, artifact, offset, cancellationToken) : Task.FromResult(Array.Empty<byte>());
+            next = offset < artifact.SizeBytes ? ReadArtifactChunkAsync(tenantKey, name, artifact, offset,
+                cancellationToken) : Task.FromResult(Array.Empty<byte>());
             hash.AppendData(chunk);
             await destination.WriteAsync(chunk, cancellationToken);
         }
@@ -157,7 +170,8 @@ public sealed partial class PhantomClient
         var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
         return actual == artifact.Sha256
             ? artifact
-            : throw new InvalidDataException($"The downloaded artifact's SHA-256 is {actual}, not the recorded {artifact.Sha256}: the stored object is damaged.");
+            : throw new InvalidDataException($"The downloaded artifact's SHA-256 is {actual}, not the recorded {artifact.Sha256}: the stored " +
+                $"object is damaged.");
     }
 
     /// <summary>Reads bytes [offset, offset + count) of a version's artifact (fewer at its end; count at most 8 MiB).</summary>
@@ -181,7 +195,8 @@ public sealed partial class PhantomClient
     }
 
     // By version label, not alias: a download never switches versions halfway when an alias moves.
-    private Task<byte[]> ReadArtifactChunkAsync(string tenantKey, string name, ArtifactView artifact, long offset, CancellationToken cancellationToken) =>
+    private Task<byte[]> ReadArtifactChunkAsync(string tenantKey, string name, ArtifactView artifact, long offset,
+        CancellationToken cancellationToken) =>
         CallAsync(grains => grains.ArtifactReader().ReadAsync(tenantKey, name, artifact.Version, offset,
             (int)Math.Min(ArtifactChunkBytes, artifact.SizeBytes - offset)), cancellationToken);
 

@@ -39,7 +39,8 @@ public sealed partial class PhantomClient
         CallAsync(grains => Tenant(grains, tenantKey).AddUserAsync(command), cancellationToken);
 
     /// <summary>Changes a user (tenant admin).</summary>
-    public Task<TenantUserView> UpdateUserAsync(string tenantKey, string userId, UpdateTenantUser command, CancellationToken cancellationToken = default) =>
+    public Task<TenantUserView> UpdateUserAsync(string tenantKey, string userId, UpdateTenantUser command,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Tenant(grains, tenantKey).UpdateUserAsync(userId, command), cancellationToken);
 
     /// <summary>Reads a user.</summary>
@@ -51,7 +52,8 @@ public sealed partial class PhantomClient
         CallAsync(grains => Tenant(grains, tenantKey).ListUsersAsync(), cancellationToken);
 
     /// <summary>Issues an API key for a user; the secret is in the answer only.</summary>
-    public Task<IssuedApiKey> CreateApiKeyAsync(string tenantKey, string userId, CreateApiKey command, CancellationToken cancellationToken = default) =>
+    public Task<IssuedApiKey> CreateApiKeyAsync(string tenantKey, string userId, CreateApiKey command,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Tenant(grains, tenantKey).CreateApiKeyAsync(userId, command), cancellationToken);
 
     /// <summary>Lists a user's API keys.</summary>

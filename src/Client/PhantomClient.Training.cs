@@ -23,16 +23,18 @@ public sealed partial class PhantomClient
         CallAsync(grains => Job(grains, tenantKey, jobId).GetAsync(), cancellationToken);
 
     /// <summary>The trials of a job's hyperparameter search.</summary>
-    public Task<IReadOnlyList<ExperimentView>> ListTrainingExperimentsAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<ExperimentView>> ListTrainingExperimentsAsync(string tenantKey, Guid jobId,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).ListExperimentsAsync(), cancellationToken);
 
     /// <summary>The tenant's jobs, newest first.</summary>
-    public Task<IReadOnlyList<TrainingJobView>> ListTrainingJobsAsync(string tenantKey, string? status = null, int limit = 100, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<TrainingJobView>> ListTrainingJobsAsync(string tenantKey, string? status = null, int limit = 100,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.TrainingScheduler(tenantKey).ListAsync(status, limit), cancellationToken);
 
     /// <summary>Reports a runner's status: running, completed (with a JSON metrics summary) or failed (with an error).</summary>
-    public Task<TrainingJobView> ReportTrainingStatusAsync(string tenantKey, Guid jobId, string status, string? errorMessage = null, string? metricsSummary = null,
-        CancellationToken cancellationToken = default) =>
+    public Task<TrainingJobView> ReportTrainingStatusAsync(string tenantKey, Guid jobId, string status, string? errorMessage = null,
+        string? metricsSummary = null, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).ReportStatusAsync(status, errorMessage, metricsSummary), cancellationToken);
 
     /// <summary>Logs parameters into the job's hyperparameters (a parameter keeps its first value).</summary>
@@ -41,11 +43,13 @@ public sealed partial class PhantomClient
         CallAsync(grains => Job(grains, tenantKey, jobId).LogParamsAsync(parameters), cancellationToken);
 
     /// <summary>Reports a running job's progress (0 to 1).</summary>
-    public Task<TrainingJobView> ReportTrainingProgressAsync(string tenantKey, Guid jobId, double progress, CancellationToken cancellationToken = default) =>
+    public Task<TrainingJobView> ReportTrainingProgressAsync(string tenantKey, Guid jobId, double progress,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).ReportProgressAsync(progress), cancellationToken);
 
     /// <summary>Cancels a job.</summary>
-    public Task<TrainingJobView> CancelTrainingJobAsync(string tenantKey, Guid jobId, string? reason = null, CancellationToken cancellationToken = default) =>
+    public Task<TrainingJobView> CancelTrainingJobAsync(string tenantKey, Guid jobId, string? reason = null,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => Job(grains, tenantKey, jobId).CancelAsync(reason), cancellationToken);
 
     /// <summary>Queues a failed or cancelled job again.</summary>
@@ -68,14 +72,16 @@ public sealed partial class PhantomClient
         var batches = Enumerable.Range(0, (points.Count + MetricBatchPoints - 1) / MetricBatchPoints)
             .Select(b => Pack(points, b * MetricBatchPoints, Math.Min(MetricBatchPoints, points.Count - (b * MetricBatchPoints)), allowNonFinite));
         long stored = 0;
-        await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelBatches), CancellationToken = cancellationToken },
+        await Parallel.ForEachAsync(batches,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelBatches), CancellationToken = cancellationToken },
             async (batch, token) => Interlocked.Add(ref stored,
                 await CallAsync(grains => grains.TrainingMetrics().LogAsync(tenantKey, jobId, batch), token)));
         return stored;
     }
 
     /// <summary>A metric's history, downsampled on the server to at most <paramref name="maxPoints"/> buckets (min/max/avg each).</summary>
-    public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints = 1000, CancellationToken cancellationToken = default) =>
+    public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints = 1000,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
 
     /// <summary>One metric of several jobs, each downsampled.</summary>

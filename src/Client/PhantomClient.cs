@@ -35,8 +35,8 @@ public sealed partial class PhantomClient : IAsyncDisposable
     {
         if (options.Gateways.Count == 0 == string.IsNullOrWhiteSpace(options.MembershipConnectionString))
         {
-            throw new ArgumentException("Give either Gateways (host:port of the silos' gateways) or MembershipConnectionString (the phantom_membership role), not both.",
-                nameof(options));
+            throw new ArgumentException("Give either Gateways (host:port of the silos' gateways) or MembershipConnectionString (the " +
+                "phantom_membership role), not both.", nameof(options));
         }
 
         var gateways = await ResolveGatewaysAsync(options, cancellationToken);
@@ -67,7 +67,8 @@ public sealed partial class PhantomClient : IAsyncDisposable
                 if (!string.IsNullOrWhiteSpace(options.TlsCertificateFile))
                 {
                     var authority = ClusterCertificates.LoadAuthority(options.TlsAuthorityFile
-                        ?? throw new ArgumentException("TlsAuthorityFile is required with TlsCertificateFile: it decides which silos are trusted.", nameof(options)));
+                        ?? throw new ArgumentException("TlsAuthorityFile is required with TlsCertificateFile: it decides which silos are trusted.",
+                            nameof(options)));
                     client.UseTls(ClusterCertificates.LoadIdentity(options.TlsCertificateFile, options.TlsCertificatePassword), tls =>
                     {
                         tls.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;

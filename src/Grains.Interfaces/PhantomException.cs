@@ -35,7 +35,8 @@ public sealed class PhantomException : Exception
 
     /// <summary>400: the request is malformed or invalid.</summary>
     public static PhantomException Invalid(string detail, string? field = null) =>
-        new(400, ProblemTypes.InvalidRequest, "The request is invalid", detail, field is null ? null : new Dictionary<string, string> { ["field"] = field });
+        new(400, ProblemTypes.InvalidRequest, "The request is invalid", detail,
+            field is null ? null : new Dictionary<string, string> { ["field"] = field });
 
     /// <summary>401: no valid credential.</summary>
     public static PhantomException Unauthenticated(string detail) =>
@@ -43,7 +44,8 @@ public sealed class PhantomException : Exception
 
     /// <summary>403: authenticated, but not allowed.</summary>
     public static PhantomException Forbidden(string detail, string? permission = null) =>
-        new(403, ProblemTypes.Forbidden, "Not allowed", detail, permission is null ? null : new Dictionary<string, string> { ["permission"] = permission });
+        new(403, ProblemTypes.Forbidden, "Not allowed", detail,
+            permission is null ? null : new Dictionary<string, string> { ["permission"] = permission });
 
     /// <summary>403: the caller's tenant is suspended.</summary>
     public static PhantomException TenantSuspended(string tenantKey) =>
@@ -89,6 +91,9 @@ public sealed class PhantomException : Exception
             $"Quota '{quota}' allows {limit}; {used} used, {requested} more requested.",
             new Dictionary<string, string> { ["quota"] = quota, ["limit"] = limit.ToString(), ["used"] = used.ToString() });
 
-    /// <summary>503: a store or this silo cannot do the work now; the caller may retry. <paramref name="type"/> is a <see cref="ProblemTypes"/> constant.</summary>
+    /// <summary>
+    /// 503: a store or this silo cannot do the work now; the caller may retry. <paramref name="type"/> is a
+    /// <see cref="ProblemTypes"/> constant.
+    /// </summary>
     public static PhantomException Unavailable(string type, string title, string detail) => new(503, type, title, detail);
 }

@@ -4,5 +4,6 @@ namespace PhantomMl.Grains.Audit;
 public static class AuditGrainFactory
 {
     /// <summary>A tenant's audit trail (<c>platform</c> for the platform's own).</summary>
-    public static IAuditLogGrain AuditLog(this IGrainFactory grains, string tenantKey) => grains.GetGrain<IAuditLogGrain>(GrainKeys.Tenant(tenantKey));
+    public static IAuditLogGrain AuditLog(this IGrainFactory grains,
+        string tenantKey) => grains.GetGrain<IAuditLogGrain>(GrainKeys.Tenant(tenantKey));
 }

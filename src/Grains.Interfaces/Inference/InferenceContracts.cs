@@ -10,7 +10,8 @@ namespace PhantomMl.Grains.Inference;
 /// </summary>
 /// <remarks><see cref="BypassCache"/> scores them afresh instead of answering from the result cache.</remarks>
 [GenerateSerializer, Immutable, Alias("phantomml.inference.PredictRequest")]
-public sealed record PredictRequest([property: Id(0)] IReadOnlyList<IReadOnlyDictionary<string, double>> Rows, [property: Id(1)] bool BypassCache = false);
+public sealed record PredictRequest([property: Id(0)] IReadOnlyList<IReadOnlyDictionary<string, double>> Rows,
+    [property: Id(1)] bool BypassCache = false);
 
 /// <summary>
 /// One row's answer: the prediction (the class as 0/1 for a binary classifier, the value for a regressor), the

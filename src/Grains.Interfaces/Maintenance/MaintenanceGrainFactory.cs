@@ -8,5 +8,6 @@ public static class MaintenanceGrainFactory
         grains.GetGrain<IPartitionMaintenanceGrain>(IPartitionMaintenanceGrain.ClusterKey);
 
     /// <summary>The sweep of orphaned artifact objects.</summary>
-    public static IArtifactSweepGrain ArtifactSweep(this IGrainFactory grains) => grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey);
+    public static IArtifactSweepGrain ArtifactSweep(this IGrainFactory grains) =>
+        grains.GetGrain<IArtifactSweepGrain>(IArtifactSweepGrain.ClusterKey);
 }

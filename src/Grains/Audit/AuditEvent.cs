@@ -3,7 +3,8 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Grains.Audit;
 
 /// <summary>What an audit row says happened; who did it comes from the <see cref="Caller"/>.</summary>
-public sealed record AuditEvent(string EventType, string ResourceType, string ResourceId, string Action, string Result = AuditEvent.Success, object? Details = null)
+public sealed record AuditEvent(string EventType, string ResourceType, string ResourceId, string Action, string Result = AuditEvent.Success,
+    object? Details = null)
     : IAuditedAttempt
 {
     public const string Success = "success";

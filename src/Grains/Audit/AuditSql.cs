@@ -38,14 +38,16 @@ public sealed class AuditSql(TenantDatabase database)
         command.Parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
         command.Parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
         command.Parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);
-        command.Parameters.Add(new NpgsqlParameter("session", NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("session",
+            NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
         command.Parameters.AddWithValue("type", audit.EventType);
         command.Parameters.AddWithValue("resourceType", BoundedText.Fit(audit.ResourceType, 100)!);
         command.Parameters.AddWithValue("resourceId", BoundedText.Fit(audit.ResourceId, 255)!);
         command.Parameters.AddWithValue("action", BoundedText.Fit(audit.Action, 100)!);
         command.Parameters.AddWithValue("result", audit.Result);
         command.Parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = ParseAddress(client.IpAddress) });
-        command.Parameters.Add(new NpgsqlParameter("agent", NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("agent",
+            NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)details ?? DBNull.Value });
         return (short)(await command.ExecuteScalarAsync())! switch
         {

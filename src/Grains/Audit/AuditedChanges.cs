@@ -22,7 +22,8 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
     /// <param name="failureTenantId">Where a refusal is audited when not in <paramref name="tenantId"/> (a tenant that does not exist yet).</param>
     /// <param name="eventIdSuffix">Tells apart a second change made by the same request (its event id is the request id plus this).</param>
     public async Task<T> ApplyAsync<T>(Caller caller, Guid tenantId, AuditEvent audit,
-        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null, string? eventIdSuffix = null)
+        Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> change, Func<Task<T>>? replay = null, Guid? failureTenantId = null,
+            string? eventIdSuffix = null)
     {
         try
         {

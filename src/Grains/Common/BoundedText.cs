@@ -39,5 +39,6 @@ public static class BoundedText
     public static string Shown(string? value) => Fit(value ?? "", 80)!;
 
     /// <summary>Whether <paramref name="value"/> was cut by <see cref="Fit"/>.</summary>
-    public static bool WasCut(string value) => value.Length > Marker.Length + HashChars && value.AsSpan(value.Length - Marker.Length - HashChars).StartsWith(Marker);
+    public static bool WasCut(string value) => value.Length > Marker.Length + HashChars
+        && value.AsSpan(value.Length - Marker.Length - HashChars).StartsWith(Marker);
 }

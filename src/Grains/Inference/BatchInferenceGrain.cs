@@ -1,8 +1,8 @@
-using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -19,8 +19,10 @@ namespace PhantomMl.Grains.Inference;
 /// started again, at most <see cref="MaxAttempts"/> times in all; a finished batch's reminder removes itself.
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
-public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls, BatchRun runner,
-    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, InferenceSql inferenceSql, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
+public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls,
+    BatchRun runner,
+    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options,
+        TimeProvider time, InferenceSql inferenceSql, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
     : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>
@@ -54,7 +56,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
 
         if (command is null || command.Version is not { Length: > 0 and <= 50 })
         {
-            throw PhantomException.Invalid("Name the model, a version (label, alias or \"active\", at most 50 characters) and the datasetUri.", "version");
+            throw PhantomException.Invalid("Name the model, a version (label, alias or \"active\", at most 50 characters) and the datasetUri.",
+                "version");
         }
 
         ModelLifecycle.Name(command.Model);
@@ -72,8 +75,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         var maxInput = Math.Min(options.Value.BatchMaxInputBytes, tenantLimits[Quotas.BatchDatasetBytes]);
         if (dataset.SizeBytes > maxInput)
         {
-            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a batch of this tenant reads at most {maxInput} ({Quotas.BatchDatasetBytes}).",
-                Quotas.BatchDatasetBytes);
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a batch of this tenant reads at most {maxInput} " +
+                $"({Quotas.BatchDatasetBytes}).", Quotas.BatchDatasetBytes);
         }
 
         await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
@@ -88,7 +91,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
             }
 
             await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
-            await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri, dataset.StoragePath, caller.UserId);
+            await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri,
+                dataset.StoragePath, caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));
         await Reminders.EnsureAsync(this, reminders, ReminderName, TimeSpan.FromMinutes(1));
@@ -169,8 +173,8 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         {
             var (datasetModel, datasetVersion) = DatasetUri.Parse(batch.View.DatasetUri);
             var (route, dataset) = await ResolveAsync(batch.View.Model, batch.View.Version, datasetModel, datasetVersion);
-            Start(new BatchJob(tenantId, _batchId, batch.ModelId, route.Primary, dataset, batch.View.CreatedBy, Owner(tenantId, await limits.GetAsync(tenantId)),
-                Restart: true));
+            Start(new BatchJob(tenantId, _batchId, batch.ModelId, route.Primary, dataset, batch.View.CreatedBy,
+                Owner(tenantId, await limits.GetAsync(tenantId)), Restart: true));
         }
         catch (PhantomException e)
         {
@@ -186,7 +190,10 @@ public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessG
         _run = Task.Run(() => runner.RunAsync(job, token), CancellationToken.None);
     }
 
-    /// <summary>The model version's artifact (a version is pinned when the batch is submitted) and the dataset's, looked up as the platform.</summary>
+    /// <summary>
+    /// The model version's artifact (a version is pinned when the batch is submitted) and the dataset's, looked up as
+    /// the platform.
+    /// </summary>
     private Task<(ServingRoute Route, ArtifactView Dataset)> ResolveAsync(string model, string version, string datasetModel, string datasetVersion) =>
         internalCalls.AsComponentAsync("inference", async () =>
         {

@@ -11,7 +11,8 @@ using PhantomMl.Grains.Tenants;
 namespace PhantomMl.Grains.Inference;
 
 /// <summary>What one run of a batch needs: whose, which batch, the model's artifact, the dataset's artifact, and who asked.</summary>
-public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, ArtifactView Model, ArtifactView Dataset, string UserId, ModelOwner Owner, bool Restart);
+public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, ArtifactView Model, ArtifactView Dataset, string UserId, ModelOwner Owner,
+    bool Restart);
 
 /// <summary>
 /// Runs a batch inference job on the thread pool: downloads the dataset CSV to a temporary file, counts its rows, then
@@ -40,7 +41,8 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         {
             if (job.Dataset.SizeBytes > settings.BatchMaxInputBytes)
             {
-                throw PhantomException.Invalid($"The dataset is {job.Dataset.SizeBytes} bytes; batches read at most {settings.BatchMaxInputBytes}.", "datasetUri");
+                throw PhantomException.Invalid($"The dataset is {job.Dataset.SizeBytes} bytes; batches read at most {settings.BatchMaxInputBytes}.",
+                    "datasetUri");
             }
 
             await artifacts.DownloadToFileAsync(job.Dataset.StoragePath, input, cancellationToken);
@@ -55,7 +57,8 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
                 throw PhantomException.Invalid($"The dataset has no column for the model's inputs: {string.Join(", ", missing)}.", "datasetUri");
             }
 
-            if (!await database.InTenantAsync(job.TenantId, (_, transaction) => inferenceSql.StartAsync(transaction, job.BatchId, totalRows, job.Restart), cancellationToken))
+            if (!await database.InTenantAsync(job.TenantId,
+                (_, transaction) => inferenceSql.StartAsync(transaction, job.BatchId, totalRows, job.Restart), cancellationToken))
             {
                 return; // cancelled before it started
             }
@@ -190,7 +193,8 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         }
 
         var started = Stopwatch.GetTimestamp();
-        var predictions = rows.Count == 0 ? [] : await models.WithModelAsync(job.Owner, job.Model, model => model.Run([.. rows.Select(r => r.Values)]));
+        var predictions = rows.Count == 0 ? [] : await models.WithModelAsync(job.Owner, job.Model,
+            model => model.Run([.. rows.Select(r => r.Values)]));
         var perRowMs = rows.Count == 0 ? 0 : Stopwatch.GetElapsedTime(started).TotalMilliseconds / rows.Count;
         var now = time.GetUtcNow();
         var records = new List<InferenceRecord>(rows.Count);
@@ -198,8 +202,8 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
         for (var i = 0; i < rows.Count; i++)
         {
             var prediction = predictions[i];
-            records.Add(new InferenceRecord(Guid.CreateVersion7(), now, job.TenantId, job.ModelId, job.Model.Version, "batch", null, job.BatchId.ToString(),
-                job.UserId, null, false, [rows[i].Values], [prediction], perRowMs, job.BatchId));
+            records.Add(new InferenceRecord(Guid.CreateVersion7(), now, job.TenantId, job.ModelId, job.Model.Version, "batch", null,
+                job.BatchId.ToString(), job.UserId, null, false, [rows[i].Values], [prediction], perRowMs, job.BatchId));
             outputLines.Add(string.Create(CultureInfo.InvariantCulture, $"{rows[i].Line},{prediction.Prediction:R},{prediction.Confidence:R}"));
         }
 

@@ -39,11 +39,13 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
     };
 
     /// <summary>Inserts the predictions of <paramref name="records"/> as one INSERT; a retry with the same token lands once.</summary>
-    public async Task<long> InsertAsync(IReadOnlyList<InferenceRecord> records, string deduplicationToken, CancellationToken cancellationToken = default)
+    public async Task<long> InsertAsync(IReadOnlyList<InferenceRecord> records, string deduplicationToken,
+        CancellationToken cancellationToken = default)
     {
         var rows = records.SelectMany(record =>
         {
-            var (tenant, model, micros) = (record.TenantId.ToString(), record.ModelId.ToString(), (uint)Math.Min(uint.MaxValue, record.InferenceMs * 1000));
+            var (tenant, model, micros) = (record.TenantId.ToString(), record.ModelId.ToString(),
+                (uint)Math.Min(uint.MaxValue, record.InferenceMs * 1000));
             var metadata = record.Alias is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["alias"] = record.Alias };
             return record.Predictions.Select((prediction, i) => new object[]
             {
@@ -63,8 +65,8 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
     }
 
     /// <summary>A model's serving per version and route over [from, to), in buckets of <paramref name="bucketSeconds"/>.</summary>
-    public async Task<IReadOnlyList<VersionServing>> ServingAsync(Guid tenantId, Guid modelId, DateTimeOffset from, DateTimeOffset to, int bucketSeconds,
-        string? version, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<VersionServing>> ServingAsync(Guid tenantId, Guid modelId, DateTimeOffset from, DateTimeOffset to,
+        int bucketSeconds, string? version, CancellationToken cancellationToken = default)
     {
         var parameters = new ClickHouseParameterCollection();
         parameters.AddParameter("tenant", tenantId.ToString());
@@ -89,7 +91,8 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
             while (await reader.ReadAsync(cancellationToken))
             {
                 var key = (reader.GetString(0), reader.GetString(1));
-                (bins.TryGetValue(key, out var counts) ? counts : bins[key] = new long[10])[Convert.ToInt32(reader.GetValue(2), CultureInfo.InvariantCulture)] =
+                (bins.TryGetValue(key, out var counts) ? counts : bins[key] = new long[10])[Convert.ToInt32(reader.GetValue(2),
+                    CultureInfo.InvariantCulture)] =
                     Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
             }
         }
@@ -108,8 +111,10 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
                 var key = (reader.GetString(0), reader.GetString(1));
                 var predictions = Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture);
                 (buckets.TryGetValue(key, out var list) ? list : buckets[key] = []).Add(new ServingBucket(
-                    new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc)), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
-                    predictions, predictions / (double)bucketSeconds, Number(reader.GetValue(5)), Number(reader.GetValue(6)), Number(reader.GetValue(7)),
+                    new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc)),
+                        Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
+                    predictions, predictions / (double)bucketSeconds, Number(reader.GetValue(5)), Number(reader.GetValue(6)),
+                        Number(reader.GetValue(7)),
                     Finite(reader.GetValue(8))));
             }
         }
@@ -127,7 +132,8 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
             {
                 var key = (reader.GetString(0), reader.GetString(1));
                 versions.Add(new VersionServing(key.Item1, key.Item2, Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
-                    Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
+                    Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
+                        Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
                     Number(reader.GetValue(5)), Number(reader.GetValue(6)), Number(reader.GetValue(7)), Finite(reader.GetValue(8)),
                     bins.GetValueOrDefault(key) ?? new long[10], buckets.GetValueOrDefault(key) ?? []));
             }

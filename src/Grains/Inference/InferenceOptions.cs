@@ -54,7 +54,10 @@ public sealed class InferenceOptions
     [Range(1, 1_000_000)]
     public int QuotaLeaseSize { get; set; } = 500;
 
-    /// <summary>Row quotas (inference_rows, shadow_scorings): how many rows a silo reserves from a tenant's monthly quota at a time. Default 10,000.</summary>
+    /// <summary>
+    /// Row quotas (inference_rows, shadow_scorings): how many rows a silo reserves from a tenant's monthly quota at a
+    /// time. Default 10,000.
+    /// </summary>
     [Range(1, 100_000_000)]
     public int RowQuotaLeaseSize { get; set; } = 10_000;
 

@@ -46,7 +46,8 @@ public sealed partial class InferenceRecorder : IHostedService
         ILogger<InferenceRecorder> logger)
     {
         (_database, _sql, _metrics, _options, _logger) = (database, sql, metrics, options.Value, logger);
-        _queue = Channel.CreateBounded<InferenceRecord>(new BoundedChannelOptions(_options.RecordCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _queue = Channel.CreateBounded<InferenceRecord>(new BoundedChannelOptions(_options.RecordCapacity) { SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>Records dropped on this silo since it started (queue full, or a store unavailable for every attempt).</summary>
@@ -219,7 +220,8 @@ public sealed partial class InferenceRecorder : IHostedService
     [LoggerMessage(Level = LogLevel.Error, Message = "Inference records could not be written to {Store} ({Records} records, {Attempts} attempts)")]
     private partial void LogWriteFailed(Exception exception, string store, int records, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ClickHouse refused a shared INSERT of {Records} inference records; inserting each tenant's on its own")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "ClickHouse refused a shared INSERT of {Records} inference records; inserting each tenant's on its own")]
     private partial void LogSplit(Exception exception, int records);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Inference records dropped because {Reason}; {Total} dropped on this silo so far")]

@@ -21,8 +21,8 @@ public sealed class InferenceSql
     /// <summary>A batch row with what a run needs besides the view.</summary>
     public sealed record Row(BatchView View, DateTimeOffset UpdatedAt, Guid ModelId, string InputPath);
 
-    public async Task InsertAsync(NpgsqlTransaction transaction, Guid id, Guid modelId, string model, string version, string inputUri, string inputPath,
-        string createdBy)
+    public async Task InsertAsync(NpgsqlTransaction transaction, Guid id, Guid modelId, string model, string version, string inputUri,
+        string inputPath, string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             INSERT INTO inference_batches (id, tenant_id, model_id, model_name, model_version, input_uri, input_path, created_by)
@@ -41,7 +41,8 @@ public sealed class InferenceSql
     /// <summary>The tenant's batches pending or running, under the tenant's admission lock for the rest of the transaction.</summary>
     public async Task<long> CountUnfinishedAsync(NpgsqlTransaction transaction)
     {
-        await using (var @lock = TenantDatabase.TenantCommand(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('batch-admission:' || @tenant::text, 0))"))
+        await using (var @lock = TenantDatabase.TenantCommand(transaction,
+            "SELECT pg_advisory_xact_lock(hashtextextended('batch-admission:' || @tenant::text, 0))"))
         {
             await @lock.ExecuteNonQueryAsync();
         }
@@ -53,7 +54,8 @@ public sealed class InferenceSql
 
     public async Task<Row?> FindAsync(NpgsqlTransaction transaction, Guid id)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM inference_batches WHERE tenant_id = @tenant AND id = @id");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            $"SELECT {Columns} FROM inference_batches WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", id);
         await using var reader = await command.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
@@ -65,9 +67,10 @@ public sealed class InferenceSql
         var (processed, failed) = (reader.GetInt64(6), reader.GetInt64(7));
         var status = reader.GetString(4);
         var progress = status == "completed" ? 1.0 : total is > 0 ? Math.Min(1.0, (processed + failed) / (double)total) : 0.0;
-        var view = new BatchView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), status, total, processed, failed, progress,
-            Text(reader, 8), Text(reader, 9), Text(reader, 10), reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12),
-            reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
+        var view = new BatchView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), status, total, processed, failed,
+            progress, Text(reader, 8), Text(reader, 9), Text(reader, 10), reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12),
+            reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13),
+                reader.IsDBNull(14) ? null : reader.GetFieldValue<DateTimeOffset>(14),
             reader.GetString(15));
         return new Row(view, reader.GetFieldValue<DateTimeOffset>(16), reader.GetGuid(17), reader.GetString(18));
     }
@@ -137,7 +140,8 @@ public sealed class InferenceSql
     /// Ids are chosen by the caller and a repeated id is ignored, so a retried write after an unclear failure stores each
     /// row once.
     /// </summary>
-    public async Task InsertRequestsAsync(NpgsqlTransaction transaction, IReadOnlyList<InferenceRecord> records, CancellationToken cancellationToken = default)
+    public async Task InsertRequestsAsync(NpgsqlTransaction transaction, IReadOnlyList<InferenceRecord> records,
+        CancellationToken cancellationToken = default)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             INSERT INTO inference_jobs (id, tenant_id, model_id, model_version, input_data, prediction, confidence_score, inference_time_ms,
@@ -154,14 +158,17 @@ public sealed class InferenceSql
         command.Parameters.AddWithValue("inputs", records.Select(r => JsonSerializer.Serialize(r.Rows, Json)).ToArray());
         command.Parameters.AddWithValue("predictions", records.Select(r => JsonSerializer.Serialize(
             r.Predictions.Select(p => new { p.Prediction, p.Confidence }), Json)).ToArray());
-        command.Parameters.Add(new NpgsqlParameter("confidences", NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = records.Select(r => r.MeanConfidence).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("confidences",
+            NpgsqlDbType.Array | NpgsqlDbType.Double) { Value = records.Select(r => r.MeanConfidence).ToArray() });
         command.Parameters.AddWithValue("ms", records.Select(r => (int)Math.Min(int.MaxValue, Math.Round(r.InferenceMs))).ToArray());
         command.Parameters.AddWithValue("at", records.Select(r => r.At).ToArray());
         command.Parameters.AddWithValue("users", records.Select(r => r.UserId.Length <= 255 ? r.UserId : r.UserId[..255]).ToArray());
-        command.Parameters.Add(new NpgsqlParameter("batches", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = records.Select(r => r.BatchId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter("batches",
+            NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = records.Select(r => r.BatchId).ToArray() });
         command.Parameters.AddWithValue("metadata", records.Select(r => JsonSerializer.Serialize(new
         {
-            requestId = r.RequestId, route = r.Route, alias = r.Alias, cached = r.Cached, rows = r.Rows.Count, inferenceMs = r.InferenceMs, sessionId = r.SessionId,
+            requestId = r.RequestId, route = r.Route, alias = r.Alias, cached = r.Cached, rows = r.Rows.Count, inferenceMs = r.InferenceMs,
+                sessionId = r.SessionId,
         }, Json)).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

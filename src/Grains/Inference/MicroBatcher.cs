@@ -35,17 +35,20 @@ public sealed class MicroBatcher(OnnxModelCache models, IOptions<InferenceOption
         });
 
     /// <summary>The inputs the artifact's model expects (loading it if needed).</summary>
-    public Task<IReadOnlyList<ModelInput>> DescribeAsync(ModelOwner owner, ArtifactView artifact) => models.WithModelAsync(owner, artifact, model => model.Inputs);
+    public Task<IReadOnlyList<ModelInput>> DescribeAsync(ModelOwner owner, ArtifactView artifact) => models.WithModelAsync(owner, artifact,
+        model => model.Inputs);
 
     /// <summary>Scores <paramref name="rows"/> with the artifact's model, batched with whatever else is waiting.</summary>
-    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ModelOwner owner, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    public async Task<IReadOnlyList<RowPrediction>> PredictAsync(ModelOwner owner, ArtifactView artifact,
+        IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {
         await ValidateAsync(owner, artifact, rows);
         return await ScoreAsync(owner, artifact, rows);
     }
 
     /// <summary>Scores rows already checked by <see cref="ValidateAsync"/>, batched with whatever else is waiting.</summary>
-    public async Task<IReadOnlyList<RowPrediction>> ScoreAsync(ModelOwner owner, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
+    public async Task<IReadOnlyList<RowPrediction>> ScoreAsync(ModelOwner owner, ArtifactView artifact,
+        IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {
         if (rows.Count >= options.Value.MaxBatchRows)
         {

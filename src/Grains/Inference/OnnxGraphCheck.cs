@@ -13,7 +13,8 @@ namespace PhantomMl.Grains.Inference;
 public static class OnnxGraphCheck
 {
     /// <summary>Operator domains served: the ONNX standard, ONNX-ML, and ONNX Runtime's built-in contrib operators.</summary>
-    public static readonly IReadOnlySet<string> AllowedDomains = new HashSet<string>(StringComparer.Ordinal) { "", "ai.onnx", "ai.onnx.ml", "com.microsoft" };
+    public static readonly IReadOnlySet<string> AllowedDomains = new HashSet<string>(StringComparer.Ordinal) { "", "ai.onnx", "ai.onnx.ml",
+        "com.microsoft" };
 
     /// <summary>Most nodes in all graphs of one model.</summary>
     public const int MaxNodes = 1_000_000;

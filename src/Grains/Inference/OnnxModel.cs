@@ -39,14 +39,17 @@ public sealed class OnnxModel : IDisposable
         _floatInputs = [.. _session.InputMetadata.Where(input => input.Value.ElementType == typeof(float)).Select(input => input.Key)];
         foreach (var input in _session.InputMetadata)
         {
-            if (input.Value.ElementType != typeof(float) && input.Value.ElementType != typeof(double) && input.Value.ElementType != typeof(long) && input.Value.ElementType != typeof(int))
+            if (input.Value.ElementType != typeof(float) && input.Value.ElementType != typeof(double) && input.Value.ElementType != typeof(long)
+                && input.Value.ElementType != typeof(int))
             {
-                throw PhantomException.Invalid($"The model's input '{input.Key}' is {input.Value.ElementType.Name}; only numeric inputs can be served.", "artifact");
+                throw PhantomException.Invalid($"The model's input '{input.Key}' is {input.Value.ElementType.Name}; only numeric inputs can be " +
+                    $"served.", "artifact");
             }
 
             if (input.Value.Dimensions.Length > 2 || (input.Value.Dimensions.Length == 2 && input.Value.Dimensions[1] != 1))
             {
-                throw PhantomException.Invalid($"The model's input '{input.Key}' has shape [{string.Join(", ", input.Value.Dimensions)}]; one value per row is served.", "artifact");
+                throw PhantomException.Invalid($"The model's input '{input.Key}' has shape [{string.Join(", ", input.Value.Dimensions)}]; one " +
+                    $"value per row is served.", "artifact");
             }
         }
     }
@@ -76,7 +79,8 @@ public sealed class OnnxModel : IDisposable
             {
                 throw PhantomException.Invalid(
                     $"Row {r} does not fit the model's inputs ({string.Join(", ", Inputs.Select(i => i.Name))})" +
-                    (missing.Count > 0 ? $"; missing: {string.Join(", ", missing)}" : "") + (unknown.Count > 0 ? $"; unknown: {string.Join(", ", unknown)}" : "") + ".",
+                    (missing.Count > 0 ? $"; missing: {string.Join(", ", missing)}" : "")
+                        + (unknown.Count > 0 ? $"; unknown: {string.Join(", ", unknown)}" : "") + ".",
                     $"rows[{r}]");
             }
 
@@ -120,7 +124,8 @@ public sealed class OnnxModel : IDisposable
 
             var label = values.TryGetValue("PredictedLabel", out var predicted) ? predicted : (double?)null;
             var probability = values.TryGetValue("Probability", out var p) ? p : (double?)null;
-            predictions[r] = new RowPrediction(label ?? values.GetValueOrDefault("Score"), label is { } l && probability is { } pr ? (l >= 0.5 ? pr : 1 - pr) : null, values);
+            predictions[r] = new RowPrediction(label ?? values.GetValueOrDefault("Score"),
+                label is { } l && probability is { } pr ? (l >= 0.5 ? pr : 1 - pr) : null, values);
         }
 
         return predictions;
@@ -170,9 +175,11 @@ public sealed class OnnxModel : IDisposable
     {
         int[] shape = metadata.Dimensions.Length == 2 ? [rows.Count, 1] : [rows.Count];
         var type = metadata.ElementType;
-        return type == typeof(float) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(rows.Select(row => (float)row[name]).ToArray(), shape))
+        return type == typeof(float) ? NamedOnnxValue.CreateFromTensor(name,
+            new DenseTensor<float>(rows.Select(row => (float)row[name]).ToArray(), shape))
             : type == typeof(double) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<double>(rows.Select(row => row[name]).ToArray(), shape))
-            : type == typeof(long) ? NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(rows.Select(row => (long)row[name]).ToArray(), shape))
+            : type == typeof(long) ? NamedOnnxValue.CreateFromTensor(name,
+                new DenseTensor<long>(rows.Select(row => (long)row[name]).ToArray(), shape))
             : NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(rows.Select(row => (int)row[name]).ToArray(), shape));
     }
 

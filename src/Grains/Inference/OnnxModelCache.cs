@@ -27,7 +27,8 @@ public sealed class OnnxModelCache(IArtifactStore artifacts, IOptions<InferenceO
     {
         if (2 * artifact.SizeBytes > owner.MemoryBudget)
         {
-            throw PhantomException.TooLarge($"Version '{artifact.Version}' needs about {2 * artifact.SizeBytes} bytes of memory loaded; the tenant's " +
+            throw PhantomException.TooLarge($"Version '{artifact.Version}' needs about {2 * artifact.SizeBytes} bytes of memory loaded; the " +
+                $"tenant's " +
                 $"{Tenants.Quotas.OnnxSessionBytes} allows {owner.MemoryBudget}.", Tenants.Quotas.OnnxSessionBytes);
         }
 
@@ -92,7 +93,8 @@ public sealed class OnnxModelCache(IArtifactStore artifacts, IOptions<InferenceO
             var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
             if (sha != artifact.Sha256)
             {
-                throw new InvalidDataException($"The stored artifact's SHA-256 is {sha}, not the recorded {artifact.Sha256}: it is damaged and is not served.");
+                throw new InvalidDataException($"The stored artifact's SHA-256 is {sha}, not the recorded {artifact.Sha256}: it is damaged and is " +
+                    $"not served.");
             }
 
             OnnxModel model;

@@ -11,7 +11,8 @@ namespace PhantomMl.Grains.Inference;
 
 /// <summary>
 /// Answers for identical inputs, in Redis, shared by every silo. The key is the tenant, the artifact's SHA-256 (what
-/// actually scored), the version label (what the answer says scored) and the SHA-256 of the canonical rows (names sorted, numbers round-trip formatted), so pointing an
+/// actually scored), the version label (what the answer says scored) and the SHA-256 of the canonical rows (names
+/// sorted, numbers round-trip formatted), so pointing an
 /// alias or the active version elsewhere makes its old answers unreachable at once (once the resolution is renewed),
 /// without deleting anything. Entries live <see cref="InferenceOptions.ResultCacheTtl"/>. Redis being down only makes
 /// every request a miss.
@@ -44,7 +45,8 @@ public sealed partial class PredictionCache(IConnectionMultiplexer redis, IOptio
     }
 
     /// <summary>Remembers an answer.</summary>
-    public async Task SetAsync(string tenantKey, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows, PredictionView answer)
+    public async Task SetAsync(string tenantKey, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows,
+        PredictionView answer)
     {
         if (!Cacheable(rows))
         {
@@ -53,7 +55,8 @@ public sealed partial class PredictionCache(IConnectionMultiplexer redis, IOptio
 
         try
         {
-            await redis.GetDatabase().StringSetAsync(Key(tenantKey, artifact, rows), JsonSerializer.Serialize(answer, Json), options.Value.ResultCacheTtl);
+            await redis.GetDatabase().StringSetAsync(Key(tenantKey, artifact, rows), JsonSerializer.Serialize(answer, Json),
+                options.Value.ResultCacheTtl);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -61,7 +64,8 @@ public sealed partial class PredictionCache(IConnectionMultiplexer redis, IOptio
         }
     }
 
-    private bool Cacheable(IReadOnlyList<IReadOnlyDictionary<string, double>> rows) => options.Value.ResultCacheTtl > TimeSpan.Zero && rows.Count <= MaxCachedRows;
+    private bool Cacheable(IReadOnlyList<IReadOnlyDictionary<string, double>> rows) => options.Value.ResultCacheTtl > TimeSpan.Zero
+        && rows.Count <= MaxCachedRows;
 
     private static string Key(string tenantKey, ArtifactView artifact, IReadOnlyList<IReadOnlyDictionary<string, double>> rows)
     {

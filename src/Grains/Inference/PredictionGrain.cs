@@ -24,7 +24,8 @@ namespace PhantomMl.Grains.Inference;
 /// </summary>
 [StatelessWorker]
 [Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
-public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls internalCalls, MicroBatcher batcher, PredictionCache cache, InferenceQuota quota,
+public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls internalCalls, MicroBatcher batcher, PredictionCache cache,
+    InferenceQuota quota,
     InferenceRecorder recorder, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<PredictionGrain> logger)
     : Grain, IPredictionGrain
 {
@@ -79,7 +80,8 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
         }
 
         var share = tenantLimits[Quotas.RecordingQueueRecords];
-        recorder.Record(Record(tenantId, route, caller, artifact.Version, routeName, rows, answer.Predictions, answer.InferenceMs, answer.Cached), share);
+        recorder.Record(Record(tenantId, route, caller, artifact.Version, routeName, rows, answer.Predictions, answer.InferenceMs, answer.Cached),
+            share);
         if (route.Shadow is { } shadow && TryStartShadow(tenantId, tenantLimits[Quotas.ConcurrentShadowScorings]))
         {
             _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, rows, share));
@@ -119,16 +121,16 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
     private static void ShadowDone(Guid tenantId) => ShadowsInFlight.AddOrUpdate(tenantId, 0, (_, running) => Math.Max(0, running - 1));
 
     /// <summary>Scores a copy of the request with the shadow version and records it; the caller never sees it.</summary>
-    private async Task ShadowAsync(ModelOwner owner, ServingRoute route, ArtifactView shadow, Caller caller, IReadOnlyList<IReadOnlyDictionary<string, double>> rows,
-        long share)
+    private async Task ShadowAsync(ModelOwner owner, ServingRoute route, ArtifactView shadow, Caller caller,
+        IReadOnlyList<IReadOnlyDictionary<string, double>> rows, long share)
     {
         try
         {
             await quota.ConsumeAsync(owner.TenantId, Quotas.ShadowScorings, rows.Count);
             var started = Stopwatch.GetTimestamp();
             var predictions = await batcher.PredictAsync(owner, shadow, rows);
-            recorder.Record(Record(owner.TenantId, route, caller, shadow.Version, "shadow", rows, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                cached: false), share);
+            recorder.Record(Record(owner.TenantId, route, caller, shadow.Version, "shadow", rows, predictions,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds, cached: false), share);
         }
         catch (PhantomException e) when (e.Status == 429)
         {
@@ -176,7 +178,8 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
 
         // Already authorized for inference; the registry lookup runs as the platform, so a key with only
         // inference:predict can be served.
-        var route = await internalCalls.AsComponentAsync("inference", () => GrainFactory.Model(tenantKey, model).GetServingRouteAsync(versionOrAlias));
+        var route = await internalCalls.AsComponentAsync("inference",
+            () => GrainFactory.Model(tenantKey, model).GetServingRouteAsync(versionOrAlias));
         Routes.Set(key, route, now + options.Value.ResolutionTtl);
         return route;
     }

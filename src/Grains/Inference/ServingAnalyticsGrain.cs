@@ -1,6 +1,6 @@
 using Orleans.Concurrency;
-using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 
@@ -18,9 +18,11 @@ public sealed class ServingAnalyticsGrain(AccessGuard guard, InferenceMetricsTab
     private static readonly TimeSpan LongestWindow = TimeSpan.FromDays(400);
 
     /// <inheritdoc />
-    public async Task<ServingAnalytics> GetAsync(string tenantKey, string model, DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds, string? version)
+    public async Task<ServingAnalytics> GetAsync(string tenantKey, string model, DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds,
+        string? version)
     {
-        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead, new AuditEvent("data_access", "model", model ?? "", "read-analytics"))).TenantId;
+        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.ModelsRead,
+            new AuditEvent("data_access", "model", model ?? "", "read-analytics"))).TenantId;
         ModelLifecycle.Name(model);
         var found = await GrainFactory.Model(tenantKey, model!).GetAsync();
 
@@ -36,7 +38,8 @@ public sealed class ServingAnalyticsGrain(AccessGuard guard, InferenceMetricsTab
         var bucket = bucketSeconds ?? (int)Math.Max(1, Math.Ceiling(window / 60));
         if (bucket < 1 || window / bucket > IServingAnalyticsGrain.MaxBuckets)
         {
-            throw PhantomException.Invalid($"bucketSeconds must be at least 1 and make at most {IServingAnalyticsGrain.MaxBuckets} buckets of the window.", "bucketSeconds");
+            throw PhantomException.Invalid($"bucketSeconds must be at least 1 and make at most {IServingAnalyticsGrain.MaxBuckets} buckets of the " +
+                $"window.", "bucketSeconds");
         }
 
         if (version is not null)

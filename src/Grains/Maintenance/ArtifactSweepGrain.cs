@@ -1,6 +1,6 @@
-using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Maintenance;

@@ -10,7 +10,8 @@ namespace PhantomMl.Grains.Maintenance;
 /// tenants. An object is only deleted once it is older than the grace period, because an upload's object is
 /// written before its row commits.
 /// </summary>
-public sealed partial class ArtifactSweeper(TenantDatabase database, ModelSql modelSql, IArtifactStore artifacts, TimeProvider time, ILogger<ArtifactSweeper> logger)
+public sealed partial class ArtifactSweeper(TenantDatabase database, ModelSql modelSql, IArtifactStore artifacts, TimeProvider time,
+    ILogger<ArtifactSweeper> logger)
 {
     private const int BatchSize = 500;
 
@@ -36,7 +37,8 @@ public sealed partial class ArtifactSweeper(TenantDatabase database, ModelSql mo
         return new ArtifactSweepReport(now, examined, deleted, tooRecent);
     }
 
-    private async Task<long> SweepAsync(List<StoredObject> batch, DateTimeOffset writtenBefore, List<string> deleted, CancellationToken cancellationToken)
+    private async Task<long> SweepAsync(List<StoredObject> batch, DateTimeOffset writtenBefore, List<string> deleted,
+        CancellationToken cancellationToken)
     {
         long tooRecent = 0;
         foreach (var tenant in batch.GroupBy(stored => ArtifactKeys.TenantOf(stored.Key)!.Value))

@@ -8,8 +8,12 @@ namespace PhantomMl.Grains.Maintenance;
 /// </summary>
 public sealed class MaintenanceSql(NpgsqlDataSource dataSource)
 {
-    /// <summary>Creates partition <paramref name="partition"/> of <paramref name="parent"/> for [from, to) unless it exists; whether it was created.</summary>
-    public async Task<bool> EnsureRangePartitionAsync(string parent, string partition, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates partition <paramref name="partition"/> of <paramref name="parent"/> for [from, to) unless it exists;
+    /// whether it was created.
+    /// </summary>
+    public async Task<bool> EnsureRangePartitionAsync(string parent, string partition, DateTimeOffset from, DateTimeOffset to,
+        CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT phantom_ensure_range_partition(@parent::regclass, @partition, @from, @to)");
         command.Parameters.AddWithValue("parent", parent);

@@ -86,6 +86,7 @@ public sealed partial class PartitionMaintainer(
     [LoggerMessage(Level = LogLevel.Information, Message = "Dropped expired partition {Partition} of {Table} (older than {Cutoff:o})")]
     private partial void LogDropped(string partition, string table, DateTimeOffset cutoff);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Partition maintenance pass: {CreatedCount} created, {DroppedCount} dropped, {ForgottenCount} audit event ids forgotten")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Partition maintenance pass: {CreatedCount} created, {DroppedCount} dropped, {ForgottenCount} audit event ids forgotten")]
     private partial void LogPass(int createdCount, int droppedCount, long forgottenCount);
 }

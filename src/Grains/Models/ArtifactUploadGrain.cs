@@ -12,7 +12,8 @@ namespace PhantomMl.Grains.Models;
 /// pipe is below its threshold, so a slow store slows the client down instead of filling memory (at most
 /// <see cref="PipeBudgetBytes"/> buffered here, plus what the store buffers per part).
 /// </summary>
-public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStore artifacts, InternalCalls internalCalls, ILogger<ArtifactUploadGrain> logger)
+public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStore artifacts, InternalCalls internalCalls,
+    ILogger<ArtifactUploadGrain> logger)
     : Grain, IArtifactUploadGrain
 {
     private const int PipeBudgetBytes = 16 << 20;
@@ -49,7 +50,8 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
         }
 
         // 404 unless the model issued this ticket, unexpired, in the caller's tenant.
-        var ticket = _uploadId == Guid.Empty ? throw PhantomException.NotFound("upload", _uploadId.ToString()) : await Model.GetArtifactUploadAsync(_uploadId);
+        var ticket = _uploadId == Guid.Empty ? throw PhantomException.NotFound("upload",
+            _uploadId.ToString()) : await Model.GetArtifactUploadAsync(_uploadId);
         if (ticket.ApiKeyId != caller.KeyId)
         {
             throw PhantomException.NotFound("upload", _uploadId.ToString()); // not the key that asked for it: as if there were none
@@ -57,7 +59,8 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
 
         _owner = caller.KeyId;
         _ticket = ticket;
-        _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBudgetBytes, resumeWriterThreshold: PipeBudgetBytes / 2, useSynchronizationContext: false));
+        _pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBudgetBytes, resumeWriterThreshold: PipeBudgetBytes / 2,
+            useSynchronizationContext: false));
         var reader = _pipe.Reader;
         _store = Task.Run(async () =>
         {

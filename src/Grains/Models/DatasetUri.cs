@@ -15,6 +15,7 @@ public static class DatasetUri
         var parts = uri is { Length: <= 600 } && uri.StartsWith(Scheme, StringComparison.Ordinal) ? uri[Scheme.Length..].Split('/') : [];
         return parts.Length == 3 && parts[1] == "versions" && parts[0].Length > 0 && parts[2].Length is > 0 and <= 64
             ? (ModelLifecycle.Name(parts[0]), parts[2])
-            : throw PhantomException.Invalid("datasetUri must be model://{model}/versions/{version or alias}: a CSV artifact in the registry.", "datasetUri");
+            : throw PhantomException.Invalid("datasetUri must be model://{model}/versions/{version or alias}: a CSV artifact in the registry.",
+                "datasetUri");
     }
 }

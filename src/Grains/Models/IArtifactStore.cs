@@ -63,7 +63,8 @@ public static class ArtifactKeys
 
     /// <summary>The key of one file a batch inference job writes: <c>tenants/{tenantId}/batches/{batchId}/{output|errors}.csv</c>.</summary>
     public static string ForBatch(Guid tenantId, Guid batchId, string file) =>
-        file is "output.csv" or "errors.csv" ? $"tenants/{tenantId:N}/batches/{batchId:N}/{file}" : throw new ArgumentException("Not a batch file.", nameof(file));
+        file is "output.csv" or "errors.csv" ? $"tenants/{tenantId:N}/batches/{batchId:N}/{file}" : throw new ArgumentException("Not a batch file.",
+            nameof(file));
 
     /// <summary>Whether a key has the shape of a batch job's file.</summary>
     public static bool IsBatchFile(string key)

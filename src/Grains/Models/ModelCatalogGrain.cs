@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text;
 using Orleans.Concurrency;
-using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;

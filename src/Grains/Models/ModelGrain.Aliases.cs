@@ -45,7 +45,8 @@ public sealed partial class ModelGrain
                 throw PhantomException.Invalid("A challenger needs a percentage above 0, and a percentage needs a challenger.", "challenger");
             }
 
-            var target = alias is not null && _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias", BoundedText.Shown(alias));
+            var target = alias is not null && _aliases.TryGetValue(alias, out var label) ? label : throw PhantomException.NotFound("alias",
+                BoundedText.Shown(alias));
             var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
             Guid? Version(string? versionOrAlias, string field)
             {
@@ -59,8 +60,8 @@ public sealed partial class ModelGrain
                     : throw PhantomException.Invalid($"The {field} must be another version than the one '{alias}' points at ({target}).", field);
             }
 
-            await modelSql.SetAliasTrafficAsync(connection, transaction, model.Id, alias, Version(traffic.Challenger, "challenger"), traffic.ChallengerPercent,
-                Version(traffic.Shadow, "shadow"));
+            await modelSql.SetAliasTrafficAsync(connection, transaction, model.Id, alias, Version(traffic.Challenger, "challenger"),
+                traffic.ChallengerPercent, Version(traffic.Shadow, "shadow"));
             return await BumpAsync(connection, transaction, model);
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();
@@ -93,7 +94,8 @@ public sealed partial class ModelGrain
     {
         await AuthorizeAsync(Permissions.ModelsRead, Event("read"));
         var model = Model;
-        var label = versionOrAlias == "active" ? model.ActiveVersion ?? throw PhantomException.NotFound("active version of model", _name) : versionOrAlias;
+        var label = versionOrAlias == "active" ? model.ActiveVersion ?? throw PhantomException.NotFound("active version of model",
+            _name) : versionOrAlias;
         var alias = _aliases.ContainsKey(label) ? label : null;
         var traffic = alias is null ? null : _traffic.GetValueOrDefault(alias);
         return await database.InTenantAsync(_tenantId, async (connection, transaction) =>
@@ -104,7 +106,8 @@ public sealed partial class ModelGrain
                   ?? throw PhantomException.NotFound("artifact of version", BoundedText.Shown(version));
             var primary = (await ArtifactOf(label))!;
             var challenger = traffic is { Challenger: { } c, ChallengerPercent: > 0 } ? await ArtifactOf(c) : null;
-            return new ServingRoute(model.Id, primary, challenger, challenger is null ? 0 : traffic!.ChallengerPercent, await ArtifactOf(traffic?.Shadow), alias);
+            return new ServingRoute(model.Id, primary, challenger, challenger is null ? 0 : traffic!.ChallengerPercent,
+                await ArtifactOf(traffic?.Shadow), alias);
         });
     }
 }

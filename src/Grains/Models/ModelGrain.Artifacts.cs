@@ -25,7 +25,8 @@ public sealed partial class ModelGrain
         var model = Model;
         var limits = await QuotaLimitsAsync();
         // The same request retried (by the SDK, after a lost answer) names the same ticket.
-        var uploadId = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"upload:{_tenantId:N}:{caller.UserId}:{caller.Client.RequestId}")).AsSpan(0, 16));
+        var uploadId = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes($"upload:{_tenantId:N}:{caller.UserId}:{caller.Client.RequestId}")).AsSpan(0,
+            16));
         var ticket = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
         {
             if (sizeBytes <= 0)
@@ -35,8 +36,8 @@ public sealed partial class ModelGrain
 
             if (sizeBytes > limits[Quotas.ModelFileBytes])
             {
-                throw PhantomException.TooLarge($"An artifact of this tenant is at most {limits[Quotas.ModelFileBytes]} bytes (quota {Quotas.ModelFileBytes}).",
-                    Quotas.ModelFileBytes);
+                throw PhantomException.TooLarge($"An artifact of this tenant is at most {limits[Quotas.ModelFileBytes]} bytes (quota " +
+                    $"{Quotas.ModelFileBytes}).", Quotas.ModelFileBytes);
             }
 
             var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
@@ -85,13 +86,14 @@ public sealed partial class ModelGrain
             {
                 if (measuredBytes != ticket.SizeBytes)
                 {
-                    throw PhantomException.Invalid($"The upload announced {ticket.SizeBytes} bytes but {measuredBytes} arrived; nothing was stored.", "Content-Length");
+                    throw PhantomException.Invalid($"The upload announced {ticket.SizeBytes} bytes but {measuredBytes} arrived; nothing was stored.",
+                        "Content-Length");
                 }
 
                 if (expectedSha256 is not null && !string.Equals(expectedSha256, measuredSha256, StringComparison.OrdinalIgnoreCase))
                 {
-                    throw PhantomException.Invalid($"The artifact's SHA-256 is {measuredSha256}, not the {BoundedText.Shown(expectedSha256)} the client sent; nothing was stored.",
-                        "X-Content-Sha256");
+                    throw PhantomException.Invalid($"The artifact's SHA-256 is {measuredSha256}, not the {BoundedText.Shown(expectedSha256)} the " +
+                        $"client sent; nothing was stored.", "X-Content-Sha256");
                 }
 
                 var row = await modelSql.FindUploadAsync(transaction, uploadId, time.GetUtcNow())
@@ -102,8 +104,10 @@ public sealed partial class ModelGrain
                 }
 
                 await modelSql.DeleteUploadAsync(transaction, uploadId);
-                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, measuredBytes, limits[Quotas.ArtifactBytes], time.GetUtcNow());
-                await modelSql.InsertAsync(connection, transaction, model, row.VersionId, measuredBytes, measuredSha256.ToLowerInvariant(), artifacts, row.Ticket.ObjectKey);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, measuredBytes, limits[Quotas.ArtifactBytes],
+                    time.GetUtcNow());
+                await modelSql.InsertAsync(connection, transaction, model, row.VersionId, measuredBytes, measuredSha256.ToLowerInvariant(),
+                    artifacts, row.Ticket.ObjectKey);
                 await BumpAsync(connection, transaction, model);
                 return (await modelSql.FindAsync(connection, transaction, row.VersionId))!;
             });
@@ -157,7 +161,8 @@ public sealed partial class ModelGrain
 
             var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
             var intact = actual == artifact.Sha256 && size == artifact.SizeBytes;
-            result = new ArtifactVerification(intact, artifact.Sha256, actual, size, intact ? null : "The stored bytes differ from what was uploaded.");
+            result = new ArtifactVerification(intact, artifact.Sha256, actual, size,
+                intact ? null : "The stored bytes differ from what was uploaded.");
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -188,7 +193,8 @@ public sealed partial class ModelGrain
         return await database.InTenantAsync(_tenantId, async (connection, transaction) =>
         {
             var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            return await modelSql.FindAsync(connection, transaction, version.Id) ?? throw PhantomException.NotFound("artifact of version", version.Version);
+            return await modelSql.FindAsync(connection, transaction, version.Id) ?? throw PhantomException.NotFound("artifact of version",
+                version.Version);
         });
     }
 

@@ -26,7 +26,8 @@ public sealed partial class ModelGrain
             if (valid.ParentVersion is { } parentLabel)
             {
                 parent = versions.SingleOrDefault(v => v.Version == parentLabel)
-                    ?? throw PhantomException.Invalid($"parentVersion '{BoundedText.Shown(parentLabel)}' is not a version of this model.", "parentVersion");
+                    ?? throw PhantomException.Invalid($"parentVersion '{BoundedText.Shown(parentLabel)}' is not a version of this model.",
+                        "parentVersion");
             }
 
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
@@ -62,7 +63,8 @@ public sealed partial class ModelGrain
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -1, limits[Quotas.ModelVersions], now);
             if (artifact is not null)
             {
-                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -artifact.SizeBytes, limits[Quotas.ArtifactBytes], now);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ArtifactBytes, -artifact.SizeBytes,
+                    limits[Quotas.ArtifactBytes], now);
             }
 
             await BumpAsync(connection, transaction, model);
@@ -115,8 +117,8 @@ public sealed partial class ModelGrain
     private async Task<ModelVersionView> GetVersionInternalAsync(string versionOrAlias)
     {
         var model = Model;
-        return Resolve(await database.InTenantAsync(_tenantId, (connection, transaction) => modelSql.ListVersionsAsync(connection, transaction, model.Id)),
-            versionOrAlias);
+        return Resolve(await database.InTenantAsync(_tenantId,
+            (connection, transaction) => modelSql.ListVersionsAsync(connection, transaction, model.Id)), versionOrAlias);
     }
 
     /// <summary>The version a label or alias names; 404 when there is none.</summary>

@@ -13,8 +13,8 @@ namespace PhantomMl.Grains.Models;
 /// activation itself only parses its key. Every change checks the caller, then the ETag, then commits together with its
 /// audit row. The methods are split by concern: versions, aliases and serving, lineage, artifacts.
 /// </summary>
-public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts, IModelCache cache,
-    TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql, ModelSql modelSql) : Grain, IModelGrain
+public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts,
+    IModelCache cache, TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql, ModelSql modelSql) : Grain, IModelGrain
 {
     private string _tenantKey = "";
     private string _name = "";
@@ -53,7 +53,8 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, 1, limits[Quotas.Models], now);
             return await modelSql.InsertAsync(connection, transaction, new ModelRecord(Guid.CreateVersion7(), _tenantId, name,
                 ModelLifecycle.Word(valid.ModelType, "modelType"), ModelLifecycle.Word(valid.Algorithm, "algorithm"), "created", null,
-                ModelValidation.FeatureCount(valid.FeatureCount), ModelValidation.TrainingSamples(valid.TrainingSamples), ModelValidation.Tags(valid.Tags),
+                ModelValidation.FeatureCount(valid.FeatureCount), ModelValidation.TrainingSamples(valid.TrainingSamples),
+                    ModelValidation.Tags(valid.Tags),
                 ModelValidation.Metadata(valid.Metadata), now, now, caller.UserId, 1));
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();
@@ -113,7 +114,8 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, -1, limits[Quotas.Models], now);
             if (versions.Count > 0)
             {
-                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions], now);
+                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, -versions.Count, limits[Quotas.ModelVersions],
+                    now);
             }
 
             if (bytes > 0)
@@ -163,7 +165,8 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
         await InvalidateCacheAsync();
         // The UPDATE returns the committed row, and these changes leave the aliases alone: no reload is needed.
         _model = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-            await modelSql.UpdateAsync(connection, transaction, change(model), expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
+            await modelSql.UpdateAsync(connection, transaction, change(model),
+                expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
             replay: () => Task.FromResult(Model));
         await PublishAsync();
         return View();
@@ -189,7 +192,8 @@ public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guar
             var model = _name.Length == 0 ? null : await modelSql.LoadAsync(connection, transaction, _name);
             return model is null
                 ? (null, [], [])
-                : (model, await modelSql.ListAliasesAsync(connection, transaction, model.Id), await modelSql.ListAliasTrafficAsync(connection, transaction, model.Id));
+                : (model, await modelSql.ListAliasesAsync(connection, transaction, model.Id),
+                    await modelSql.ListAliasTrafficAsync(connection, transaction, model.Id));
         });
         await PublishAsync();
     }

@@ -31,7 +31,8 @@ public static partial class ModelLifecycle
 
         if (!Transitions[from].Contains(to))
         {
-            throw PhantomException.Conflict($"A model that is {from} cannot become {to}; from {from} it can become: {string.Join(", ", Transitions[from].DefaultIfEmpty("nothing (delete it)"))}.");
+            throw PhantomException.Conflict($"A model that is {from} cannot become {to}; from {from} it can become: " +
+                $"{string.Join(", ", Transitions[from].DefaultIfEmpty("nothing (delete it)"))}.");
         }
     }
 

@@ -19,7 +19,8 @@ public sealed record ModelRecord(
     long RowVersion)
 {
     /// <summary>The API's view, with the model's aliases (alias to version label).</summary>
-    public ModelView ToView(IReadOnlyDictionary<string, string> aliases, IReadOnlyDictionary<string, AliasTraffic>? traffic = null) => new(Id, Name, ModelType,
+    public ModelView ToView(IReadOnlyDictionary<string, string> aliases, IReadOnlyDictionary<string, AliasTraffic>? traffic = null) => new(Id, Name,
+        ModelType,
         Algorithm, Status, ActiveVersion, FeatureCount, TrainingSamples, Tags, Metadata, aliases, CreatedAt, UpdatedAt, CreatedBy, RowVersion,
         traffic is { Count: > 0 } ? traffic : null);
 }

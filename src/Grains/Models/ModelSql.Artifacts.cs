@@ -6,12 +6,14 @@ namespace PhantomMl.Grains.Models;
 /// <summary>The SQL of model_artifacts and artifact_uploads (the tickets of uploads in progress); inside a tenant's unit of work.</summary>
 public sealed partial class ModelSql
 {
-    private const string ArtifactColumns = "v.version, a.artifact_size_bytes, a.artifact_checksum, a.storage_provider, a.storage_path, a.compression_type, a.encryption_key_id, a.created_at";
+    private const string ArtifactColumns = "v.version, a.artifact_size_bytes, a.artifact_checksum, a.storage_provider, a.storage_path, " +
+        "a.compression_type, a.encryption_key_id, a.created_at";
 
     public async Task<ArtifactView?> FindAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction,
-            $"SELECT {ArtifactColumns} FROM model_artifacts a JOIN model_versions v ON v.tenant_id = a.tenant_id AND v.id = a.model_version_id WHERE a.tenant_id = @tenant AND a.model_version_id = @version");
+            $"SELECT {ArtifactColumns} FROM model_artifacts a JOIN model_versions v ON v.tenant_id = a.tenant_id AND v.id = a.model_version_id " +
+                $"WHERE a.tenant_id = @tenant AND a.model_version_id = @version");
         command.Parameters.AddWithValue("version", versionId);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync()
@@ -24,7 +26,8 @@ public sealed partial class ModelSql
         long size, string sha256, IArtifactStore store, string objectKey)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
-            INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider, storage_path, compression_type, encryption_key_id)
+            INSERT INTO model_artifacts (model_version_id, tenant_id, model_id, artifact_size_bytes, artifact_checksum, storage_provider,
+                storage_path, compression_type, encryption_key_id)
             VALUES (@version, @tenant, @model, @size, @sha, @provider, @path, 'none', @encryption);
             UPDATE model_versions SET artifact_uri = @uri WHERE tenant_id = @tenant AND id = @version;
             """);
@@ -42,7 +45,8 @@ public sealed partial class ModelSql
     /// <summary>Every object key of a model's artifacts, to delete from the store once the rows are gone.</summary>
     public async Task<List<string>> KeysOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "SELECT storage_path FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
         command.Parameters.AddWithValue("model", modelId);
         var keys = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -57,7 +61,8 @@ public sealed partial class ModelSql
     /// <summary>Total bytes of a model's artifacts, released from the artifact_bytes quota when it is deleted.</summary>
     public async Task<long> BytesOfModelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "SELECT coalesce(sum(artifact_size_bytes), 0)::bigint FROM model_artifacts WHERE tenant_id = @tenant AND model_id = @model");
         command.Parameters.AddWithValue("model", modelId);
         return (long)(await command.ExecuteScalarAsync())!;
     }
@@ -96,7 +101,8 @@ public sealed partial class ModelSql
         command.Parameters.AddWithValue("now", now);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync()
-            ? new UploadRow(reader.GetGuid(0), reader.GetGuid(1), new ArtifactUploadTicket(uploadId, reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
+            ? new UploadRow(reader.GetGuid(0), reader.GetGuid(1),
+                new ArtifactUploadTicket(uploadId, reader.GetString(2), reader.GetString(3), reader.GetInt64(4),
                 reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetGuid(6)))
             : null;
     }
@@ -111,7 +117,8 @@ public sealed partial class ModelSql
     /// <summary>Removes the tickets of one version (a new ticket replaces them; their objects are left to fail or to the sweep).</summary>
     public async Task DeleteUploadsOfVersionAsync(NpgsqlTransaction transaction, Guid versionId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND version_id = @version");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND version_id = @version");
         command.Parameters.AddWithValue("version", versionId);
         await command.ExecuteNonQueryAsync();
     }
@@ -122,7 +129,8 @@ public sealed partial class ModelSql
     /// </summary>
     public async Task<long> ReservedBytesAsync(NpgsqlTransaction transaction, DateTimeOffset now)
     {
-        await using (var @lock = TenantDatabase.TenantCommand(transaction, "SELECT pg_advisory_xact_lock(hashtextextended('artifact-reservations:' || @tenant::text, 0))"))
+        await using (var @lock = TenantDatabase.TenantCommand(transaction,
+            "SELECT pg_advisory_xact_lock(hashtextextended('artifact-reservations:' || @tenant::text, 0))"))
         {
             await @lock.ExecuteNonQueryAsync();
         }
@@ -136,7 +144,8 @@ public sealed partial class ModelSql
     /// <summary>Deletes the tenant's expired upload tickets (their reserved bytes are free again).</summary>
     public async Task DeleteExpiredUploadsAsync(NpgsqlTransaction transaction)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND expires_at <= now()");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "DELETE FROM artifact_uploads WHERE tenant_id = @tenant AND expires_at <= now()");
         await command.ExecuteNonQueryAsync();
     }
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Npgsql;
-using PhantomMl.Grains.Adapters.PostgreSql;
 using NpgsqlTypes;
+using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Models;
 
@@ -28,7 +28,8 @@ public sealed partial class ModelSql
 
     public async Task<ModelRecord?> LoadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string name)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {ModelColumns} FROM models WHERE tenant_id = @tenant AND name = @name");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            $"SELECT {ModelColumns} FROM models WHERE tenant_id = @tenant AND name = @name");
         command.Parameters.AddWithValue("name", name);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadModel(reader) : null;
@@ -58,11 +59,16 @@ public sealed partial class ModelSql
                SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
                    training_samples = @samples, tags = @tags, metadata = @metadata,
                    version = CASE WHEN @setActive THEN @active ELSE version END,
-                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE artifact_uri END,
-                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE accuracy END,
-                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE precision_score END,
-                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
-                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
+                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions
+                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE artifact_uri END,
+                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions
+                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE accuracy END,
+                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions
+                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE precision_score END,
+                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions
+                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
+                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions
+                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
                    row_version = row_version + 1, updated_at = now()
              WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
             RETURNING {ModelColumns}
@@ -122,12 +128,15 @@ public sealed partial class ModelSql
         command.Parameters.AddWithValue("version", version.Version);
         command.Parameters.Add(new NpgsqlParameter("parent", NpgsqlDbType.Varchar) { Value = (object?)version.ParentVersion ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("changelog", NpgsqlDbType.Text) { Value = (object?)version.Changelog ?? DBNull.Value });
-        foreach (var (name, value) in new[] { ("accuracy", version.Accuracy), ("precision", version.Precision), ("recall", version.Recall), ("f1", version.F1) })
+        foreach (var (name, value) in new[] { ("accuracy", version.Accuracy), ("precision", version.Precision), ("recall", version.Recall),
+            ("f1", version.F1) })
         {
-            command.Parameters.Add(new NpgsqlParameter(name, NpgsqlDbType.Numeric) { Value = value is { } v ? (object)Math.Round((decimal)v, 4) : DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter(name,
+                NpgsqlDbType.Numeric) { Value = value is { } v ? (object)Math.Round((decimal)v, 4) : DBNull.Value });
         }
 
-        command.Parameters.Add(new NpgsqlParameter("metrics", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(version.PerformanceMetrics ?? new Dictionary<string, double>(), Json) });
+        command.Parameters.Add(new NpgsqlParameter("metrics",
+            NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(version.PerformanceMetrics ?? new Dictionary<string, double>(), Json) });
         command.Parameters.Add(new NpgsqlParameter("delta", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(delta, Json) });
         command.Parameters.AddWithValue("createdBy", createdBy);
         return (await ReadVersionsAsync(command)).Single();
@@ -135,7 +144,8 @@ public sealed partial class ModelSql
 
     public async Task<List<ModelVersionView>> ListVersionsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = @tenant AND model_id = @model ORDER BY created_at, id");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            $"SELECT {VersionColumns} FROM model_versions WHERE tenant_id = @tenant AND model_id = @model ORDER BY created_at, id");
         command.Parameters.AddWithValue("model", modelId);
         return await ReadVersionsAsync(command);
     }
@@ -170,7 +180,8 @@ public sealed partial class ModelSql
                 reader.IsDBNull(3) ? null : reader.GetString(3), Nullable(reader, 4), Nullable(reader, 5), Nullable(reader, 6), Nullable(reader, 7),
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(8), Json) ?? [],
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(9), Json) ?? [],
-                reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetString(13)));
+                reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12),
+                    reader.GetString(13)));
         }
 
         return versions;
@@ -183,7 +194,8 @@ public sealed partial class ModelSql
     public async Task<Dictionary<string, string>> ListAliasesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
-            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id WHERE a.tenant_id = @tenant AND a.model_id = @model ORDER BY a.alias
+            SELECT a.alias, v.version FROM model_aliases a JOIN model_versions v ON v.id = a.version_id
+                WHERE a.tenant_id = @tenant AND a.model_id = @model ORDER BY a.alias
             """);
         command.Parameters.AddWithValue("model", modelId);
         var aliases = new Dictionary<string, string>();
@@ -197,7 +209,8 @@ public sealed partial class ModelSql
     }
 
     /// <summary>The traffic rules of the model's aliases that have any (challenger and shadow as version labels).</summary>
-    public async Task<Dictionary<string, AliasTraffic>> ListAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId)
+    public async Task<Dictionary<string, AliasTraffic>> ListAliasTrafficAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Guid modelId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             SELECT a.alias, c.version, CASE WHEN c.id IS NULL THEN 0 ELSE a.challenger_percent END, s.version
@@ -212,7 +225,8 @@ public sealed partial class ModelSql
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            traffic[reader.GetString(0)] = new AliasTraffic(reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
+            traffic[reader.GetString(0)] = new AliasTraffic(reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3));
         }
 
         return traffic;
@@ -223,12 +237,14 @@ public sealed partial class ModelSql
         Guid? challengerVersionId, int challengerPercent, Guid? shadowVersionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
-            UPDATE model_aliases SET challenger_version_id = @challenger, challenger_percent = @percent, shadow_version_id = @shadow, updated_at = now()
+            UPDATE model_aliases SET challenger_version_id = @challenger, challenger_percent = @percent, shadow_version_id = @shadow,
+                updated_at = now()
              WHERE tenant_id = @tenant AND model_id = @model AND alias = @alias
             """);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("alias", alias);
-        command.Parameters.Add(new NpgsqlParameter("challenger", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)challengerVersionId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("challenger",
+            NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)challengerVersionId ?? DBNull.Value });
         command.Parameters.AddWithValue("percent", (short)challengerPercent);
         command.Parameters.Add(new NpgsqlParameter("shadow", NpgsqlTypes.NpgsqlDbType.Uuid) { Value = (object?)shadowVersionId ?? DBNull.Value });
         return await command.ExecuteNonQueryAsync() > 0;
@@ -255,7 +271,8 @@ public sealed partial class ModelSql
 
     public async Task<bool> RemoveAliasAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, string alias)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "DELETE FROM model_aliases WHERE tenant_id = @tenant AND model_id = @model AND alias = @alias");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "DELETE FROM model_aliases WHERE tenant_id = @tenant AND model_id = @model AND alias = @alias");
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("alias", alias);
         return await command.ExecuteNonQueryAsync() > 0;
@@ -281,14 +298,16 @@ public sealed partial class ModelSql
     }
 
     /// <summary>Edges reachable from the model upwards (ancestors) or downwards (descendants), at most <paramref name="depth"/> away.</summary>
-    public async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth, bool up)
+    public async Task<List<LineageEdge>> WalkLineageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, int depth,
+        bool up)
     {
         var (from, to) = up ? ("model_id", "parent_model_id") : ("parent_model_id", "model_id");
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             WITH RECURSIVE walk (edge_id, next_id, depth) AS (
                 SELECT l.id, l.{to}, 1 FROM model_lineage l WHERE l.tenant_id = @tenant AND l.{from} = @model
                 UNION
-                SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id WHERE l.tenant_id = @tenant AND w.depth < @depth
+                SELECT l.id, l.{to}, w.depth + 1 FROM model_lineage l JOIN walk w ON l.{from} = w.next_id
+                    WHERE l.tenant_id = @tenant AND w.depth < @depth
             )
             SELECT DISTINCT m.name, p.name, l.lineage_type::text, l.transformation_metadata::text, l.created_at
               FROM walk w JOIN model_lineage l ON l.tenant_id = @tenant AND l.id = w.edge_id
@@ -318,6 +337,9 @@ public sealed partial class ModelSql
         string? tagKey, string? tagValue, string? afterName, DateTimeOffset? afterTime, Guid? afterId, int limit)
     {
         var byName = search.Sort == "name";
+        var after = byName ? "(@afterName::text IS NULL OR name > @afterName)"
+            : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))";
+        var order = byName ? "name" : "created_at DESC, id DESC";
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             SELECT {ModelColumns} FROM models
              WHERE tenant_id = @tenant
@@ -328,8 +350,8 @@ public sealed partial class ModelSql
                AND (@tagKey::text IS NULL OR (CASE WHEN @tagValue::text IS NULL THEN tags ? @tagKey ELSE tags ->> @tagKey = @tagValue END))
                AND (@from::timestamptz IS NULL OR created_at >= @from)
                AND (@to::timestamptz IS NULL OR created_at < @to)
-               AND {(byName ? "(@afterName::text IS NULL OR name > @afterName)" : "(@afterTime::timestamptz IS NULL OR (created_at, id) < (@afterTime, @afterId))")}
-             ORDER BY {(byName ? "name" : "created_at DESC, id DESC")}
+               AND {after}
+             ORDER BY {order}
              LIMIT @limit
             """);
         command.AddOptional("prefix", NpgsqlDbType.Text, search.NamePrefix?.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_"));

@@ -19,9 +19,11 @@ public static class ModelValidation
         var result = new Dictionary<string, string>();
         foreach (var (key, value) in tags ?? new Dictionary<string, string>())
         {
-            if (result.Count >= 100 || key is null || !ModelLifecycle.IsTagKey(key) || value is null || value.Length > 256 || value.Any(char.IsControl))
+            if (result.Count >= 100 || key is null || !ModelLifecycle.IsTagKey(key) || value is null || value.Length > 256
+                || value.Any(char.IsControl))
             {
-                throw PhantomException.Invalid("tags: at most 100, keys 1-100 of letters, digits, '.', '_', '-', values at most 256 characters without control characters.", "tags");
+                throw PhantomException.Invalid("tags: at most 100, keys 1-100 of letters, digits, '.', '_', '-', values at most 256 characters " +
+                    "without control characters.", "tags");
             }
 
             result[key] = value;
@@ -33,7 +35,10 @@ public static class ModelValidation
     /// <summary>A JSON object of at most 64 KiB, or null.</summary>
     public static string? Metadata(string? metadata, string field = "metadata") => JsonText.ObjectOrNull(metadata, MaxMetadataChars, field);
 
-    /// <summary>Free text (a changelog, a description): at most <paramref name="maxLength"/> characters, no control characters but line breaks and tabs.</summary>
+    /// <summary>
+    /// Free text (a changelog, a description): at most <paramref name="maxLength"/> characters, no control characters
+    /// but line breaks and tabs.
+    /// </summary>
     public static string? FreeText(string? text, int maxLength, string field) =>
         text is null ? null
         : text.Length <= maxLength && !text.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')) ? text
@@ -43,7 +48,8 @@ public static class ModelValidation
     public static Dictionary<string, double> Metrics(RegisterVersion command)
     {
         var metrics = new Dictionary<string, double>();
-        foreach (var (name, value) in new[] { ("accuracy", command.Accuracy), ("precision", command.Precision), ("recall", command.Recall), ("f1", command.F1) })
+        foreach (var (name, value) in new[] { ("accuracy", command.Accuracy), ("precision", command.Precision), ("recall", command.Recall),
+            ("f1", command.F1) })
         {
             if (value is { } score)
             {
@@ -77,7 +83,8 @@ public static class ModelValidation
         }
 
         var before = new Dictionary<string, double>(parent.PerformanceMetrics);
-        foreach (var (name, value) in new[] { ("accuracy", parent.Accuracy), ("precision", parent.Precision), ("recall", parent.Recall), ("f1", parent.F1) })
+        foreach (var (name, value) in new[] { ("accuracy", parent.Accuracy), ("precision", parent.Precision), ("recall", parent.Recall),
+            ("f1", parent.F1) })
         {
             if (value is { } score)
             {

@@ -15,6 +15,6 @@ public static class AuthenticatedCall
     /// <summary>Serves the rest of the call as <paramref name="caller"/>.</summary>
     public static void Enter(Caller caller) => Current.Value = (caller, Credential());
 
-    private static string Credential() =>
-        $"{RequestContext.Get(CallContext.ApiKey) as string}\n{RequestContext.Get(CallContext.InternalSecret) as string}\n{RequestContext.Get(CallContext.Component) as string}";
+    private static string Credential() => string.Join('\n', RequestContext.Get(CallContext.ApiKey) as string,
+        RequestContext.Get(CallContext.InternalSecret) as string, RequestContext.Get(CallContext.Component) as string);
 }

@@ -12,8 +12,8 @@ namespace PhantomMl.Grains.Security;
 /// where a key would otherwise be looked up in PostgreSQL, so a remembered caller pays nothing. When Redis is
 /// unreachable the counts fall back to this silo's memory: the limit then holds per silo.
 /// </summary>
-public sealed partial class AuthenticationThrottle(IConnectionMultiplexer redis, ClusterSecret deployment, IOptions<AuthenticationThrottleOptions> options,
-    TimeProvider time, ILogger<AuthenticationThrottle> logger)
+public sealed partial class AuthenticationThrottle(IConnectionMultiplexer redis, ClusterSecret deployment,
+    IOptions<AuthenticationThrottleOptions> options, TimeProvider time, ILogger<AuthenticationThrottle> logger)
 {
     private readonly ConcurrentDictionary<string, (long Window, int Count)> _local = new(StringComparer.Ordinal);
 
@@ -92,7 +92,8 @@ public sealed partial class AuthenticationThrottle(IConnectionMultiplexer redis,
     // Per deployment: one Redis may serve several, and a prefix or address failing in one must not lock out another.
     private RedisKey[] Keys(string? prefix, string client, long window) => prefix is null
         ? [$"phantom:auth-failures:{deployment.DeploymentTag}:client:{client}:{window}"]
-        : [$"phantom:auth-failures:{deployment.DeploymentTag}:prefix:{prefix}:{window}", $"phantom:auth-failures:{deployment.DeploymentTag}:client:{client}:{window}"];
+        : [$"phantom:auth-failures:{deployment.DeploymentTag}:prefix:{prefix}:{window}",
+            $"phantom:auth-failures:{deployment.DeploymentTag}:client:{client}:{window}"];
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable: failed authentications are counted by this silo only")]
     private partial void LogLocal(Exception exception);

@@ -39,7 +39,8 @@ public sealed record ClientDetails(string RequestId, string? SessionId, string? 
 {
     /// <summary>Reads the details the HTTP front end or the SDK put into the call context, each cut to what its column holds.</summary>
     public static ClientDetails FromCallContext() => new(
-        RequestContext.Get(CallContext.RequestId) as string is { Length: > 0 } requestId ? BoundedText.Fit(requestId, CallContext.MaxTokenLength)! : Guid.CreateVersion7().ToString(),
+        RequestContext.Get(CallContext.RequestId) as string is { Length: > 0 } requestId ? BoundedText.Fit(requestId,
+            CallContext.MaxTokenLength)! : Guid.CreateVersion7().ToString(),
         BoundedText.Fit(RequestContext.Get(CallContext.SessionId) as string, CallContext.MaxTokenLength),
         RequestContext.Get(CallContext.ClientAddress) as string is { Length: <= 64 } address ? address : null,
         BoundedText.Fit(RequestContext.Get(CallContext.UserAgent) as string, CallContext.MaxUserAgentLength),

@@ -12,7 +12,8 @@ namespace PhantomMl.Grains.Security;
 /// client-callable method, from a client or from a silo, is authenticated here before the grain does any work (401, or
 /// 429 after too many failures); the grain then authorizes the caller it finds in <see cref="AuthenticatedCall"/>.
 /// </summary>
-public sealed partial class ClientCallGate(ClusterSecret secret, CallerAuthenticator authenticator, ILogger<ClientCallGate> logger) : IIncomingGrainCallFilter
+public sealed partial class ClientCallGate(ClusterSecret secret, CallerAuthenticator authenticator,
+    ILogger<ClientCallGate> logger) : IIncomingGrainCallFilter
 {
     /// <inheritdoc />
     public async Task Invoke(IIncomingGrainCallContext context)
@@ -60,9 +61,12 @@ public sealed partial class ClientCallGate(ClusterSecret secret, CallerAuthentic
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a client's call to {Interface}.{Method} (client {Client}): not part of the client surface")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Refused a client's call to {Interface}.{Method} (client {Client}): not part of the client surface")]
     private partial void LogRefused(string @interface, string method, string? client);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Refused an unmarked call to {Interface}.{Method} from {Source}, which is not a client: a forged sender, or a silo's own message that missed the origin mark")]
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Refused an unmarked call to {Interface}.{Method} from {Source}, which is not a client: a forged sender, or a silo's own " +
+            "message that missed the origin mark")]
     private partial void LogRefusedNonClient(string @interface, string method, string source);
 }

@@ -23,7 +23,8 @@ public static class ClientSurface
     /// </summary>
     public static bool IsClientCallable(MethodInfo method) => Callable.GetOrAdd(method, static m =>
         m.GetCustomAttribute<SiloOnlyAttribute>() is null
-        && (m.GetCustomAttribute<ClientCallableAttribute>() is not null || m.DeclaringType?.GetCustomAttribute<ClientCallableAttribute>() is not null));
+        && (m.GetCustomAttribute<ClientCallableAttribute>() is not null
+            || m.DeclaringType?.GetCustomAttribute<ClientCallableAttribute>() is not null));
 
     /// <summary>
     /// Whether <paramref name="request"/> is a timer tick the silo's runtime delivered to one of its own grains or grain
@@ -35,5 +36,6 @@ public static class ClientSurface
         request?.GetType() is { FullName: "Orleans.Runtime.GrainTimer+TimerTickInvoker" } type && type.Assembly.GetName().Name == "Orleans.Runtime";
 
     /// <summary>Whether <paramref name="method"/> belongs to what every Orleans client calls by itself.</summary>
-    public static bool IsOrleansClientProtocol(MethodInfo method) => method.DeclaringType?.FullName is { } name && OrleansClientProtocol.Contains(name);
+    public static bool IsOrleansClientProtocol(MethodInfo method) => method.DeclaringType?.FullName is { } name
+        && OrleansClientProtocol.Contains(name);
 }

@@ -55,7 +55,8 @@ public sealed partial class ClusterSecret(SecuritySql sql, ILogger<ClusterSecret
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
             {
                 throw new InvalidOperationException(
-                    "The silo cannot read the cluster's internal secret from cluster_secrets: is PostgreSQL reachable and the schema migrated (scripts/silo.sh migrate)?", e);
+                    "The silo cannot read the cluster's internal secret from cluster_secrets: is PostgreSQL reachable and the schema migrated " +
+                        "(scripts/silo.sh migrate)?", e);
             }
         }
     }

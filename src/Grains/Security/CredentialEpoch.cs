@@ -166,6 +166,7 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
     [LoggerMessage(Level = LogLevel.Warning, Message = "Moving the credential epoch failed (attempt {Attempt}); retrying")]
     private partial void LogRetry(Exception exception, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A credential change could not be copied to Redis; other silos may accept the old rights for up to {Seconds} s")]
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "A credential change could not be copied to Redis; other silos may accept the old rights for up to {Seconds} s")]
     private partial void LogNotPropagated(Exception exception, double seconds);
 }

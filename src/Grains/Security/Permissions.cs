@@ -42,7 +42,8 @@ public static class Permissions
     }.ToFrozenSet();
 
     /// <summary>Permissions that may be granted to a tenant user on top of roles (never platform-wide ones).</summary>
-    public static readonly FrozenSet<string> Grantable = All.Except([TenantsCreate, TenantsList, TenantsUpdate, TenantsSuspend, ClusterOperate]).ToFrozenSet();
+    public static readonly FrozenSet<string> Grantable = All.Except([TenantsCreate, TenantsList, TenantsUpdate, TenantsSuspend,
+        ClusterOperate]).ToFrozenSet();
 
     /// <summary>The permissions of each role.</summary>
     public static readonly FrozenDictionary<string, FrozenSet<string>> ByRole = new Dictionary<string, FrozenSet<string>>
@@ -55,7 +56,8 @@ public static class Permissions
         }.ToFrozenSet(),
         [MlEngineer] = new[]
         {
-            TenantsRead, UsersRead, ApiKeysOwn, QuotasRead, ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun,
+            TenantsRead, UsersRead, ApiKeysOwn, QuotasRead, ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead,
+                AgentsRun,
         }.ToFrozenSet(),
         [Viewer] = new[] { TenantsRead, ApiKeysOwn, QuotasRead, ModelsRead, TrainingRead, AgentsRead }.ToFrozenSet(),
         [Auditor] = new[] { TenantsRead, UsersRead, ApiKeysOwn, QuotasRead, AuditRead, ModelsRead, TrainingRead, AgentsRead }.ToFrozenSet(),

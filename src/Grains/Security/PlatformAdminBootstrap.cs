@@ -13,7 +13,8 @@ public sealed partial class PlatformAdminBootstrap(SecuritySql sql, ILogger<Plat
     /// Keeps the key in <paramref name="keyFile"/> when it still authenticates as an active platform admin;
     /// otherwise issues a new one and writes it there (mode 600). Returns the key and whether it is new.
     /// </summary>
-    public async Task<(string Key, bool Issued)> EnsureAsync(NpgsqlDataSource owner, string keyFile, string adminName, CancellationToken cancellationToken = default)
+    public async Task<(string Key, bool Issued)> EnsureAsync(NpgsqlDataSource owner, string keyFile, string adminName,
+        CancellationToken cancellationToken = default)
     {
         if (File.Exists(keyFile) && (await File.ReadAllTextAsync(keyFile, cancellationToken)).Trim() is { Length: > 0 } existing
             && await IsActivePlatformKeyAsync(owner, existing, cancellationToken))

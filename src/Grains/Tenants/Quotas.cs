@@ -69,7 +69,8 @@ public static class Quotas
         new(OnnxThreads, QuotaKind.Limit, "ONNX Runtime threads one model runs on", 1, 2, 4),
         new(MetricPointsPerRequest, QuotaKind.Limit, "metric points in one log request", 100_000, 100_000, 100_000),
         new(MetricBatchSpanDays, QuotaKind.Limit, "days between the oldest and newest point of one metric batch", 31, 31, 31),
-        new(RecordingQueueRecords, QuotaKind.Limit, "inference records waiting to be written, per silo; more are dropped and counted", 20_000, 50_000, 100_000),
+        new(RecordingQueueRecords, QuotaKind.Limit, "inference records waiting to be written, per silo; more are dropped and counted", 20_000,
+            50_000, 100_000),
     ];
 
     /// <summary>Quotas by name.</summary>

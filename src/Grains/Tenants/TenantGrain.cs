@@ -12,7 +12,8 @@ namespace PhantomMl.Grains.Tenants;
 /// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
 /// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
-public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time, TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
+public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time,
+    TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
     : Grain, ITenantGrain
 {
     private TenantRecord? _tenant;
@@ -99,7 +100,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
                 Tier = valid.SubscriptionTier is null ? current.Tier : TenantValidation.Tier(valid.SubscriptionTier),
                 IsolationLevel = valid.IsolationLevel is null ? current.IsolationLevel : TenantValidation.IsolationLevel(valid.IsolationLevel),
                 QuotaOverrides = overrides,
-                ComplianceFrameworks = valid.ComplianceFrameworks is null ? current.ComplianceFrameworks : TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks),
+                ComplianceFrameworks = valid.ComplianceFrameworks is null ? current.ComplianceFrameworks
+                    : TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks),
                 DataResidency = valid.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(valid.DataResidency),
                 UpdatedAt = time.GetUtcNow(),
             };
@@ -144,7 +146,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<TenantUserView> AddUserAsync(AddTenantUser command)
     {
-        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command?.UserId), "add-user", Details: new { command?.Roles, command?.Permissions });
+        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command?.UserId), "add-user",
+            Details: new { command?.Roles, command?.Permissions });
         var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
         var tenant = Tenant;
         var user = await changes.ApplyAsync(caller, tenant.Id, audit, async (connection, transaction) =>
@@ -199,7 +202,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     /// <inheritdoc />
     public async Task<IssuedApiKey> CreateApiKeyAsync(string userId, CreateApiKey command)
     {
-        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key", Details: new { command?.Name, command?.ExpiresAt });
+        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key",
+            Details: new { command?.Name, command?.ExpiresAt });
         var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var tenantId = Tenant.Id;
         var user = await FindUserAsync(tenantId, userId);
@@ -231,7 +235,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var user = await FindUserAsync(Tenant.Id, userId);
         await RequireOwnOrManageAsync(caller, user, audit);
-        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
+        return await database.InTenantAsync(Tenant.Id,
+            (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
     }
 
     /// <inheritdoc />
@@ -240,7 +245,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
         var audit = new AuditEvent("user_management", "api-key", keyId.ToString(), "revoke-api-key");
         var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
         var tenantId = Tenant.Id;
-        var key = (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)))
+        var key = (await database.InTenantAsync(tenantId,
+            (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)))
             .SingleOrDefault() ?? throw PhantomException.NotFound("api-key", keyId.ToString());
         if (key.UserId != caller.UserId && !caller.Can(Permissions.ApiKeysManage))
         {
@@ -286,7 +292,8 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
 
     private async Task<TenantUserView> FindUserAsync(Guid tenantId, string? userId) =>
         (TenantValidation.IsUserId(userId)
-            ? (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
+            ? (await database.InTenantAsync(tenantId,
+                (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
             : null)
         ?? throw PhantomException.NotFound("tenant-user", BoundedText.Shown(userId));
 

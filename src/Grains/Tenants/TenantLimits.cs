@@ -25,7 +25,8 @@ public sealed class TenantLimits(TenantDatabase database, TimeProvider time, Ten
             return known;
         }
 
-        var limits = (await database.InTenantAsync(tenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction)))?.EffectiveQuotas
+        var limits = (await database.InTenantAsync(tenantId,
+            (connection, transaction) => tenantSql.LoadAsync(connection, transaction)))?.EffectiveQuotas
             ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
         _limits.Set(tenantId, limits, now + Lifetime);
         return limits;

@@ -20,5 +20,6 @@ public sealed record TenantRecord(
         Quotas.ByTier[Tier].ToDictionary(q => q.Key, q => QuotaOverrides.TryGetValue(q.Key, out var limit) ? limit : q.Value);
 
     /// <summary>The API's view.</summary>
-    public TenantView ToView() => new(Id, Key, Name, Status, Tier, IsolationLevel, EffectiveQuotas, ComplianceFrameworks, DataResidency, CreatedAt, UpdatedAt, CreatedBy);
+    public TenantView ToView() => new(Id, Key, Name, Status, Tier, IsolationLevel, EffectiveQuotas, ComplianceFrameworks, DataResidency, CreatedAt,
+        UpdatedAt, CreatedBy);
 }

@@ -127,7 +127,8 @@ public sealed class TenantSql(TenantDatabase database)
         command.Parameters.AddWithValue("user", userId);
         command.Parameters.Add(new NpgsqlParameter("email", NpgsqlDbType.Varchar) { Value = (object?)email ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("roles", NpgsqlDbType.Array | NpgsqlDbType.Text) { Value = (object?)roles ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("grants", NpgsqlDbType.Jsonb) { Value = grants is null ? DBNull.Value : JsonSerializer.Serialize(grants, Json) });
+        command.Parameters.Add(new NpgsqlParameter("grants",
+            NpgsqlDbType.Jsonb) { Value = grants is null ? DBNull.Value : JsonSerializer.Serialize(grants, Json) });
         command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("mfa", NpgsqlDbType.Boolean) { Value = (object?)mfa ?? DBNull.Value });
         return (await ReadUsersAsync(command)).SingleOrDefault();
@@ -193,8 +194,10 @@ public sealed class TenantSql(TenantDatabase database)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            keys.Add(new ApiKeyView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
+            keys.Add(new ApiKeyView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetFieldValue<DateTimeOffset>(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
+                    reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6),
                 reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7)));
         }
 
@@ -203,7 +206,8 @@ public sealed class TenantSql(TenantDatabase database)
 
     public async Task RevokeKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid keyId)
     {
-        await using var command = new NpgsqlCommand("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = @id", connection, transaction);
+        await using var command = new NpgsqlCommand("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = @id", connection,
+            transaction);
         command.Parameters.AddWithValue("id", keyId);
         await command.ExecuteNonQueryAsync();
     }
@@ -271,7 +275,8 @@ public sealed class TenantSql(TenantDatabase database)
     private static async Task<long> UsedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string quota, DateTimeOffset periodStart)
     {
         await using var command = new NpgsqlCommand(
-            "SELECT coalesce(max(usage_amount), 0) FROM tenant_resource_usage WHERE resource_type = @quota AND period_start = @start", connection, transaction);
+            "SELECT coalesce(max(usage_amount), 0) FROM tenant_resource_usage WHERE resource_type = @quota AND period_start = @start", connection,
+                transaction);
         command.Parameters.AddWithValue("quota", quota);
         command.Parameters.AddWithValue("start", periodStart);
         return (long)(await command.ExecuteScalarAsync())!;

@@ -59,7 +59,8 @@ public static partial class TenantValidation
     {
         var list = frameworks ?? [];
         return list.Count > 20 || list.Any(f => f is null || !FrameworkPattern().IsMatch(f))
-            ? throw PhantomException.Invalid("complianceFrameworks are at most 20 names like GDPR, HIPAA, SOC2, ISO27001 (2-20 of A-Z, 0-9, '-').", "complianceFrameworks")
+            ? throw PhantomException.Invalid("complianceFrameworks are at most 20 names like GDPR, HIPAA, SOC2, ISO27001 (2-20 of A-Z, 0-9, '-').",
+                "complianceFrameworks")
             : list.Distinct().ToArray();
     }
 

@@ -55,7 +55,8 @@ public sealed partial class BuiltInRun(
                 var version = await RegisterAsync(tenantKey, job, recipe, dataset, trained, cancellationToken);
                 await self.ReportStatusAsync("completed", null, JsonSerializer.Serialize(new
                 {
-                    version, trained.Metrics, trained.Features, trained.TrainingRows, trained.TestRows, onnxBytes = trained.Onnx!.Length, search = searchSummary,
+                    version, trained.Metrics, trained.Features, trained.TrainingRows, trained.TestRows, onnxBytes = trained.Onnx!.Length,
+                        search = searchSummary,
                 }, Json));
                 LogCompleted(job.Id, version);
                 return true;
@@ -71,7 +72,8 @@ public sealed partial class BuiltInRun(
             try
             {
                 var reason = e is PhantomException problem ? problem.Detail : $"{e.GetType().Name}: {e.Message}";
-                await internalCalls.AsComponentAsync("trainer", () => self.ReportStatusAsync("failed", reason.Length > 8000 ? reason[..8000] : reason, null));
+                await internalCalls.AsComponentAsync("trainer",
+                    () => self.ReportStatusAsync("failed", reason.Length > 8000 ? reason[..8000] : reason, null));
             }
             catch (Exception report) when (report is not OutOfMemoryException)
             {
@@ -110,8 +112,8 @@ public sealed partial class BuiltInRun(
     /// the median rule stops a trial whose metric at a round is worse than the median of the finished trials at that
     /// round. The best finished trial by the search's metric is the job's model.
     /// </summary>
-    private async Task<(TrainedModel Best, object Summary)> SearchAsync(string csv, string tenantKey, TrainingJobView job, TrainingRecipe recipe, SearchSpace search,
-        ITrainingJobGrain self, CancellationToken cancellationToken)
+    private async Task<(TrainedModel Best, object Summary)> SearchAsync(string csv, string tenantKey, TrainingJobView job, TrainingRecipe recipe,
+        SearchSpace search, ITrainingJobGrain self, CancellationToken cancellationToken)
     {
         var tenantId = await tenantResolver.ResolveAsync(tenantKey, cancellationToken) ?? throw PhantomException.NotFound("tenant", tenantKey);
         var finishedCurves = new List<double[]>();
@@ -127,8 +129,8 @@ public sealed partial class BuiltInRun(
             TrainedModel model;
             try
             {
-                model = await TrainAsync(csv, tenantKey, job, recipe.With(point), self, $"{name}/", 0.9 * i / search.Points.Count, 0.9 * (i + 1) / search.Points.Count,
-                    round =>
+                model = await TrainAsync(csv, tenantKey, job, recipe.With(point), self, $"{name}/", 0.9 * i / search.Points.Count,
+                    0.9 * (i + 1) / search.Points.Count, round =>
                     {
                         var value = round.Metrics[search.Metric];
                         curve.Add(value);
@@ -172,8 +174,8 @@ public sealed partial class BuiltInRun(
         var limit = await limits.GetAsync(tenantId, Quotas.TrainingDatasetBytes);
         if (dataset.SizeBytes > limit)
         {
-            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} ({Quotas.TrainingDatasetBytes}).",
-                Quotas.TrainingDatasetBytes);
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} " +
+                $"({Quotas.TrainingDatasetBytes}).", Quotas.TrainingDatasetBytes);
         }
     }
 
@@ -183,8 +185,8 @@ public sealed partial class BuiltInRun(
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    private async Task ReportRoundsAsync(ChannelReader<RoundResult> rounds, string tenantKey, TrainingJobView job, TrainingRecipe recipe, ITrainingJobGrain self,
-        string metricPrefix, double progressFrom, double progressTo)
+    private async Task ReportRoundsAsync(ChannelReader<RoundResult> rounds, string tenantKey, TrainingJobView job, TrainingRecipe recipe,
+        ITrainingJobGrain self, string metricPrefix, double progressFrom, double progressTo)
     {
         var metrics = grains.TrainingMetrics();
         await foreach (var round in rounds.ReadAllAsync())
@@ -209,7 +211,8 @@ public sealed partial class BuiltInRun(
         double? Metric(string name) => trained.Metrics.TryGetValue(name, out var value) && double.IsFinite(value) ? Math.Clamp(value, 0, 1) : null;
         await model.RegisterVersionAsync(new RegisterVersion(label,
             Changelog: $"Trained by job '{job.JobName}' ({job.Id}, attempt {job.Attempt}): {recipe.Algorithm} {recipe.Task} on {job.DatasetUri} " +
-                       $"(version {dataset.Version}, sha256 {dataset.Sha256[..12]}), {trained.TrainingRows} training and {trained.TestRows} test rows",
+                       $"(version {dataset.Version}, sha256 {dataset.Sha256[..12]}), {trained.TrainingRows} training and {trained.TestRows} test " +
+                           $"rows",
             Accuracy: Metric("accuracy"), Precision: Metric("precision"), Recall: Metric("recall"), F1: Metric("f1"),
             PerformanceMetrics: trained.Metrics.Where(m => double.IsFinite(m.Value)).ToDictionary()));
 

@@ -10,8 +10,8 @@ public sealed record RoundResult(int Round, IReadOnlyDictionary<string, double> 
 /// A trained model as ONNX, with its held-out metrics and the input columns it expects. A run stopped early by its
 /// round callback has no ONNX (nobody keeps a pruned trial).
 /// </summary>
-public sealed record TrainedModel(byte[]? Onnx, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Features, long TrainingRows, long TestRows,
-    int Rounds, bool StoppedEarly)
+public sealed record TrainedModel(byte[]? Onnx, IReadOnlyDictionary<string, double> Metrics, IReadOnlyList<string> Features, long TrainingRows,
+    long TestRows, int Rounds, bool StoppedEarly)
 {
     /// <summary>The ML.NET model itself, for callers in this process (ONNX is what is stored).</summary>
     public ITransformer? Transformer { get; init; }
@@ -37,11 +37,13 @@ public static class BuiltInTrainer
         var labelIndex = Array.IndexOf(header, recipe.Label);
         if (labelIndex < 0)
         {
-            throw PhantomException.Invalid($"The dataset has no column '{recipe.Label}' (config.label); its columns: {string.Join(", ", header.Take(20))}.", "config.label");
+            throw PhantomException.Invalid($"The dataset has no column '{recipe.Label}' (config.label); its columns: " +
+                $"{string.Join(", ", header.Take(20))}.", "config.label");
         }
 
         var features = header.Where((_, i) => i != labelIndex).ToArray();
-        if (features.Length == 0 || features.Any(f => f.Length == 0 || !f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')) || features.Distinct().Count() != features.Length)
+        if (features.Length == 0 || features.Any(f => f.Length == 0 || !f.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            || features.Distinct().Count() != features.Length)
         {
             throw PhantomException.Invalid("Feature columns need distinct names of letters, digits and '_'.", "datasetUri");
         }
@@ -92,7 +94,8 @@ public static class BuiltInTrainer
 
     private static IEstimator<ITransformer> BinaryTrainer(MLContext ml, TrainingRecipe recipe, int size) => recipe.Algorithm switch
     {
-        "lightgbm" => ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: recipe.Leaves, numberOfIterations: size, learningRate: recipe.LearningRate),
+        "lightgbm" => ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: recipe.Leaves, numberOfIterations: size,
+            learningRate: recipe.LearningRate),
         "sdca" => ml.BinaryClassification.Trainers.SdcaLogisticRegression(maximumNumberOfIterations: size),
         _ => ml.BinaryClassification.Trainers.FastTree(numberOfLeaves: recipe.Leaves, numberOfTrees: size, learningRate: recipe.LearningRate),
     };

@@ -30,10 +30,12 @@ public sealed partial class MetricsBuffer : IHostedService
     private readonly ILogger<MetricsBuffer> _logger;
     private Task? _flushing;
 
-    public MetricsBuffer(TrainingMetricsTable table, IConnectionMultiplexer redis, IOptions<MetricsBufferOptions> options, ILogger<MetricsBuffer> logger)
+    public MetricsBuffer(TrainingMetricsTable table, IConnectionMultiplexer redis, IOptions<MetricsBufferOptions> options,
+        ILogger<MetricsBuffer> logger)
     {
         (_table, _redis, _options, _logger) = (table, redis, options.Value, logger);
-        _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        _pending = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.Capacity) { SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait });
     }
 
     /// <summary>Whether a batch of this size goes through the buffer.</summary>
@@ -225,16 +227,19 @@ public sealed partial class MetricsBuffer : IHostedService
 
     private static string RememberKey(Guid tenantId, Guid jobId, string batchId) => $"phantom:metrics-batch:{tenantId:N}:{jobId:N}:{batchId}";
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "ClickHouse refused a shared INSERT of {Batches} metric batches; inserting each tenant's on its own")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "ClickHouse refused a shared INSERT of {Batches} metric batches; inserting each tenant's on its own")]
     private partial void LogSplit(Exception exception, int batches);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A metrics flush of {Batches} batches ({Points} points) failed (up to {Attempts} attempts); its callers were told")]
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "A metrics flush of {Batches} batches ({Points} points) failed (up to {Attempts} attempts); its callers were told")]
     private partial void LogFlushFailed(Exception exception, int batches, int points, int attempts);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis is unavailable: a retried metric batch cannot be recognised and may be stored twice")]
     private partial void LogRetriesUnknown(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stored {Batches} metric batches but could not remember their ids in Redis; a client retry of one would store it again")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Stored {Batches} metric batches but could not remember their ids in Redis; a client retry of one would store it again")]
     private partial void LogNotRemembered(Exception exception, int batches);
 
     private sealed record Pending(Guid TenantId, Guid JobId, MetricBatch Batch, string RememberKey, TaskCompletionSource Stored);

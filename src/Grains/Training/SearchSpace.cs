@@ -10,7 +10,8 @@ namespace PhantomMl.Grains.Training;
 /// Grid takes every combination of the listed values; random draws <c>trials</c> points (lists uniformly, ranges
 /// uniformly or log-uniformly, whole numbers for trees, leaves and iterations). Seeded by the recipe's seed.
 /// </summary>
-public sealed record SearchSpace(string Strategy, int Trials, string Metric, bool Maximize, bool MedianStopping, IReadOnlyList<IReadOnlyDictionary<string, double>> Points)
+public sealed record SearchSpace(string Strategy, int Trials, string Metric, bool Maximize, bool MedianStopping,
+    IReadOnlyList<IReadOnlyDictionary<string, double>> Points)
 {
     /// <summary>Most trials one search may run.</summary>
     public const int MaxTrials = 100;
@@ -38,7 +39,8 @@ public sealed record SearchSpace(string Strategy, int Trials, string Metric, boo
         var stopping = Text(search, "earlyStopping") ?? "median";
         if (strategy is not ("grid" or "random") || direction is not ("maximize" or "minimize") || stopping is not ("median" or "none"))
         {
-            throw PhantomException.Invalid("config.search: strategy grid|random, direction maximize|minimize, earlyStopping median|none.", "config.search");
+            throw PhantomException.Invalid("config.search: strategy grid|random, direction maximize|minimize, earlyStopping median|none.",
+                "config.search");
         }
 
         var dimensions = new List<(string Name, Func<Random, double> Draw, double[]? Values)>();
@@ -46,7 +48,8 @@ public sealed record SearchSpace(string Strategy, int Trials, string Metric, boo
         {
             if (!Tunable.Contains(dimension.Name))
             {
-                throw PhantomException.Invalid($"config.search.space.{dimension.Name}: the tunable hyperparameters are {string.Join(", ", Tunable)}.", "config.search.space");
+                throw PhantomException.Invalid($"config.search.space.{dimension.Name}: the tunable hyperparameters are " +
+                    $"{string.Join(", ", Tunable)}.", "config.search.space");
             }
 
             dimensions.Add(ParseDimension(dimension.Name, dimension.Value, strategy));
@@ -64,7 +67,8 @@ public sealed record SearchSpace(string Strategy, int Trials, string Metric, boo
             points = [new Dictionary<string, double>()];
             foreach (var (name, _, values) in dimensions)
             {
-                points = [.. points.SelectMany(point => values!.Select(value => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>(point) { [name] = value }))];
+                points = [.. points.SelectMany(point =>
+                    values!.Select(value => (IReadOnlyDictionary<string, double>)new Dictionary<string, double>(point) { [name] = value }))];
                 if (points.Count > MaxTrials)
                 {
                     throw PhantomException.Invalid($"The grid has more than {MaxTrials} combinations.", "config.search.space");
@@ -76,7 +80,8 @@ public sealed record SearchSpace(string Strategy, int Trials, string Metric, boo
             var trials = search.TryGetProperty("trials", out var t) && t.TryGetInt32(out var n) && n is >= 1 and <= MaxTrials
                 ? n
                 : throw PhantomException.Invalid($"config.search.trials is 1 to {MaxTrials} for a random search.", "config.search.trials");
-            points = [.. Enumerable.Range(0, trials).Select(_ => (IReadOnlyDictionary<string, double>)dimensions.ToDictionary(d => d.Name, d => d.Draw(random)))];
+            points = [.. Enumerable.Range(0,
+                trials).Select(_ => (IReadOnlyDictionary<string, double>)dimensions.ToDictionary(d => d.Name, d => d.Draw(random)))];
         }
 
         return new SearchSpace(strategy, points.Count, metric, direction == "maximize", stopping == "median", points);
@@ -109,11 +114,13 @@ public sealed record SearchSpace(string Strategy, int Trials, string Metric, boo
                 throw PhantomException.Invalid($"config.search.space.{name}: a log range starts above 0.", "config.search.space");
             }
 
-            return (name, random => Round(log ? Math.Exp(Math.Log(min) + (random.NextDouble() * (Math.Log(max) - Math.Log(min)))) : min + (random.NextDouble() * (max - min))), null);
+            return (name, random => Round(log ? Math.Exp(Math.Log(min) + (random.NextDouble() * (Math.Log(max) - Math.Log(min)))) : min
+                + (random.NextDouble() * (max - min))), null);
         }
 
         throw PhantomException.Invalid(string.Create(CultureInfo.InvariantCulture,
-            $"config.search.space.{name} is a list of values, or (random search) {{\"min\", \"max\", \"log\"}} with min < max."), "config.search.space");
+            $"config.search.space.{name} is a list of values, or (random search) {{\"min\", \"max\", \"log\"}} with min < max."),
+                "config.search.space");
     }
 
     private static string? Text(JsonElement element, string name) =>

@@ -74,7 +74,8 @@ public sealed partial class TrainingJobGrain(
             {
                 if (!recipe.Metrics.Contains(search.Metric))
                 {
-                    throw PhantomException.Invalid($"config.search.metric is one of {string.Join(", ", recipe.Metrics)} for {recipe.Task}.", "config.search.metric");
+                    throw PhantomException.Invalid($"config.search.metric is one of {string.Join(", ", recipe.Metrics)} for {recipe.Task}.",
+                        "config.search.metric");
                 }
 
                 foreach (var point in search.Points)
@@ -93,7 +94,8 @@ public sealed partial class TrainingJobGrain(
                 throw PhantomException.Conflict($"Training job {_jobId} exists already.");
             }
 
-            var model = await modelSql.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model", command.ModelName);
+            var model = await modelSql.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model",
+                command.ModelName);
             return await trainingSql.InsertAsync(transaction, _jobId, model.Id, command, caller.UserId);
         }, replay: LoadAsync);
         await PumpAsync();
@@ -164,7 +166,8 @@ public sealed partial class TrainingJobGrain(
 
         foreach (var (name, value) in parameters)
         {
-            if (string.IsNullOrWhiteSpace(name) || name.Length > 250 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
+            if (string.IsNullOrWhiteSpace(name) || name.Length > 250
+                || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
             {
                 throw PhantomException.Invalid("A parameter name is 1 to 250 letters, digits, spaces and _ - . /.", "params");
             }
@@ -287,7 +290,8 @@ public sealed partial class TrainingJobGrain(
         job = await MoveAsync(caller, audit, "failed", $"runner lost: {job.Runner ?? "unknown"} sent nothing since {job.UpdatedAt:O}", null);
         if (job.Attempt < TrainingRecipe.MaxAttempts(job.Config))
         {
-            job = await MoveAsync(caller, Event("retry", new { reason = "runner lost", attempt = job.Attempt + 1 }), "pending", null, null, eventIdSuffix: $":retry:{_jobId:N}");
+            job = await MoveAsync(caller, Event("retry", new { reason = "runner lost", attempt = job.Attempt + 1 }), "pending", null, null,
+                eventIdSuffix: $":retry:{_jobId:N}");
         }
 
         await PumpAsync();
@@ -325,7 +329,8 @@ public sealed partial class TrainingJobGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Training job {JobId}: runner {Runner} silent since {Since:O}; failing it")]
     private partial void LogRunnerLost(Guid jobId, string? runner, DateTimeOffset since);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Training job {JobId}: the activation stops ({Reason}) while training; the run is cancelled and the watchdog will reschedule it")]
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Training job {JobId}: the activation stops ({Reason}) while training; the run is cancelled and the watchdog will reschedule it")]
     private partial void LogStoppedWithSilo(Guid jobId, string reason);
 
     private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary,
@@ -336,7 +341,8 @@ public sealed partial class TrainingJobGrain(
             if (!Transitions[current.Status].Contains(to))
             {
                 throw PhantomException.Conflict(
-                    $"A {current.Status} job cannot become {to}; from {current.Status} it can become: {string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
+                    $"A {current.Status} job cannot become {to}; from {current.Status} it can become: " +
+                        $"{string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
             }
 
             return await trainingSql.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
@@ -383,8 +389,8 @@ public sealed partial class TrainingJobGrain(
         var limit = await limits.GetAsync(_tenantId!.Value, Quotas.TrainingDatasetBytes);
         if (dataset.SizeBytes > limit)
         {
-            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} ({Quotas.TrainingDatasetBytes}).",
-                Quotas.TrainingDatasetBytes);
+            throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} " +
+                $"({Quotas.TrainingDatasetBytes}).", Quotas.TrainingDatasetBytes);
         }
     }
 
@@ -426,7 +432,8 @@ public sealed partial class TrainingJobGrain(
         try
         {
             using var document = JsonDocument.Parse(json);
-            return document.RootElement.ValueKind == JsonValueKind.Object ? json : throw PhantomException.Invalid($"{field} must be a JSON object.", field);
+            return document.RootElement.ValueKind == JsonValueKind.Object ? json : throw PhantomException.Invalid($"{field} must be a JSON object.",
+                field);
         }
         catch (JsonException)
         {

@@ -1,7 +1,7 @@
 using Orleans.Concurrency;
-using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
@@ -15,8 +15,8 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 [StatelessWorker]
 [Reentrant] // a call waiting for its flush must not hold up the calls behind it; the grain keeps no state
-public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer, TenantLimits limits,
-    TimeProvider time, TrainingSql trainingSql) : Grain, ITrainingMetricsGrain
+public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard guard, TrainingMetricsTable metrics, MetricsBuffer buffer,
+    TenantLimits limits, TimeProvider time, TrainingSql trainingSql) : Grain, ITrainingMetricsGrain
 {
     /// <summary>Longest metric name.</summary>
     public const int MaxNameLength = 250;
@@ -36,7 +36,8 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     {
         var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRun, "log-metrics");
         var tenantLimits = await limits.GetAsync(tenantId);
-        Validate(batch ?? throw PhantomException.Invalid("Send the points.", "points"), time.GetUtcNow(), (int)Math.Min(ITrainingMetricsGrain.MaxBatchPoints,
+        Validate(batch ?? throw PhantomException.Invalid("Send the points.", "points"), time.GetUtcNow(),
+            (int)Math.Min(ITrainingMetricsGrain.MaxBatchPoints,
             tenantLimits[Quotas.MetricPointsPerRequest]), TimeSpan.FromDays(tenantLimits[Quotas.MetricBatchSpanDays]));
         if (buffer.Takes(batch))
         {
@@ -111,7 +112,8 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
 
         if (count > maxPoints)
         {
-            throw PhantomException.TooLarge($"A batch of this tenant holds at most {maxPoints} points ({Quotas.MetricPointsPerRequest}); send more batches.", "points");
+            throw PhantomException.TooLarge($"A batch of this tenant holds at most {maxPoints} points ({Quotas.MetricPointsPerRequest}); send " +
+                $"more batches.", "points");
         }
 
         if (batch.NameIndex.Length != count || batch.Steps.Length != count || batch.TimestampsMs.Length != count)
@@ -146,14 +148,15 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
 
             if (!double.IsFinite(batch.Values[i]) && !batch.AllowNonFinite)
             {
-                throw PhantomException.Invalid($"Point {i} ({batch.Names[batch.NameIndex[i]]}) is {batch.Values[i]}; send allowNonFinite to store NaN or Infinity.",
-                    $"points[{i}].value");
+                throw PhantomException.Invalid($"Point {i} ({batch.Names[batch.NameIndex[i]]}) is {batch.Values[i]}; send allowNonFinite to store " +
+                    $"NaN or Infinity.", $"points[{i}].value");
             }
 
             if (batch.TimestampsMs[i] < earliest || batch.TimestampsMs[i] > latest)
             {
                 throw PhantomException.Invalid(
-                    $"Point {i}: its timestamp is older than the metrics are kept ({TrainingMetricsTable.Retention.TotalDays:N0} days, less a day) or more than a day ahead.",
+                    $"Point {i}: its timestamp is older than the metrics are kept ({TrainingMetricsTable.Retention.TotalDays:N0} days, less a " +
+                        $"day) or more than a day ahead.",
                     $"points[{i}].timestamp");
             }
 
@@ -164,14 +167,15 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
         var span = maxSpan ?? TimeSpan.FromDays(31);
         if (TimeSpan.FromMilliseconds(newest - oldest) > span)
         {
-            throw PhantomException.Invalid($"The batch's points span more than {span.TotalDays:N0} days ({Quotas.MetricBatchSpanDays}); send them as separate batches.",
-                "points");
+            throw PhantomException.Invalid($"The batch's points span more than {span.TotalDays:N0} days ({Quotas.MetricBatchSpanDays}); send them " +
+                $"as separate batches.", "points");
         }
     }
 
     private static void CheckName(string name)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ' '))
+        if (string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength
+            || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ':' or ' '))
         {
             throw PhantomException.Invalid($"A metric name is 1 to {MaxNameLength} letters, digits, spaces and _ - . / :.", "name");
         }

@@ -13,7 +13,8 @@ namespace PhantomMl.Grains.Training;
 public sealed class TrainingMetricsTable(ClickHouseConnections connections)
 {
     /// <summary>The columns every insert writes, in order.</summary>
-    public static readonly string[] Columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value", "metadata"];
+    public static readonly string[] Columns = ["timestamp", "tenant_id", "training_job_id", "epoch", "batch", "metric_name", "metric_value",
+        "metadata"];
 
     /// <summary>Their ClickHouse types, given with each insert so the driver need not ask the server for the schema.</summary>
     public static readonly IReadOnlyDictionary<string, string> ColumnTypes = new Dictionary<string, string>
@@ -34,7 +35,8 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     private static readonly Dictionary<string, string> NoMetadata = [];
 
     /// <summary>Inserts a validated batch as one INSERT; <paramref name="deduplicationToken"/> identifies it across retries.</summary>
-    public Task<long> InsertAsync(Guid tenantId, Guid jobId, MetricBatch batch, string deduplicationToken, CancellationToken cancellationToken = default) =>
+    public Task<long> InsertAsync(Guid tenantId, Guid jobId, MetricBatch batch, string deduplicationToken,
+        CancellationToken cancellationToken = default) =>
         InsertAsync([(tenantId, jobId, batch)], deduplicationToken, cancellationToken);
 
     /// <summary>Inserts several jobs' batches as one INSERT (one block, one token).</summary>
@@ -62,13 +64,15 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     }
 
     /// <summary>One job's metric, in at most <paramref name="maxBuckets"/> step buckets with min, max and mean each.</summary>
-    public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets, CancellationToken cancellationToken = default)
+    public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets,
+        CancellationToken cancellationToken = default)
     {
         var parameters = Parameters(tenantId, jobId);
         parameters.AddParameter("metric", metric);
         long total = 0, first = 0, last = 0;
         await using (var range = await connections.Client.ExecuteReaderAsync(
-            "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}",
+            "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} " +
+                "AND metric_name = {metric:String}",
             parameters, null, cancellationToken))
         {
             if (await range.ReadAsync(cancellationToken))
@@ -89,14 +93,16 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         parameters.AddParameter("width", (ulong)width);
         var buckets = new List<MetricBucket>(maxBuckets);
         await using var reader = await connections.Client.ExecuteReaderAsync("""
-            SELECT intDiv(batch - {first:UInt64}, {width:UInt64}) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value), avg(metric_value), count()
+            SELECT intDiv(batch - {first:UInt64}, {width:UInt64}) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
+                avg(metric_value), count()
               FROM training_metrics
              WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
              GROUP BY bucket ORDER BY bucket
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            buckets.Add(new MetricBucket(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
+            buckets.Add(new MetricBucket(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
                 reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)));
         }
 

@@ -35,14 +35,16 @@ public sealed record TrainingRecipe(
         }
 
         using var config = JsonDocument.Parse(configJson);
-        return config.RootElement.TryGetProperty("trainer", out var trainer) && trainer.ValueKind == JsonValueKind.String && trainer.GetString() == "builtin";
+        return config.RootElement.TryGetProperty("trainer",
+            out var trainer) && trainer.ValueKind == JsonValueKind.String && trainer.GetString() == "builtin";
     }
 
     /// <summary>How many attempts a job gets before a lost runner fails it for good (config maxAttempts, default 3).</summary>
     public static int MaxAttempts(string? configJson)
     {
         using var config = JsonDocument.Parse(configJson ?? "{}");
-        return config.RootElement.TryGetProperty("maxAttempts", out var value) && value.TryGetInt32(out var attempts) ? Math.Clamp(attempts, 1, 10) : 3;
+        return config.RootElement.TryGetProperty("maxAttempts", out var value) && value.TryGetInt32(out var attempts) ? Math.Clamp(attempts, 1,
+            10) : 3;
     }
 
     /// <summary>Reads and checks the recipe; 400 naming the first problem.</summary>
@@ -52,7 +54,8 @@ public sealed record TrainingRecipe(
         using var hyper = JsonDocument.Parse(hyperparametersJson ?? "{}");
         var c = config.RootElement;
         var h = hyper.RootElement;
-        var task = String(c, "task", "config.task") ?? throw PhantomException.Invalid($"config.task is {BinaryClassification} or {Regression}.", "config.task");
+        var task = String(c, "task", "config.task") ?? throw PhantomException.Invalid($"config.task is {BinaryClassification} or {Regression}.",
+            "config.task");
         if (task is not (BinaryClassification or Regression))
         {
             throw PhantomException.Invalid($"config.task is {BinaryClassification} or {Regression}.", "config.task");
@@ -66,27 +69,32 @@ public sealed record TrainingRecipe(
 
         var (datasetModel, datasetVersion) = Models.DatasetUri.Parse(datasetUri);
         return new TrainingRecipe(task, algorithm, String(c, "label", "config.label") ?? "label",
-            Int(c, "rounds", 5, 1, 50, "config.rounds"), Double(c, "testFraction", 0.2, 0.05, 0.5, "config.testFraction"), Int(c, "seed", 42, 0, int.MaxValue, "config.seed"),
+            Int(c, "rounds", 5, 1, 50, "config.rounds"), Double(c, "testFraction", 0.2, 0.05, 0.5, "config.testFraction"),
+                Int(c, "seed", 42, 0, int.MaxValue, "config.seed"),
             Int(h, "trees", 100, 1, 5000, "hyperparameters.trees"), Int(h, "leaves", 20, 2, 1024, "hyperparameters.leaves"),
-            Double(h, "learningRate", 0.2, 1e-6, 1, "hyperparameters.learningRate"), Int(h, "iterations", 100, 1, 10_000, "hyperparameters.iterations"),
+            Double(h, "learningRate", 0.2, 1e-6, 1, "hyperparameters.learningRate"),
+                Int(h, "iterations", 100, 1, 10_000, "hyperparameters.iterations"),
             datasetModel, datasetVersion);
     }
 
     /// <summary>The metrics each task reports, by which a search may choose its best trial.</summary>
-    public IReadOnlyList<string> Metrics => Task == BinaryClassification ? ["accuracy", "precision", "recall", "f1", "auc", "log_loss"] : ["rmse", "r2", "mae"];
+    public IReadOnlyList<string> Metrics => Task == BinaryClassification ? ["accuracy", "precision", "recall", "f1", "auc", "log_loss"] : ["rmse",
+        "r2", "mae"];
 
     /// <summary>This recipe with a search point's hyperparameters; 400 when one is out of range.</summary>
     public TrainingRecipe With(IReadOnlyDictionary<string, double> point)
     {
         int Whole(string name, int current, int min, int max) => !point.TryGetValue(name, out var value) ? current
-            : value >= min && value <= max ? (int)value : throw PhantomException.Invalid($"config.search.space.{name}: {value} is outside {min}..{max}.", "config.search.space");
+            : value >= min && value <= max ? (int)value
+                : throw PhantomException.Invalid($"config.search.space.{name}: {value} is outside {min}..{max}.", "config.search.space");
         return this with
         {
             Trees = Whole("trees", Trees, 1, 5000),
             Leaves = Whole("leaves", Leaves, 2, 1024),
             Iterations = Whole("iterations", Iterations, 1, 10_000),
             LearningRate = !point.TryGetValue("learningRate", out var rate) ? LearningRate
-                : rate is >= 1e-6 and <= 1 ? rate : throw PhantomException.Invalid($"config.search.space.learningRate: {rate} is outside 1e-6..1.", "config.search.space"),
+                : rate is >= 1e-6 and <= 1 ? rate : throw PhantomException.Invalid($"config.search.space.learningRate: {rate} is outside 1e-6..1.",
+                    "config.search.space"),
         };
     }
 

@@ -9,13 +9,15 @@ namespace PhantomMl.Grains.Training;
 /// See <see cref="ITrainingSchedulerGrain"/>. One activation per tenant serialises the tenant's pumps, and the
 /// slot count and the promotion happen in one statement, so the quota holds whichever silo pumps.
 /// </summary>
-public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard, TenantSql tenantSql, AuditSql auditSql, TrainingSql trainingSql) : Grain, ITrainingSchedulerGrain
+public sealed class TrainingSchedulerGrain(TenantDatabase database, AccessGuard guard, TenantSql tenantSql, AuditSql auditSql,
+    TrainingSql trainingSql) : Grain, ITrainingSchedulerGrain
 {
     /// <inheritdoc />
     public async Task<IReadOnlyList<TrainingJobView>> ListAsync(string? status, int limit)
     {
         var tenantKey = this.GetPrimaryKeyString();
-        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.TrainingRead, new AuditEvent("data_access", "training_queue", tenantKey, "read"))).TenantId;
+        var tenantId = (await guard.AuthorizeAsync(tenantKey, Permissions.TrainingRead,
+            new AuditEvent("data_access", "training_queue", tenantKey, "read"))).TenantId;
         if (status is not null && !TrainingJobGrain.Transitions.ContainsKey(status))
         {
             throw PhantomException.Invalid($"status is one of {string.Join(", ", TrainingJobGrain.Transitions.Keys)}.", "status");

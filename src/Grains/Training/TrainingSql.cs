@@ -12,7 +12,8 @@ public sealed class TrainingSql(TenantDatabase database)
 {
     private const string Columns = """
         id, job_name, model_name, model_id, status::text, dataset_uri, config::text, hyperparameters::text, resource_requirements::text,
-        priority, progress, attempt, created_at, scheduled_at, started_at, completed_at, error_message, metrics_summary::text, created_by, updated_at, runner
+        priority, progress, attempt, created_at, scheduled_at, started_at, completed_at, error_message, metrics_summary::text, created_by,
+            updated_at, runner
         """;
 
     /// <summary>Statuses that occupy one of the tenant's concurrent-training slots.</summary>
@@ -20,7 +21,8 @@ public sealed class TrainingSql(TenantDatabase database)
 
     public async Task<TrainingJobView?> LoadAsync(NpgsqlTransaction transaction, Guid jobId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, $"SELECT {Columns} FROM training_jobs WHERE tenant_id = @tenant AND id = @id");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            $"SELECT {Columns} FROM training_jobs WHERE tenant_id = @tenant AND id = @id");
         command.Parameters.AddWithValue("id", jobId);
         return await SingleAsync(command);
     }
@@ -28,7 +30,8 @@ public sealed class TrainingSql(TenantDatabase database)
     public async Task<TrainingJobView> InsertAsync(NpgsqlTransaction transaction, Guid jobId, Guid modelId, CreateTrainingJob job, string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
-            INSERT INTO training_jobs (id, tenant_id, model_id, model_name, job_name, config, dataset_uri, hyperparameters, resource_requirements, priority, created_by)
+            INSERT INTO training_jobs (id, tenant_id, model_id, model_name, job_name, config, dataset_uri, hyperparameters, resource_requirements,
+                priority, created_by)
             VALUES (@id, @tenant, @model, @modelName, @name, @config, @dataset, @hyper, @resources, @priority, @createdBy)
             RETURNING {Columns}
             """);
@@ -57,7 +60,8 @@ public sealed class TrainingSql(TenantDatabase database)
                SET status = @to::training_status_enum,
                    scheduled_at = CASE WHEN @to = 'scheduled' THEN now() WHEN @to = 'pending' THEN NULL ELSE scheduled_at END,
                    started_at = CASE WHEN @to = 'running' THEN now() WHEN @to = 'pending' THEN NULL ELSE started_at END,
-                   completed_at = CASE WHEN @to IN ('completed', 'failed', 'cancelled') THEN now() WHEN @to = 'pending' THEN NULL ELSE completed_at END,
+                   completed_at = CASE WHEN @to IN ('completed', 'failed',
+                       'cancelled') THEN now() WHEN @to = 'pending' THEN NULL ELSE completed_at END,
                    progress = CASE WHEN @to = 'completed' THEN 1 WHEN @to = 'pending' THEN 0 ELSE progress END,
                    attempt = CASE WHEN @to = 'pending' THEN attempt + 1 ELSE attempt END,
                    error_message = CASE WHEN @to = 'pending' THEN NULL ELSE coalesce(@error, error_message) END,
@@ -92,7 +96,8 @@ public sealed class TrainingSql(TenantDatabase database)
     /// <summary>A running job's heartbeat: its runner is alive.</summary>
     public async Task TouchAsync(NpgsqlTransaction transaction, Guid jobId)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, "UPDATE training_jobs SET updated_at = now() WHERE tenant_id = @tenant AND id = @id AND status = 'running'");
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "UPDATE training_jobs SET updated_at = now() WHERE tenant_id = @tenant AND id = @id AND status = 'running'");
         command.Parameters.AddWithValue("id", jobId);
         await command.ExecuteNonQueryAsync();
     }
@@ -169,7 +174,8 @@ public sealed class TrainingSql(TenantDatabase database)
         reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetGuid(3), reader.GetString(4),
         reader.GetString(5), reader.GetString(6), NullableString(reader, 7), NullableString(reader, 8), reader.GetInt32(9), reader.GetFloat(10),
         reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12), NullableTime(reader, 13), NullableTime(reader, 14), NullableTime(reader, 15),
-        NullableString(reader, 16), NullableString(reader, 17), reader.GetString(18), reader.GetFieldValue<DateTimeOffset>(19), NullableString(reader, 20));
+        NullableString(reader, 16), NullableString(reader, 17), reader.GetString(18), reader.GetFieldValue<DateTimeOffset>(19),
+            NullableString(reader, 20));
 
     private static string? NullableString(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
@@ -232,7 +238,8 @@ public sealed class TrainingSql(TenantDatabase database)
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
-            experiments.Add(new ExperimentView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            experiments.Add(new ExperimentView(reader.GetGuid(0), reader.GetString(1), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
                 reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5), reader.IsDBNull(6) ? null : reader.GetFieldValue<DateTimeOffset>(6)));
         }
 

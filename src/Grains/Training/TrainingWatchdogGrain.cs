@@ -1,7 +1,7 @@
-using PhantomMl.Grains.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Training;
@@ -28,7 +28,8 @@ public sealed partial class TrainingWatchdogGrain(
     /// <inheritdoc />
     public async Task<IReadOnlyList<Guid>> RunAsync()
     {
-        await guard.AuthorizePlatformAsync(Permissions.ClusterOperate, new AuditEvent("system", "training", "cluster", "watchdog", AuditEvent.Denied));
+        await guard.AuthorizePlatformAsync(Permissions.ClusterOperate,
+            new AuditEvent("system", "training", "cluster", "watchdog", AuditEvent.Denied));
         return await CheckAsync();
     }
 
@@ -46,7 +47,8 @@ public sealed partial class TrainingWatchdogGrain(
             try
             {
                 var job = GrainFactory.TrainingJob(tenantKey, jobId);
-                await internalCalls.AsComponentAsync("training-watchdog", () => status == "running" ? job.RecoverAsync(silentSince) : job.StartAsync());
+                await internalCalls.AsComponentAsync("training-watchdog",
+                    () => status == "running" ? job.RecoverAsync(silentSince) : job.StartAsync());
                 handled.Add(jobId);
             }
             catch (Exception e) when (e is not OutOfMemoryException)

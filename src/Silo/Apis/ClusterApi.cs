@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
-using PhantomMl.Grains.Diagnostics;
 using PhantomMl.Grains;
+using PhantomMl.Grains.Diagnostics;
 
 namespace PhantomMl.Silo.Apis;
 

@@ -20,14 +20,18 @@ public static class InferenceApi
         var models = routes.MapGroup("/api/v1/tenants/{tenantKey}/models/{name}").WithTags("Inference");
         models.MapPost("/predict", PredictActiveAsync).WithSummary("Score rows ({\"rows\": [{\"x1\": 0.5, ...}]}) with the model's active version");
         models.MapPost("/versions/{version}/predict", PredictAsync)
-            .WithSummary("Score rows with a version, by label or alias (an alias's traffic split applies); each row names exactly the model's inputs");
-        models.MapGet("/versions/{version}/inputs", DescribeAsync).WithSummary("The inputs the version's ONNX model expects (name, element type, shape)");
+            .WithSummary("Score rows with a version, by label or alias (an alias's traffic split applies); each row names exactly the model's " +
+                "inputs");
+        models.MapGet("/versions/{version}/inputs",
+            DescribeAsync).WithSummary("The inputs the version's ONNX model expects (name, element type, shape)");
         models.MapGet("/analytics", AnalyticsAsync)
-            .WithSummary("Per version and route (primary, challenger, shadow): requests, latency percentiles, throughput and confidence over time buckets");
+            .WithSummary("Per version and route (primary, challenger, shadow): requests, latency percentiles, throughput and confidence over time " +
+                "buckets");
 
         var batches = routes.MapGroup("/api/v1/tenants/{tenantKey}/batches").WithTags("Inference");
         batches.MapPost("/", SubmitBatchAsync)
-            .WithSummary("Score every row of a CSV dataset ({\"model\", \"version\", \"datasetUri\": \"model://{dataset}/versions/{v}\"}); answers at once with the batch");
+            .WithSummary("Score every row of a CSV dataset ({\"model\", \"version\", \"datasetUri\": \"model://{dataset}/versions/{v}\"}); " +
+                "answers at once with the batch");
         batches.MapGet("/{batchId:guid}", GetBatchAsync).WithSummary("A batch: status, progress, counts of scored and failed rows");
         batches.MapPost("/{batchId:guid}/cancel", CancelBatchAsync).WithSummary("Cancel a pending or running batch");
         batches.MapGet("/{batchId:guid}/output", DownloadOutputAsync)

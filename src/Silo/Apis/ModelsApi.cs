@@ -17,7 +17,8 @@ public static class ModelsApi
     {
         var models = routes.MapGroup("/api/v1/tenants/{tenantKey}/models").WithTags("Models");
         models.MapGet("/", SearchAsync)
-            .WithSummary("Search models: namePrefix, modelType, status, algorithm, tag (key or key=value), createdFrom/To; sort name|created; keyset pages");
+            .WithSummary("Search models: namePrefix, modelType, status, algorithm, tag (key or key=value), createdFrom/To; sort name|created; " +
+                "keyset pages");
         models.MapPost("/", CreateAsync).WithSummary("Register a model (counts against the models quota)");
         models.MapGet("/{name}", GetAsync).WithSummary("Read a model and its ETag (served from the Redis cache when it holds the model)");
         models.MapPatch("/{name}", UpdateAsync)
@@ -31,10 +32,12 @@ public static class ModelsApi
         models.MapGet("/{name}/versions/{version}", GetVersionAsync).WithSummary("Read a version by label or alias");
         models.MapDelete("/{name}/versions/{version}", DeleteVersionAsync)
             .WithSummary("Delete a version that is not active, with its aliases and artifact object (If-Match)");
-        models.MapPost("/{name}/versions/{version}/activate", ActivateVersionAsync).WithSummary("Make a version (label or alias) the only active one (If-Match)");
+        models.MapPost("/{name}/versions/{version}/activate",
+            ActivateVersionAsync).WithSummary("Make a version (label or alias) the only active one (If-Match)");
         models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).WithSummary("Point an alias (e.g. champion) at a version, atomically (If-Match)");
         models.MapPut("/{name}/aliases/{alias}/traffic", SetAliasTrafficAsync)
-            .WithSummary("Split an alias's traffic ({\"challenger\": \"v2\", \"challengerPercent\": 10, \"shadow\": \"v3\"}); nulls and 0 end it (If-Match)");
+            .WithSummary("Split an alias's traffic ({\"challenger\": \"v2\", \"challengerPercent\": 10, \"shadow\": \"v3\"}); nulls and 0 end it " +
+                "(If-Match)");
         models.MapDelete("/{name}/aliases/{alias}", RemoveAliasAsync).WithSummary("Remove an alias (If-Match)");
 
         models.MapPost("/{name}/lineage", AddLineageAsync).WithSummary("Record that this model derives from another (derived, retrained, ensemble)");
@@ -47,7 +50,8 @@ public static class ModelsApi
         IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null);
 
     /// <summary>Body of PATCH .../models/{name}.</summary>
-    public sealed record ModelChangeRequest(string? ModelType = null, string? Algorithm = null, int? FeatureCount = null, long? TrainingSamples = null,
+    public sealed record ModelChangeRequest(string? ModelType = null, string? Algorithm = null, int? FeatureCount = null,
+        long? TrainingSamples = null,
         IReadOnlyDictionary<string, string>? Tags = null, JsonElement? Metadata = null, IReadOnlyDictionary<string, string>? MergeTags = null)
     {
         internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, JsonBody.RawOrNull(Metadata), MergeTags);
@@ -127,7 +131,8 @@ public static class ModelsApi
 
     private static async Task<Created<LineageEdge>> AddLineageAsync(string tenantKey, string name, LineageRequest request, IGrainFactory grains) =>
         TypedResults.Created($"/api/v1/tenants/{tenantKey}/models/{name}/lineage",
-            await grains.Model(tenantKey, name).AddLineageAsync(request.ParentModel, request.LineageType, JsonBody.RawOrNull(request.TransformationMetadata)));
+            await grains.Model(tenantKey, name).AddLineageAsync(request.ParentModel, request.LineageType,
+                JsonBody.RawOrNull(request.TransformationMetadata)));
 
     private static async Task<Ok<LineageGraph>> GetLineageAsync(string tenantKey, string name, int? depth, IGrainFactory grains) =>
         TypedResults.Ok(await grains.Model(tenantKey, name).GetLineageAsync(depth ?? 10));
@@ -154,6 +159,7 @@ public static class ModelsApi
         }
 
         var value = header.Trim().TrimStart('W', '/').Trim('"');
-        return long.TryParse(value, out var version) ? version : throw PhantomException.Invalid("If-Match must be an ETag this API returned, e.g. \"3\".", "If-Match");
+        return long.TryParse(value, out var version) ? version
+            : throw PhantomException.Invalid("If-Match must be an ETag this API returned, e.g. \"3\".", "If-Match");
     }
 }

@@ -32,7 +32,8 @@ public static class TenantsApi
         tenants.MapGet("/{tenantKey}/users/{userId}/api-keys", ListApiKeysAsync).WithSummary("List a user's API keys, without secrets");
         tenants.MapPost("/{tenantKey}/users/{userId}/api-keys", CreateApiKeyAsync)
             .WithSummary("Issue an API key for a user; the secret is in this answer only");
-        tenants.MapDelete("/{tenantKey}/api-keys/{keyId:guid}", RevokeApiKeyAsync).WithSummary("Revoke an API key; it is refused from the next call on");
+        tenants.MapDelete("/{tenantKey}/api-keys/{keyId:guid}",
+            RevokeApiKeyAsync).WithSummary("Revoke an API key; it is refused from the next call on");
 
         tenants.MapGet("/{tenantKey}/quotas", GetQuotasAsync).WithSummary("Quota limits and current usage");
         return routes;

@@ -35,7 +35,8 @@ public static class TrainingApi
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
         jobs.MapGet("/{jobId:guid}/metrics/latest", LatestMetricsAsync).WithSummary("The latest point of every metric");
         jobs.MapGet("/{jobId:guid}/metrics/{**metric}", MetricHistoryAsync)
-            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' (trial-3/accuracy)");
+            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' " +
+                "(trial-3/accuracy)");
         jobs.MapGet("/compare", CompareAsync).WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
         return routes;
     }
@@ -133,7 +134,8 @@ public static class TrainingApi
     private static async Task<Ok<IReadOnlyList<LatestMetric>>> LatestMetricsAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.TrainingMetrics().LatestAsync(tenantKey, jobId));
 
-    private static async Task<Ok<MetricHistory>> MetricHistoryAsync(string tenantKey, Guid jobId, string metric, int? maxPoints, IGrainFactory grains) =>
+    private static async Task<Ok<MetricHistory>> MetricHistoryAsync(string tenantKey, Guid jobId, string metric, int? maxPoints,
+        IGrainFactory grains) =>
         TypedResults.Ok(await grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000));
 
     private static async Task<Ok<IReadOnlyList<MetricHistory>>> CompareAsync(string tenantKey, string jobIds, string metric, int? maxPoints,

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
 

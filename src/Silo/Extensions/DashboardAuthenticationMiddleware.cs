@@ -1,5 +1,5 @@
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
 

@@ -16,7 +16,8 @@ internal sealed class DashboardSiloAddressCheck(RequestDelegate next)
         var path = context.Request.Path;
         foreach (var endpoint in PerSiloEndpoints)
         {
-            if (path.StartsWithSegments("/dashboard" + endpoint, StringComparison.OrdinalIgnoreCase, out var rest) && !IsSiloAddress(rest.Value?.TrimStart('/')))
+            if (path.StartsWithSegments("/dashboard" + endpoint, StringComparison.OrdinalIgnoreCase,
+                out var rest) && !IsSiloAddress(rest.Value?.TrimStart('/')))
             {
                 throw PhantomException.Invalid("The dashboard takes a silo address such as 127.0.0.1:11111@123456789.", "address");
             }

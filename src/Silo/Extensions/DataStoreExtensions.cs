@@ -46,7 +46,8 @@ public static class DataStoreExtensions
         {
             foreach (var result in await app.MigrateAsync(CancellationToken.None))
             {
-                Console.WriteLine($"{result.Store}: version {result.CurrentVersion}, applied {result.Applied.Count}: {string.Join(", ", result.Applied)}");
+                Console.WriteLine($"{result.Store}: version {result.CurrentVersion}, applied {result.Applied.Count}: " +
+                    $"{string.Join(", ", result.Applied)}");
             }
 
             return 0;

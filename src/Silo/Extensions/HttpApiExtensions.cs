@@ -1,5 +1,5 @@
-using Scalar.AspNetCore;
 using PhantomMl.Grains;
+using Scalar.AspNetCore;
 
 namespace PhantomMl.Silo.Extensions;
 

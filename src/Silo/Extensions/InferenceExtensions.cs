@@ -11,7 +11,8 @@ public static class InferenceExtensions
     /// </summary>
     public static WebApplicationBuilder AddPhantomInference(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<InferenceOptions>().BindConfiguration(InferenceOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<InferenceSql>();
         builder.Services.AddSingleton<InferenceMetricsTable>();
         builder.Services.AddSingleton<InferenceRecorder>();

@@ -10,7 +10,8 @@ public static class MaintenanceExtensions
     {
         builder.Services.AddOptions<PartitionMaintenanceOptions>().BindConfiguration(PartitionMaintenanceOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<ArtifactSweepOptions>().BindConfiguration(ArtifactSweepOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ArtifactSweepOptions>().BindConfiguration(ArtifactSweepOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<MaintenanceSql>();
         builder.Services.AddSingleton<PartitionMaintainer>();
         builder.Services.AddSingleton<ArtifactSweeper>();

@@ -86,7 +86,8 @@ public static class OrleansExtensions
     {
         if (string.IsNullOrWhiteSpace(tls.AuthorityFile))
         {
-            throw new ValidationException($"{ClusterTlsOptions.SectionName}:AuthorityFile is required with a CertificateFile: it decides whom the silo trusts.");
+            throw new ValidationException($"{ClusterTlsOptions.SectionName}:AuthorityFile is required with a CertificateFile: it decides whom the " +
+                $"silo trusts.");
         }
 
         var authority = ClusterCertificates.LoadAuthority(tls.AuthorityFile);

@@ -19,7 +19,8 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         var problem = exception switch
         {
             PhantomException e => Problem(e.Status, e.Type, e.Title, e.Detail, e.Extensions),
-            BadHttpRequestException e => Problem(e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "payload-too-large" : "invalid-request",
+            BadHttpRequestException e => Problem(e.StatusCode,
+                e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "payload-too-large" : "invalid-request",
                 e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "The request body is too large" : "The request is invalid",
                 // The JSON reader's message names the member and the expected type; it never echoes the payload.
                 e.InnerException is System.Text.Json.JsonException json ? $"{e.Message} {json.Message}"
@@ -52,7 +53,8 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem });
     }
 
-    private static ProblemDetails Problem(int status, string type, string title, string detail, IReadOnlyDictionary<string, string>? extensions = null)
+    private static ProblemDetails Problem(int status, string type, string title, string detail,
+        IReadOnlyDictionary<string, string>? extensions = null)
     {
         var problem = new ProblemDetails
         {

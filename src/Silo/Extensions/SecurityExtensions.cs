@@ -1,8 +1,8 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using PhantomMl.Grains.Security;
 using PhantomMl.Grains;
+using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -89,7 +89,8 @@ public static class SecurityExtensions
         }
 
         await using var ownerSource = NpgsqlDataSource.Create(owner);
-        var (key, _) = await app.Services.GetRequiredService<PlatformAdminBootstrap>().EnsureAsync(ownerSource, options.AdminKeyFile, options.AdminName);
+        var (key, _) = await app.Services.GetRequiredService<PlatformAdminBootstrap>().EnsureAsync(ownerSource, options.AdminKeyFile,
+            options.AdminName);
         return key;
     }
 }

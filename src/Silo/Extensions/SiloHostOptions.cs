@@ -19,7 +19,10 @@ public sealed class SiloHostOptions
     [Required, RegularExpression("^[A-Za-z0-9._-]{1,100}$")]
     public string ServiceId { get; set; } = "phantom-ml";
 
-    /// <summary>The address other silos and clients use to reach this one. Default 127.0.0.1; set the host's address on a multi-host cluster.</summary>
+    /// <summary>
+    /// The address other silos and clients use to reach this one. Default 127.0.0.1; set the host's address on a
+    /// multi-host cluster.
+    /// </summary>
     [Required]
     public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
 

@@ -11,8 +11,10 @@ public static class TrainingExtensions
     /// </summary>
     public static WebApplicationBuilder AddPhantomTraining(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<TrainingOptions>().BindConfiguration(TrainingOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TrainingSql>();
         builder.Services.AddSingleton<TrainingMetricsTable>();
         builder.Services.AddSingleton<MetricsBuffer>();

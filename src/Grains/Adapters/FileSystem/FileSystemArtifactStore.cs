@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PhantomMl.Grains.Models;
 
 namespace PhantomMl.Grains.Adapters.FileSystem;
@@ -60,7 +61,7 @@ public sealed class FileSystemArtifactStore(string root) : IArtifactStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<StoredObject> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredObject> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var tenants = Path.Combine(root, "tenants");
         if (!Directory.Exists(tenants))

@@ -88,7 +88,8 @@ public sealed partial class SchemaMigrator(
         return new MigrationResult(store.Store, appliedNow, current);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Store} migration {Migration} was applied from an earlier text that differs in comments only; recording its current checksum")]
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "{Store} migration {Migration} was applied from an earlier text that differs in comments only; recording its current checksum")]
     private partial void LogCommentsRevised(string store, string migration);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applying {Store} migration {Migration}")]

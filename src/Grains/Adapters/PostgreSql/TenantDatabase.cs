@@ -13,7 +13,8 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
     private static readonly ConditionalWeakTable<NpgsqlTransaction, StrongBox<Guid>> Scopes = new();
 
     /// <summary>Runs <paramref name="work"/> in one transaction scoped to <paramref name="tenantId"/>, and commits it.</summary>
-    public async Task<T> InTenantAsync<T>(Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work, CancellationToken cancellationToken = default)
+    public async Task<T> InTenantAsync<T>(Guid tenantId, Func<NpgsqlConnection, NpgsqlTransaction, Task<T>> work,
+        CancellationToken cancellationToken = default)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using Minio;
 using Minio.DataModel.Args;
 using Minio.DataModel.Encryption;
@@ -101,7 +102,7 @@ public sealed class S3ArtifactStore : IArtifactStore
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<StoredObject> ListAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredObject> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await EnsureBucketAsync(cancellationToken);
         var listing = new ListObjectsArgs().WithBucket(_bucket).WithPrefix("tenants/").WithRecursive(true);
@@ -111,7 +112,8 @@ public sealed class S3ArtifactStore : IArtifactStore
             {
                 // An unreadable date counts as "just written": the sweep never deletes what it cannot date.
                 yield return new StoredObject(item.Key,
-                    DateTimeOffset.TryParse(item.LastModified, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var modified)
+                    DateTimeOffset.TryParse(item.LastModified, System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.AssumeUniversal, out var modified)
                         ? modified
                         : DateTimeOffset.MaxValue);
             }
