@@ -19,10 +19,22 @@ namespace PhantomMl.Grains.Inference;
 /// started again, at most <see cref="MaxAttempts"/> times in all; a finished batch's reminder removes itself.
 /// The caller needs <c>inference:predict</c>; another tenant's batch is 404 like a missing one.
 /// </summary>
-public sealed partial class BatchInferenceGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, InternalCalls internalCalls,
+public sealed partial class BatchInferenceGrain(
+    TenantDatabase database,
+    InferenceSql inferenceSql,
+    TenantSql tenantSql,
+    TenantResolver tenantResolver,
+    AccessGuard guard,
+    AuditedChanges changes,
+    InternalCalls internalCalls,
     BatchRun runner,
-    IArtifactStore artifacts, IReminderTable reminders, InferenceQuota quota, TenantLimits limits, IOptions<InferenceOptions> options,
-        TimeProvider time, InferenceSql inferenceSql, ILogger<BatchInferenceGrain> logger, TenantSql tenantSql, TenantResolver tenantResolver)
+    IArtifactStore artifacts,
+    IReminderTable reminders,
+    InferenceQuota quota,
+    TenantLimits limits,
+    IOptions<InferenceOptions> options,
+    TimeProvider time,
+    ILogger<BatchInferenceGrain> logger)
     : Grain, IBatchInferenceGrain, IRemindable
 {
     /// <summary>Runs a batch gets before it is failed as lost.</summary>

@@ -16,8 +16,8 @@ namespace PhantomMl.Grains.Inference;
 /// to one block per silo ahead, and a silo holding a block can make another refuse up to that many early. A stopping
 /// silo gives its unused blocks back; a crashed one's stay counted (at most one block per tenant and quota it served).
 /// </summary>
-public sealed partial class InferenceQuota(TenantDatabase database, IOptions<InferenceOptions> options, TimeProvider time,
-    ILogger<InferenceQuota> logger, TenantSql tenantSql)
+public sealed partial class InferenceQuota(TenantDatabase database, TenantSql tenantSql, IOptions<InferenceOptions> options, TimeProvider time,
+    ILogger<InferenceQuota> logger)
     : IHostedService
 {
     private readonly ConcurrentDictionary<(Guid TenantId, string Quota), Lease> _leases = new();

@@ -13,8 +13,17 @@ namespace PhantomMl.Grains.Models;
 /// activation itself only parses its key. Every change checks the caller, then the ETag, then commits together with its
 /// audit row. The methods are split by concern: versions, aliases and serving, lineage, artifacts.
 /// </summary>
-public sealed partial class ModelGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, IArtifactStore artifacts,
-    IModelCache cache, TimeProvider time, ILogger<ModelGrain> logger, TenantSql tenantSql, AuditSql auditSql, ModelSql modelSql) : Grain, IModelGrain
+public sealed partial class ModelGrain(
+    TenantDatabase database,
+    ModelSql modelSql,
+    TenantSql tenantSql,
+    AuditSql auditSql,
+    AccessGuard guard,
+    AuditedChanges changes,
+    IArtifactStore artifacts,
+    IModelCache cache,
+    TimeProvider time,
+    ILogger<ModelGrain> logger) : Grain, IModelGrain
 {
     private string _tenantKey = "";
     private string _name = "";

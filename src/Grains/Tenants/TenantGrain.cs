@@ -1,6 +1,5 @@
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
-using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Tenants;
@@ -12,7 +11,7 @@ namespace PhantomMl.Grains.Tenants;
 /// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
 /// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
-public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time,
+public sealed partial class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time,
     TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
     : Grain, ITenantGrain
 {
@@ -144,125 +143,6 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
     }
 
     /// <inheritdoc />
-    public async Task<TenantUserView> AddUserAsync(AddTenantUser command)
-    {
-        var audit = new AuditEvent("user_management", "tenant-user", Truncate(command?.UserId), "add-user",
-            Details: new { command?.Roles, command?.Permissions });
-        var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
-        var tenant = Tenant;
-        var user = await changes.ApplyAsync(caller, tenant.Id, audit, async (connection, transaction) =>
-        {
-            var valid = command ?? throw PhantomException.Invalid("Send the user.", "body");
-            var userId = TenantValidation.UserId(valid.UserId);
-            var email = TenantValidation.Email(valid.Email);
-            var roles = TenantValidation.Roles(valid.Roles);
-            var grants = TenantValidation.Grants(valid.Permissions);
-            await tenantSql.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
-            return await tenantSql.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, valid.MfaEnabled);
-        }, replay: () => FindUserAsync(tenant.Id, command!.UserId));
-        return user;
-    }
-
-    /// <inheritdoc />
-    public async Task<TenantUserView> UpdateUserAsync(string userId, UpdateTenantUser command)
-    {
-        var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
-        var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
-        var tenantId = Tenant.Id;
-        var user = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
-        {
-            var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
-            return await tenantSql.UpdateUserAsync(connection, transaction, TenantValidation.UserId(userId),
-                valid.Email is null ? null : TenantValidation.Email(valid.Email),
-                valid.Roles is null ? null : TenantValidation.Roles(valid.Roles),
-                valid.Permissions is null ? null : TenantValidation.Grants(valid.Permissions),
-                valid.Status is null ? null : TenantValidation.UserStatus(valid.Status),
-                valid.MfaEnabled)
-                ?? throw PhantomException.NotFound("tenant-user", userId);
-        },
-            replay: () => FindUserAsync(tenantId, userId));
-        await credentials.ForgetAllAsync();
-        return user;
-    }
-
-    /// <inheritdoc />
-    public async Task<TenantUserView> GetUserAsync(string userId)
-    {
-        await AuthorizeAsync(Permissions.UsersRead, Read("tenant-user", userId));
-        return await FindUserAsync(Tenant.Id, userId);
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<TenantUserView>> ListUsersAsync()
-    {
-        await AuthorizeAsync(Permissions.UsersRead, Read("tenant-user", "*"));
-        return await database.InTenantAsync(Tenant.Id, (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction));
-    }
-
-    /// <inheritdoc />
-    public async Task<IssuedApiKey> CreateApiKeyAsync(string userId, CreateApiKey command)
-    {
-        var audit = new AuditEvent("user_management", "api-key", Truncate(userId), "create-api-key",
-            Details: new { command?.Name, command?.ExpiresAt });
-        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
-        var tenantId = Tenant.Id;
-        var user = await FindUserAsync(tenantId, userId);
-        await RequireOwnOrManageAsync(caller, user, audit);
-
-        var (secret, prefix, hash) = ApiKeySecret.Generate();
-        var key = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
-        {
-            var name = TenantValidation.KeyName(command?.Name);
-            if (PlausibleTime.Check(command?.ExpiresAt, "expiresAt") is { } expires && expires <= time.GetUtcNow())
-            {
-                throw PhantomException.Invalid("expiresAt must be in the future.", "expiresAt");
-            }
-
-            if (user.Status != "active")
-            {
-                throw PhantomException.Conflict($"User '{user.UserId}' is {user.Status}; keys are issued to active users only.");
-            }
-
-            return await tenantSql.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command?.ExpiresAt, caller.UserId);
-        }, replay: () => throw PhantomException.Conflict("This request was applied before; its key was shown then and cannot be shown again."));
-        return new IssuedApiKey(key, secret);
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<ApiKeyView>> ListApiKeysAsync(string userId)
-    {
-        var audit = Read("api-key", userId);
-        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
-        var user = await FindUserAsync(Tenant.Id, userId);
-        await RequireOwnOrManageAsync(caller, user, audit);
-        return await database.InTenantAsync(Tenant.Id,
-            (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, tenantUserId: user.Id));
-    }
-
-    /// <inheritdoc />
-    public async Task<ApiKeyView> RevokeApiKeyAsync(Guid keyId)
-    {
-        var audit = new AuditEvent("user_management", "api-key", keyId.ToString(), "revoke-api-key");
-        var caller = await AuthorizeAsync(Permissions.ApiKeysOwn, audit);
-        var tenantId = Tenant.Id;
-        var key = (await database.InTenantAsync(tenantId,
-            (connection, transaction) => tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)))
-            .SingleOrDefault() ?? throw PhantomException.NotFound("api-key", keyId.ToString());
-        if (key.UserId != caller.UserId && !caller.Can(Permissions.ApiKeysManage))
-        {
-            await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
-        }
-
-        var revoked = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
-        {
-            await tenantSql.RevokeKeyAsync(connection, transaction, keyId);
-            return (await tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
-        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => tenantSql.ListKeysAsync(c, t, keyId: keyId))).Single());
-        await credentials.ForgetAllAsync();
-        return revoked;
-    }
-
-    /// <inheritdoc />
     public async Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync()
     {
         await AuthorizeAsync(Permissions.QuotasRead, Read("quota", "*"));
@@ -281,21 +161,6 @@ public sealed class TenantGrain(TenantDatabase database, AccessGuard guard, Audi
 
     /// <summary>Whether this caller's request created the tenant already (a retry after a lost answer).</summary>
     private Task<bool> WasAppliedAsync(Guid tenantId, Caller caller) => auditSql.WasRecordedAsync(tenantId, caller.UserId, caller.Client.RequestId);
-
-    private async Task RequireOwnOrManageAsync(Caller caller, TenantUserView user, AuditEvent audit)
-    {
-        if (caller.TenantUserId != user.Id && !caller.Can(Permissions.ApiKeysManage))
-        {
-            await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
-        }
-    }
-
-    private async Task<TenantUserView> FindUserAsync(Guid tenantId, string? userId) =>
-        (TenantValidation.IsUserId(userId)
-            ? (await database.InTenantAsync(tenantId,
-                (connection, transaction) => tenantSql.ListUsersAsync(connection, transaction, userId))).SingleOrDefault()
-            : null)
-        ?? throw PhantomException.NotFound("tenant-user", BoundedText.Shown(userId));
 
     private static AuditEvent Read(string resourceType, string resourceId) => new("data_access", resourceType, Truncate(resourceId), "read");
 

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
@@ -18,6 +17,8 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 public sealed partial class TrainingJobGrain(
     TenantDatabase database,
+    TrainingSql trainingSql,
+    ModelSql modelSql,
     AccessGuard guard,
     AuditedChanges changes,
     BuiltInRun builtInRun,
@@ -25,7 +26,7 @@ public sealed partial class TrainingJobGrain(
     TenantLimits limits,
     IOptions<TrainingOptions> options,
     ILocalSiloDetails silo,
-    ILogger<TrainingJobGrain> logger, ModelSql modelSql, TrainingSql trainingSql) : Grain, ITrainingJobGrain
+    ILogger<TrainingJobGrain> logger) : Grain, ITrainingJobGrain
 {
     /// <summary>The legal moves of the state machine, from → to.</summary>
     public static readonly FrozenDictionary<string, string[]> Transitions = new Dictionary<string, string[]>
@@ -38,7 +39,6 @@ public sealed partial class TrainingJobGrain(
         ["cancelled"] = ["pending"],
     }.ToFrozenDictionary();
 
-    private const int MaxJsonChars = 64 * 1024;
     private string _tenantKey = "";
     private Guid _jobId;
     private Guid? _tenantId;
@@ -60,7 +60,7 @@ public sealed partial class TrainingJobGrain(
     {
         var audit = Event("create", new { command?.JobName, command?.ModelName, command?.DatasetUri, command?.Priority });
         var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        Validate(command ?? throw PhantomException.Invalid("Send the job.", "body"));
+        TrainingJobValidation.Create(command ?? throw PhantomException.Invalid("Send the job.", "body"));
         if (TrainingRecipe.IsBuiltIn(command.Config))
         {
             // Refused now, not when a slot frees up hours later.
@@ -121,96 +121,6 @@ public sealed partial class TrainingJobGrain(
     }
 
     /// <inheritdoc />
-    public async Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary)
-    {
-        var audit = Event("report-status", new { status, errorMessage });
-        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        if (status is not ("running" or "completed" or "failed"))
-        {
-            throw PhantomException.Invalid("A runner reports running, completed or failed.", "status");
-        }
-
-        if (status == "failed" && string.IsNullOrWhiteSpace(errorMessage))
-        {
-            throw PhantomException.Invalid("A failure needs an errorMessage.", "errorMessage");
-        }
-
-        if (errorMessage is { Length: > 8192 })
-        {
-            throw PhantomException.Invalid("errorMessage is at most 8192 characters.", "errorMessage");
-        }
-
-        if (!caller.IsComponent && TrainingRecipe.IsBuiltIn((await LoadAsync()).Config))
-        {
-            throw PhantomException.Conflict("The built-in trainer reports this job's status itself; cancel it to stop it.");
-        }
-
-        var job = await MoveAsync(caller, audit, status, errorMessage, JsonObjectOrNull(metricsSummary, "metricsSummary"));
-        if (status != "running")
-        {
-            await PumpAsync();
-        }
-
-        return job;
-    }
-
-    /// <inheritdoc />
-    public async Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters)
-    {
-        var audit = Event("log-params", new { keys = parameters?.Keys });
-        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        if (parameters is null || parameters.Count is 0 or > 100)
-        {
-            throw PhantomException.Invalid("Log 1 to 100 parameters at a time.", "params");
-        }
-
-        foreach (var (name, value) in parameters)
-        {
-            if (string.IsNullOrWhiteSpace(name) || name.Length > 250
-                || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' '))
-            {
-                throw PhantomException.Invalid("A parameter name is 1 to 250 letters, digits, spaces and _ - . /.", "params");
-            }
-
-            if (value is null || value.Length > 6000 || value.Contains('\0'))
-            {
-                throw PhantomException.Invalid($"Parameter '{name}': a value is at most 6000 characters, without NUL.", "params");
-            }
-        }
-
-        return await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
-        {
-            var current = await Existing(transaction);
-            using var logged = JsonDocument.Parse(current.Hyperparameters ?? "{}");
-            foreach (var (name, value) in parameters)
-            {
-                if (logged.RootElement.TryGetProperty(name, out var existing)
-                    && (existing.ValueKind == JsonValueKind.String ? existing.GetString() : existing.GetRawText()) != value)
-                {
-                    throw PhantomException.Conflict($"Parameter '{name}' was logged as {existing.GetRawText()}; a parameter keeps its first value.");
-                }
-            }
-
-            return (await trainingSql.MergeParamsAsync(transaction, _jobId, JsonSerializer.Serialize(parameters)))!;
-        }, replay: LoadAsync);
-    }
-
-    /// <inheritdoc />
-    public async Task<TrainingJobView> ReportProgressAsync(double progress)
-    {
-        await AuthorizeAsync(Permissions.TrainingRun, Event("report-progress", new { progress }));
-        if (!double.IsFinite(progress) || progress is < 0 or > 1)
-        {
-            throw PhantomException.Invalid("progress is a number from 0 to 1.", "progress");
-        }
-
-        // Progress is frequent and not a change of state: not audited row by row.
-        return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
-            await trainingSql.SetProgressAsync(transaction, _jobId, progress)
-            ?? throw PhantomException.Conflict($"Only a running job reports progress; this one is {(await Existing(transaction)).Status}."));
-    }
-
-    /// <inheritdoc />
     public async Task<TrainingJobView> CancelAsync(string? reason)
     {
         var audit = Event("cancel", new { reason });
@@ -238,100 +148,6 @@ public sealed partial class TrainingJobGrain(
         await PumpAsync();
         return await LoadAsync();
     }
-
-    /// <inheritdoc />
-    public async Task<TrainingJobView> StartAsync()
-    {
-        var audit = Event("start");
-        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        var job = await LoadAsync();
-        if (job.Status != "scheduled" || !TrainingRecipe.IsBuiltIn(job.Config) || Running)
-        {
-            return job;
-        }
-
-        var recipe = TrainingRecipe.Parse(job.Config, job.Hyperparameters, job.DatasetUri);
-        // Started within the request that scheduled it (a create, a completion elsewhere): its own audit event id.
-        job = await MoveAsync(caller, audit, "running", null, null, runner: $"builtin@{silo.Name}", eventIdSuffix: $":start:{_jobId:N}");
-        _runCancellation = new CancellationTokenSource();
-        var cancellation = _runCancellation.Token;
-        // The run trains on the thread pool, never on this grain's scheduler; it talks to the cluster as the
-        // "trainer" component and reports back through this grain like any runner.
-        _run = Task.Run(() => builtInRun.RunAsync(_tenantKey, job, recipe, cancellation), CancellationToken.None);
-        _heartbeat ??= this.RegisterGrainTimer(HeartbeatAsync, new GrainTimerCreationOptions
-        {
-            DueTime = options.Value.HeartbeatInterval,
-            Period = options.Value.HeartbeatInterval,
-            KeepAlive = true,
-            Interleave = true,
-        });
-        return job;
-    }
-
-    /// <inheritdoc />
-    public async Task<TrainingJobView> RecoverAsync(DateTimeOffset silentSince)
-    {
-        var audit = Event("recover", new { silentSince });
-        var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        var job = await LoadAsync();
-        if (job.Status != "running" || job.UpdatedAt >= silentSince)
-        {
-            return job; // it reported meanwhile
-        }
-
-        if (Running)
-        {
-            // The run is alive here, only its heartbeat was late.
-            await HeartbeatAsync(CancellationToken.None);
-            return await LoadAsync();
-        }
-
-        LogRunnerLost(_jobId, job.Runner, job.UpdatedAt);
-        job = await MoveAsync(caller, audit, "failed", $"runner lost: {job.Runner ?? "unknown"} sent nothing since {job.UpdatedAt:O}", null);
-        if (job.Attempt < TrainingRecipe.MaxAttempts(job.Config))
-        {
-            job = await MoveAsync(caller, Event("retry", new { reason = "runner lost", attempt = job.Attempt + 1 }), "pending", null, null,
-                eventIdSuffix: $":retry:{_jobId:N}");
-        }
-
-        await PumpAsync();
-        return await LoadAsync();
-    }
-
-    /// <inheritdoc />
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (Running)
-        {
-            // A graceful stop: the run ends here; the job stays running, the heartbeat stops, and the watchdog
-            // hands the job to another silo once it has been silent for the heartbeat timeout.
-            LogStoppedWithSilo(_jobId, reason.Description);
-            await _runCancellation!.CancelAsync();
-        }
-    }
-
-    private async Task HeartbeatAsync(CancellationToken cancellationToken)
-    {
-        if (!Running)
-        {
-            _heartbeat?.Dispose();
-            _heartbeat = null;
-            return;
-        }
-
-        await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
-        {
-            await trainingSql.TouchAsync(transaction, _jobId);
-            return true;
-        }, cancellationToken);
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Training job {JobId}: runner {Runner} silent since {Since:O}; failing it")]
-    private partial void LogRunnerLost(Guid jobId, string? runner, DateTimeOffset since);
-
-    [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Training job {JobId}: the activation stops ({Reason}) while training; the run is cancelled and the watchdog will reschedule it")]
-    private partial void LogStoppedWithSilo(Guid jobId, string reason);
 
     private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary,
         string? runner = null, string? eventIdSuffix = null) =>
@@ -391,53 +207,6 @@ public sealed partial class TrainingJobGrain(
         {
             throw PhantomException.TooLarge($"The dataset is {dataset.SizeBytes} bytes; a training run of this tenant reads at most {limit} " +
                 $"({Quotas.TrainingDatasetBytes}).", Quotas.TrainingDatasetBytes);
-        }
-    }
-
-    private static void Validate(CreateTrainingJob command)
-    {
-        if (string.IsNullOrWhiteSpace(command.JobName) || command.JobName.Length > 255)
-        {
-            throw PhantomException.Invalid("jobName is 1 to 255 characters.", "jobName");
-        }
-
-        if (string.IsNullOrWhiteSpace(command.DatasetUri) || command.DatasetUri.Length > 2048)
-        {
-            throw PhantomException.Invalid("datasetUri is 1 to 2048 characters.", "datasetUri");
-        }
-
-        if (command.Priority is < -1000 or > 1000)
-        {
-            throw PhantomException.Invalid("priority is from -1000 to 1000.", "priority");
-        }
-
-        ModelLifecycle.Name(command.ModelName);
-        JsonObjectOrNull(command.Config, "config");
-        JsonObjectOrNull(command.Hyperparameters, "hyperparameters");
-        JsonObjectOrNull(command.ResourceRequirements, "resourceRequirements");
-    }
-
-    private static string? JsonObjectOrNull(string? json, string field)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-
-        if (json.Length > MaxJsonChars)
-        {
-            throw PhantomException.Invalid($"{field} is at most {MaxJsonChars} characters of JSON.", field);
-        }
-
-        try
-        {
-            using var document = JsonDocument.Parse(json);
-            return document.RootElement.ValueKind == JsonValueKind.Object ? json : throw PhantomException.Invalid($"{field} must be a JSON object.",
-                field);
-        }
-        catch (JsonException)
-        {
-            throw PhantomException.Invalid($"{field} is not valid JSON.", field);
         }
     }
 
