@@ -38,6 +38,10 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
         ["cached"] = "UInt8",
     };
 
+    /// <summary>Ten columns counting the finite confidences in [0, 0.1), [0.1, 0.2) ... [0.9, 1].</summary>
+    private static readonly string ConfidenceBinColumns =
+        string.Join(", ", Enumerable.Range(0, 10).Select(bin => $"countIf(isFinite(confidence_score) AND bin = {bin})"));
+
     /// <summary>Inserts the predictions of <paramref name="records"/> as one INSERT; a retry with the same token lands once.</summary>
     public async Task<long> InsertAsync(IReadOnlyList<InferenceRecord> records, string deduplicationToken,
         CancellationToken cancellationToken = default)
@@ -81,66 +85,49 @@ public sealed class InferenceMetricsTable(ClickHouseConnections connections)
             AND ({version:String} = '' OR model_version = {version:String})
             """;
 
-        var bins = new Dictionary<(string, string), long[]>();
+        // One query, so the totals, the bins and the buckets all count the same rows: rows keep arriving while the
+        // analytics are read, and separate queries would each see a different moment. GROUPING SETS gives the
+        // per-bucket rows (grouping(start) = 0) and the per-version totals (grouping(start) = 1) in one pass.
+        var rows = new List<(string Version, string Route, bool Total, DateTime Start, object[] Values)>();
         await using (var reader = await connections.Client.ExecuteReaderAsync($"""
-            SELECT model_version, route, least(toUInt8(floor(confidence_score * 10)), 9) AS bin, count()
-              FROM inference_metrics WHERE {Where} AND isFinite(confidence_score)
-             GROUP BY model_version, route, bin
-            """, parameters, null, cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var key = (reader.GetString(0), reader.GetString(1));
-                (bins.TryGetValue(key, out var counts) ? counts : bins[key] = new long[10])[Convert.ToInt32(reader.GetValue(2),
-                    CultureInfo.InvariantCulture)] =
-                    Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture);
-            }
-        }
-
-        var buckets = new Dictionary<(string, string), List<ServingBucket>>();
-        await using (var reader = await connections.Client.ExecuteReaderAsync($"""
-            WITH quantiles(0.5, 0.95, 0.99)(inference_time_us) AS q
-            SELECT model_version, route, toStartOfInterval(timestamp, toIntervalSecond({"{bucket:UInt32}"})) AS start,
-                   uniqExact(request_id), count(), q[1] / 1000, q[2] / 1000, q[3] / 1000, avgIf(confidence_score, isFinite(confidence_score))
+            WITH quantiles(0.5, 0.95, 0.99)(inference_time_us) AS q,
+                 least(floor(confidence_score * 10), 9) AS bin
+            SELECT model_version, route, toStartOfInterval(timestamp, toIntervalSecond({"{bucket:UInt32}"})) AS start, grouping(start),
+                   uniqExact(request_id), count(), uniqExactIf(request_id, cached = 1), q[1] / 1000, q[2] / 1000, q[3] / 1000,
+                   avgIf(confidence_score, isFinite(confidence_score)), {ConfidenceBinColumns}
               FROM inference_metrics WHERE {Where}
-             GROUP BY model_version, route, start ORDER BY model_version, route, start
+             GROUP BY GROUPING SETS ((model_version, route, start), (model_version, route))
+             ORDER BY model_version, route, start
             """, parameters, null, cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                var key = (reader.GetString(0), reader.GetString(1));
-                var predictions = Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture);
-                (buckets.TryGetValue(key, out var list) ? list : buckets[key] = []).Add(new ServingBucket(
-                    new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc)),
-                        Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
-                    predictions, predictions / (double)bucketSeconds, Number(reader.GetValue(5)), Number(reader.GetValue(6)),
-                        Number(reader.GetValue(7)),
-                    Finite(reader.GetValue(8))));
+                var values = new object[reader.FieldCount - 4];
+                for (var i = 0; i < values.Length; i++)
+                {
+                    values[i] = reader.GetValue(i + 4);
+                }
+
+                rows.Add((reader.GetString(0), reader.GetString(1), Convert.ToInt32(reader.GetValue(3), CultureInfo.InvariantCulture) == 1,
+                    DateTime.SpecifyKind(reader.GetDateTime(2), DateTimeKind.Utc), values));
             }
         }
 
-        var versions = new List<VersionServing>();
-        await using (var reader = await connections.Client.ExecuteReaderAsync($"""
-            WITH quantiles(0.5, 0.95, 0.99)(inference_time_us) AS q
-            SELECT model_version, route, uniqExact(request_id), count(), uniqExactIf(request_id, cached = 1), q[1] / 1000, q[2] / 1000, q[3] / 1000,
-                   avgIf(confidence_score, isFinite(confidence_score))
-              FROM inference_metrics WHERE {Where}
-             GROUP BY model_version, route ORDER BY model_version, route
-            """, parameters, null, cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
+        var buckets = rows.Where(row => !row.Total).GroupBy(row => (row.Version, row.Route)).ToDictionary(group => group.Key,
+            group => group.Select(row =>
             {
-                var key = (reader.GetString(0), reader.GetString(1));
-                versions.Add(new VersionServing(key.Item1, key.Item2, Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
-                    Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture),
-                        Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture),
-                    Number(reader.GetValue(5)), Number(reader.GetValue(6)), Number(reader.GetValue(7)), Finite(reader.GetValue(8)),
-                    bins.GetValueOrDefault(key) ?? new long[10], buckets.GetValueOrDefault(key) ?? []));
-            }
-        }
-
+                var predictions = Count(row.Values[1]);
+                return new ServingBucket(new DateTimeOffset(row.Start), Count(row.Values[0]), predictions, predictions / (double)bucketSeconds,
+                    Number(row.Values[3]), Number(row.Values[4]), Number(row.Values[5]), Finite(row.Values[6]));
+            }).ToList());
+        var versions = rows.Where(row => row.Total).Select(row => new VersionServing(row.Version, row.Route, Count(row.Values[0]),
+                Count(row.Values[1]), Count(row.Values[2]), Number(row.Values[3]), Number(row.Values[4]), Number(row.Values[5]),
+                Finite(row.Values[6]), row.Values[7..].Select(Count).ToList(), buckets.GetValueOrDefault((row.Version, row.Route)) ?? []))
+            .ToList();
         return versions;
     }
+
+    private static long Count(object value) => Convert.ToInt64(value, CultureInfo.InvariantCulture);
 
     private static double Number(object value) => Convert.ToDouble(value, CultureInfo.InvariantCulture);
 

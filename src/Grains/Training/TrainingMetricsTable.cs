@@ -69,6 +69,8 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     {
         var parameters = Parameters(tenantId, jobId);
         parameters.AddParameter("metric", metric);
+        // The first query fixes the bucket width; points keep arriving meanwhile, so the second reads only the steps the
+        // first saw and the total is counted from the second, the buckets and the total then describe the same rows.
         long total = 0, first = 0, last = 0;
         await using (var range = await connections.Client.ExecuteReaderAsync(
             "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} " +
@@ -91,12 +93,14 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         var width = Math.Max(1, (last - first + maxBuckets) / maxBuckets);
         parameters.AddParameter("first", (ulong)first);
         parameters.AddParameter("width", (ulong)width);
+        parameters.AddParameter("last", (ulong)last);
         var buckets = new List<MetricBucket>(maxBuckets);
         await using var reader = await connections.Client.ExecuteReaderAsync("""
             SELECT intDiv(batch - {first:UInt64}, {width:UInt64}) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
                 avg(metric_value), count()
               FROM training_metrics
              WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+               AND batch BETWEEN {first:UInt64} AND {last:UInt64}
              GROUP BY bucket ORDER BY bucket
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -106,7 +110,7 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
                 reader.GetDouble(3), reader.GetDouble(4), reader.GetDouble(5), Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture)));
         }
 
-        return new MetricHistory(jobId, metric, total, buckets);
+        return new MetricHistory(jobId, metric, buckets.Sum(bucket => bucket.Count), buckets);
     }
 
     /// <summary>The point with the highest step of every metric of a job.</summary>
