@@ -10,6 +10,7 @@ builder.AddPhantomTenants();        // tenants, users, API keys, quotas
 builder.AddPhantomModels();         // the registry, its Redis cache, artifacts in S3 or a local folder
 builder.AddPhantomTraining();       // jobs, the built-in trainer, metrics into ClickHouse
 builder.AddPhantomInference();      // online and batch predictions, their recording
+builder.AddPhantomAgents();         // agents, durable executions, workflows, execution logs
 builder.AddPhantomMaintenance();    // time partitions, the orphaned-artifact sweep
 builder.AddPhantomSilo();           // Orleans silo, after the areas so that it stops before their background services
 builder.AddPhantomTelemetry();      // structured logs and OpenTelemetry meters
@@ -36,6 +37,7 @@ app.MapModelsApi();
 app.MapArtifactsApi();
 app.MapTrainingApi();
 app.MapInferenceApi();
+app.MapAgentsApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

@@ -27,6 +27,8 @@ public static class Permissions
     public const string InferencePredict = "inference:predict";
     public const string AgentsRead = "agents:read";
     public const string AgentsRun = "agents:run";
+    public const string AgentsApprove = "agents:approve";
+    public const string AgentsManage = "agents:manage";
 
     public const string PlatformAdmin = "platform-admin";
     public const string TenantAdmin = "tenant-admin";
@@ -39,6 +41,7 @@ public static class Permissions
     {
         TenantsCreate, TenantsList, TenantsRead, TenantsUpdate, TenantsSuspend, UsersRead, UsersManage, ApiKeysManage, ApiKeysOwn,
         QuotasRead, AuditRead, ClusterOperate, ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun,
+        AgentsApprove, AgentsManage,
     }.ToFrozenSet();
 
     /// <summary>Permissions that may be granted to a tenant user on top of roles (never platform-wide ones).</summary>
@@ -52,7 +55,7 @@ public static class Permissions
         [TenantAdmin] = new[]
         {
             TenantsRead, UsersRead, UsersManage, ApiKeysManage, ApiKeysOwn, QuotasRead, AuditRead,
-            ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun,
+            ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun, AgentsApprove, AgentsManage,
         }.ToFrozenSet(),
         [MlEngineer] = new[]
         {

@@ -44,7 +44,16 @@ public static class Quotas
     public const string MetricPointsPerRequest = "metric_points_per_request";
     public const string MetricBatchSpanDays = "metric_batch_span_days";
     public const string RecordingQueueRecords = "recording_queue_records";
+    public const string ConcurrentAgentExecutions = "concurrent_agent_executions";
+    public const string AgentExecutions = "agent_executions";
+    public const string ConcurrentWorkflowRuns = "concurrent_workflow_runs";
+    public const string WorkflowRunExecutions = "workflow_run_executions";
+    public const string AgentPayloadBytes = "agent_payload_bytes";
+    public const string AgentLogEntriesPerExecution = "agent_log_entries_per_execution";
+    public const string AgentLogBytes = "agent_log_bytes";
+    public const string AgentLogRetentionDays = "agent_log_retention_days";
 
+    private const long KiB = 1L << 10;
     private const long MiB = 1L << 20;
     private const long GiB = 1L << 30;
 
@@ -71,6 +80,14 @@ public static class Quotas
         new(MetricBatchSpanDays, QuotaKind.Limit, "days between the oldest and newest point of one metric batch", 31, 31, 31),
         new(RecordingQueueRecords, QuotaKind.Limit, "inference records waiting to be written, per silo; more are dropped and counted", 20_000,
             50_000, 100_000),
+        new(ConcurrentAgentExecutions, QuotaKind.Gauge, "agent executions pending or running, waiting for approval included", 20, 1_000, 20_000),
+        new(AgentExecutions, QuotaKind.Monthly, "agent executions started (a retry is the same execution)", 10_000, 1_000_000, 100_000_000),
+        new(ConcurrentWorkflowRuns, QuotaKind.Gauge, "workflow runs pending or running", 5, 100, 2_000),
+        new(WorkflowRunExecutions, QuotaKind.Limit, "executions one workflow run may start, fan-out included", 100, 500, 1_000),
+        new(AgentPayloadBytes, QuotaKind.Limit, "bytes of an execution's context or output, or of a run's input", 64 * KiB, 256 * KiB, 1 * MiB),
+        new(AgentLogEntriesPerExecution, QuotaKind.Limit, "log entries kept per execution; more are counted, not stored", 1_000, 10_000, 10_000),
+        new(AgentLogBytes, QuotaKind.Monthly, "bytes of execution log entries written", 100 * MiB, 10 * GiB, 1L << 40),
+        new(AgentLogRetentionDays, QuotaKind.Limit, "days an execution's log entries are kept", 7, 30, 365),
     ];
 
     /// <summary>Quotas by name.</summary>

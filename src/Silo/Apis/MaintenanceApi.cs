@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains;
+using PhantomMl.Grains.Agents;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
 
@@ -16,6 +17,8 @@ public static class MaintenanceApi
         api.MapPost("/partitions", RunAsync).WithSummary("Run a partition maintenance pass now");
         api.MapPost("/training-watchdog", RunTrainingWatchdogAsync)
             .WithSummary("Recover training jobs whose runner went silent, and start built-in jobs whose start was lost, now");
+        api.MapPost("/agent-sweep", SweepAgentsAsync)
+            .WithSummary("Resume agent executions and workflow runs that are due (retries, deadlines, lost attempts) now");
         api.MapPost("/artifact-sweep", SweepArtifactsAsync)
             .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
         return routes;
@@ -23,6 +26,9 @@ public static class MaintenanceApi
 
     /// <summary>The jobs a watchdog pass recovered or started.</summary>
     public sealed record WatchdogPass(IReadOnlyList<Guid> Recovered);
+
+    /// <summary>How many executions and runs an agent sweep resumed.</summary>
+    public sealed record AgentSweepPass(int Resumed);
 
     private const long MaxGraceSeconds = 366L * 24 * 3600;
 
@@ -34,6 +40,9 @@ public static class MaintenanceApi
 
     private static async Task<Ok<WatchdogPass>> RunTrainingWatchdogAsync(IGrainFactory grains) =>
         TypedResults.Ok(new WatchdogPass(await grains.TrainingWatchdog().RunAsync()));
+
+    private static async Task<Ok<AgentSweepPass>> SweepAgentsAsync(IGrainFactory grains) =>
+        TypedResults.Ok(new AgentSweepPass(await grains.AgentSweep().RunAsync()));
 
     private static async Task<Ok<ArtifactSweepReport>> SweepArtifactsAsync(long? olderThanSeconds, IGrainFactory grains)
     {

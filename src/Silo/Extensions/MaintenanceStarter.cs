@@ -1,10 +1,12 @@
+using PhantomMl.Grains.Agents;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
-/// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts, the training watchdog) exist once this silo is
+/// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts, the training watchdog,
+/// the agent sweep) exist once this silo is
 /// up, and runs a first partition pass so a fresh database has its time partitions at once. Every silo does
 /// this; each job is a single activation and registering a reminder is idempotent, so the work happens once
 /// at a time.
@@ -28,6 +30,7 @@ internal sealed partial class MaintenanceStarter(
                 await grains.PartitionMaintenance().EnsureScheduledAsync();
                 await grains.ArtifactSweep().EnsureScheduledAsync();
                 await grains.TrainingWatchdog().EnsureScheduledAsync();
+                await grains.AgentSweep().EnsureScheduledAsync();
                 return;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
