@@ -43,33 +43,39 @@ public sealed partial class AgentSweepGrain(
     {
         var now = time.GetUtcNow();
         var due = await agentSql.DueWorkAsync(now, now - options.Value.HeartbeatTimeout, BatchSize);
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, async (work, _) =>
+        // In chunks, on this activation's scheduler: grain calls are made from the grain's context.
+        foreach (var chunk in due.Chunk(Parallelism))
         {
-            try
-            {
-                await internalCalls.AsComponentAsync("agent-sweep", async () =>
-                {
-                    if (work.Kind == "execution")
-                    {
-                        await GrainFactory.AgentExecution(work.TenantKey, work.Id).ResumeAsync();
-                    }
-                    else
-                    {
-                        await GrainFactory.WorkflowRun(work.TenantKey, work.Id).AdvanceAsync();
-                    }
-
-                    return true;
-                });
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                LogResumeFailed(e, work.Kind, work.Id);
-            }
-        });
+            await Task.WhenAll(chunk.Select(ResumeAsync));
+        }
 
         var expired = await logs.ExpireAsync();
         LogSwept(due.Count, expired);
         return due.Count;
+    }
+
+    private async Task ResumeAsync((string Kind, string TenantKey, Guid Id) work)
+    {
+        try
+        {
+            await internalCalls.AsComponentAsync("agent-sweep", async () =>
+            {
+                if (work.Kind == "execution")
+                {
+                    await GrainFactory.AgentExecution(work.TenantKey, work.Id).ResumeAsync();
+                }
+                else
+                {
+                    await GrainFactory.WorkflowRun(work.TenantKey, work.Id).AdvanceAsync();
+                }
+
+                return true;
+            });
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogResumeFailed(e, work.Kind, work.Id);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Agent sweep: could not resume {Kind} {Id}")]

@@ -80,6 +80,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
         // limits would turn later tests away. The tests of those limits set their own.
         start.Environment["Phantom__Security__FailuresPerClient"] = "1000000";
         start.Environment["Phantom__Security__FailuresPerKeyPrefix"] = "1000000";
+        // Webhook agents are tested against listeners of the test process, on loopback; a test of the default sets false.
+        start.Environment["Phantom__Agents__AllowLoopbackWebhooks"] = "true";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

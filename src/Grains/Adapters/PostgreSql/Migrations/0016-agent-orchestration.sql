@@ -171,5 +171,19 @@ BEGIN
 END
 $$;
 
+-- Both functions run as phantom_security (like the training watchdog's), which sees across tenants only what these
+-- policies let it: open executions and runs, and log entries to delete.
+CREATE POLICY security_agent_sweep ON agent_executions FOR SELECT TO phantom_security USING (status IN ('pending', 'running'));
+CREATE POLICY security_agent_sweep ON agent_workflow_runs FOR SELECT TO phantom_security USING (status IN ('pending', 'running'));
+CREATE POLICY security_log_expiry ON agent_execution_logs FOR SELECT TO phantom_security USING (true);
+CREATE POLICY security_log_expiry_delete ON agent_execution_logs FOR DELETE TO phantom_security USING (true);
+GRANT SELECT ON agent_executions, agent_workflow_runs TO phantom_security;
+GRANT SELECT, DELETE ON agent_execution_logs TO phantom_security;
+GRANT USAGE, CREATE ON SCHEMA public TO phantom_security;
+ALTER FUNCTION phantom_due_agent_work(timestamptz, timestamptz, integer) OWNER TO phantom_security;
+ALTER FUNCTION phantom_expire_agent_logs(jsonb) OWNER TO phantom_security;
+REVOKE CREATE ON SCHEMA public FROM phantom_security;
+REVOKE ALL ON FUNCTION phantom_due_agent_work(timestamptz, timestamptz, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION phantom_expire_agent_logs(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phantom_due_agent_work(timestamptz, timestamptz, integer) TO phantom_app;
 GRANT EXECUTE ON FUNCTION phantom_expire_agent_logs(jsonb) TO phantom_app;
