@@ -15,6 +15,7 @@ public sealed partial class AgentExecutionGrain
     private CancellationTokenSource? _cancel;
     private IGrainTimer? _retryTimer;
     private IGrainTimer? _heartbeat;
+    private ExecutionLog? _log;
 
     private bool Running => _run is { IsCompleted: false };
 
@@ -129,6 +130,9 @@ public sealed partial class AgentExecutionGrain
             {
                 agent = begun.View.Agent, version = begun.View.AgentVersion, type = begun.View.AgentType, silo = silo.SiloAddress.ToString(),
             });
+            // Written now and at every heartbeat, so the log of an attempt lost with its silo survives up to its last beat.
+            _log = log;
+            await PersistLogAsync(log);
             _cancel = new CancellationTokenSource();
             _heartbeat = this.RegisterGrainTimer(HeartbeatAsync, attempt, new GrainTimerCreationOptions(options.Value.HeartbeatInterval,
                 options.Value.HeartbeatInterval) { KeepAlive = true, Interleave = true });
@@ -144,6 +148,7 @@ public sealed partial class AgentExecutionGrain
             {
                 _heartbeat.Dispose();
                 _heartbeat = null;
+                _log = null;
             }
 
             await FinishAttemptAsync(begun, decision, log);
@@ -223,12 +228,32 @@ public sealed partial class AgentExecutionGrain
         }
     }
 
-    private async Task HeartbeatAsync(int attempt, CancellationToken cancellationToken) =>
+    private async Task HeartbeatAsync(int attempt, CancellationToken cancellationToken)
+    {
         await database.InTenantAsync(_tenantId, async (_, transaction) =>
         {
             await agentSql.HeartbeatAsync(transaction, _executionId, attempt);
             return true;
         }, cancellationToken);
+        if (_log is { } log)
+        {
+            await PersistLogAsync(log);
+        }
+    }
+
+    /// <summary>Writes what the log holds now and counts it on the row.</summary>
+    private async Task PersistLogAsync(ExecutionLog log)
+    {
+        var (written, dropped) = await FlushAsync(log);
+        if (written > 0 || dropped > 0)
+        {
+            await database.InTenantAsync(_tenantId, async (_, transaction) =>
+            {
+                await agentSql.CountLogEntriesAsync(transaction, _executionId, written, dropped);
+                return true;
+            });
+        }
+    }
 
     /// <summary>
     /// Writes the attempt's log entries within the tenant's monthly agent_log_bytes; over it, they are counted as dropped
@@ -265,15 +290,7 @@ public sealed partial class AgentExecutionGrain
     {
         var log = new ExecutionLog(time, row.View.Attempt, row.LogEntries, await limits.GetAsync(_tenantId, Quotas.AgentLogEntriesPerExecution));
         log.Write(level, message, fields);
-        var (written, _) = await FlushAsync(log);
-        if (written > 0)
-        {
-            await database.InTenantAsync(_tenantId, async (_, transaction) =>
-            {
-                await agentSql.CountLogEntriesAsync(transaction, _executionId, written);
-                return true;
-            });
-        }
+        await PersistLogAsync(log);
     }
 
     private ExecutionDriver Driver() =>

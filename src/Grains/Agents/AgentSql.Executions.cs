@@ -130,13 +130,16 @@ public sealed partial class AgentSql
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Counts log entries written outside an attempt (a decision, a cancellation).</summary>
-    public async Task CountLogEntriesAsync(NpgsqlTransaction transaction, Guid executionId, int entries)
+    /// <summary>Counts log entries written (or dropped) between transitions: while an attempt runs, or at a decision.</summary>
+    public async Task CountLogEntriesAsync(NpgsqlTransaction transaction, Guid executionId, int entries, int dropped)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction,
-            "UPDATE agent_executions SET log_entries = log_entries + @entries WHERE tenant_id = @tenant AND id = @id");
+        await using var command = TenantDatabase.TenantCommand(transaction, """
+            UPDATE agent_executions SET log_entries = log_entries + @entries, log_dropped = log_dropped + @dropped
+             WHERE tenant_id = @tenant AND id = @id
+            """);
         command.Parameters.AddWithValue("id", executionId);
         command.Parameters.AddWithValue("entries", entries);
+        command.Parameters.AddWithValue("dropped", dropped);
         await command.ExecuteNonQueryAsync();
     }
 

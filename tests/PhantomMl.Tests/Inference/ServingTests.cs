@@ -53,11 +53,14 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         Assert.InRange(challenged, 50, 150); // 50% of 200: far outside this range is a broken split, not chance
 
         // ClickHouse: one row per prediction (two per request), per version and route, the shadow's included.
+        var seen = "nothing";
         var analytics = await PollAsync(async () =>
         {
             var found = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/ranker/analytics?bucketSeconds=60", key);
+            seen = string.Join(", ", found.GetProperty("versions").EnumerateArray().Select(v =>
+                $"{v.GetProperty("version").GetString()}/{v.GetProperty("route").GetString()}: {v.GetProperty("requests").GetInt64()}"));
             return found.GetProperty("versions").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) == 2 * Requests ? found : (JsonElement?)null;
-        });
+        }, TimeSpan.FromSeconds(90), () => $"{2 * Requests} requests in the analytics; last seen {seen}");
         var versions = analytics.GetProperty("versions").EnumerateArray().ToDictionary(v => $"{v.GetProperty("version").GetString()}/{v.GetProperty("route").GetString()}");
         Assert.Equal(["1/primary", "2/challenger", "3/shadow"], versions.Keys.Order());
         Assert.Equal(Requests - challenged, versions["1/primary"].GetProperty("requests").GetInt64());
@@ -363,10 +366,10 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
         Assert.Equal(status, finished.GetProperty("status").GetString());
     }
 
-    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : struct =>
-        (await PollForAsync(async () => await probe() is { } found ? new StrongBox<T>(found) : null, timeout)).Value;
+    private static async Task<T> PollAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null, Func<string>? what = null) where T : struct =>
+        (await PollForAsync(async () => await probe() is { } found ? new StrongBox<T>(found) : null, timeout, what)).Value;
 
-    private static async Task<T> PollForAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null) where T : class
+    private static async Task<T> PollForAsync<T>(Func<Task<T?>> probe, TimeSpan? timeout = null, Func<string>? what = null) where T : class
     {
         var until = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
@@ -376,7 +379,7 @@ public sealed class ServingTests(PlatformSiloFixture platform) : IClassFixture<P
                 return found;
             }
 
-            Assert.True(DateTime.UtcNow < until, "timed out waiting");
+            Assert.True(DateTime.UtcNow < until, $"timed out waiting for {what?.Invoke() ?? "the condition"}");
             await Task.Delay(250);
         }
     }
