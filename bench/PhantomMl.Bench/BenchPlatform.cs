@@ -39,7 +39,10 @@ public sealed class BenchPlatform : IAsyncDisposable
             Gateways = [settings.Gateway], ClusterId = settings.ClusterId, ApiKey = settings.AdminKey,
         });
         var tenantKey = $"bench-{Guid.NewGuid():N}"[..20];
-        var quotas = new Dictionary<string, long> { ["models"] = 1_000_000, ["model_versions"] = 1_000_000 };
+        var quotas = new Dictionary<string, long>
+        {
+            ["models"] = 1_000_000, ["model_versions"] = 1_000_000, ["concurrent_agent_executions"] = 1_000_000, ["agent_executions"] = 100_000_000,
+        };
         var tenant = await admin.CreateTenantAsync(tenantKey, new CreateTenant("Benchmark", "enterprise", ResourceQuotas: quotas));
         await admin.AddUserAsync(tenantKey, new AddTenantUser("bench", "bench@bench.test", ["tenant-admin"]));
         var key = await admin.CreateApiKeyAsync(tenantKey, "bench", new CreateApiKey("bench"));

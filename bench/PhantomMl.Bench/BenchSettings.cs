@@ -16,7 +16,9 @@ public sealed record BenchSettings(
     string ClickHouse,
     int MetricPoints,
     string RepositoryRoot,
-    string Gateway)
+    string Gateway,
+    int AgentExecutions,
+    int AgentWaiting)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -33,7 +35,9 @@ public sealed record BenchSettings(
         Require("ConnectionStrings__ClickHouse"),
         Int("PHANTOM_BENCH_METRIC_POINTS", 4_000_000),
         Require("PHANTOM_REPO_ROOT"),
-        Require("PHANTOM_BENCH_GATEWAY"));
+        Require("PHANTOM_BENCH_GATEWAY"),
+        Int("PHANTOM_BENCH_AGENT_EXECUTIONS", 10_000),
+        Int("PHANTOM_BENCH_AGENT_WAITING", 10_000));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

@@ -4,6 +4,7 @@
 //     SELECT ... FOR UPDATE), implemented faithfully here only as the baseline.
 //  2. (registry) Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
 //  0. (inference) Single-row predictions: raw ONNX Runtime against the SDK and HTTP paths at concurrency 1 and 64.
+//  4. (agents) 10,000 noop executions at once against the bare SQL of their durable moves, and memory per waiting execution.
 //  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
 //     latency of downsampled history queries.
 using PhantomMl.Bench;
@@ -16,6 +17,13 @@ if (only is null or "inference")
 {
     Console.WriteLine("== Online predictions, one row per request");
     await InferenceThroughput.RunAsync(platform, settings);
+    Console.WriteLine();
+}
+
+if (only is null or "agents")
+{
+    Console.WriteLine($"== Agent executions: {settings.AgentExecutions:N0} noop executions at once");
+    await AgentExecutions.RunAsync(platform, settings);
     Console.WriteLine();
 }
 

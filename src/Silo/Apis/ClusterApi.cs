@@ -15,11 +15,25 @@ public static partial class ClusterApi
         api.MapGet("/silos", GetSilosAsync).WithSummary("Active silos of the cluster, from the membership table");
         api.MapGet("/probes/{key}", ReadProbeAsync).WithSummary("Read a probe grain: its persisted count and hosting silo");
         api.MapPost("/probes/{key}", TouchProbeAsync).WithSummary("Increment and persist a probe grain's count");
+        api.MapGet("/memory", GetMemoryAsync)
+            .WithSummary("This silo's managed heap after a full, blocking collection, and the cluster's activations (capacity planning; pauses this silo)");
         return routes;
     }
 
     private static async Task<Ok<IReadOnlyList<SiloInfo>>> GetSilosAsync(IGrainFactory grains) =>
         TypedResults.Ok(await grains.Cluster().GetSilosAsync());
+
+    /// <summary>A silo's memory: managed heap bytes after a full collection, the process's working set, the cluster's activations.</summary>
+    public sealed record SiloMemory(long ManagedHeapBytes, long WorkingSetBytes, int ClusterActivations);
+
+    private static async Task<Ok<SiloMemory>> GetMemoryAsync(IGrainFactory grains)
+    {
+        // The operator check of the group has passed: the management grain is called by this silo, not by a client.
+        var activations = await grains.GetGrain<IManagementGrain>(0).GetTotalActivationCount();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        return TypedResults.Ok(new SiloMemory(GC.GetTotalMemory(forceFullCollection: true), Environment.WorkingSet, activations));
+    }
 
     private static async Task<Results<Ok<ProbeReading>, ProblemHttpResult>> ReadProbeAsync(string key, IGrainFactory grains) =>
         IsValidKey(key) ? TypedResults.Ok(await grains.Probe(key).ReadAsync()) : InvalidKey(key);
