@@ -16,6 +16,7 @@ public sealed partial class AgentExecutionGrain
     private IGrainTimer? _retryTimer;
     private IGrainTimer? _heartbeat;
     private ExecutionLog? _log;
+    private AgentView? _agent;
 
     private bool Running => _run is { IsCompleted: false };
 
@@ -42,10 +43,11 @@ public sealed partial class AgentExecutionGrain
             if (view.DeadlineAt <= now)
             {
                 var error = JsonSerializer.Serialize(new { error = $"Nobody decided within {view.TimeoutMs} ms.", waitingFor = view.WaitingFor }, Json);
-                var ended = await TransitionAsync("timed-out", view.Attempt, (connection, transaction) =>
-                    EndAsync(connection, transaction, view.Attempt, ["running"], "timed_out", errorDetails: error));
+                var ended = await TransitionAsync("timed-out", view.Attempt, (_, transaction) =>
+                    agentSql.EndAttemptAsync(transaction, _executionId, ["running"], view.Attempt, "timed_out", errorDetails: error));
                 if (ended is not null)
                 {
+                    await ReleaseSlotAsync();
                     await NotifyRunAsync(ended.View);
                 }
             }
@@ -62,8 +64,11 @@ public sealed partial class AgentExecutionGrain
         await FinishAttemptAsync(row, decision, new ExecutionLog(time, view.Attempt, row.LogEntries, 0));
     }
 
-    /// <summary>Starts the next attempt now, or at <paramref name="at"/>, unless one is running or waiting here already.</summary>
-    private void Kick(DateTimeOffset? at = null)
+    /// <summary>
+    /// Starts the next attempt now, or at <paramref name="at"/>, unless one is running or waiting here already;
+    /// <paramref name="known"/> is the row when the caller has just read or written it.
+    /// </summary>
+    private void Kick(DateTimeOffset? at = null, AgentSql.ExecutionRow? known = null)
     {
         if (Running)
         {
@@ -74,7 +79,7 @@ public sealed partial class AgentExecutionGrain
         var due = at is { } when ? when - time.GetUtcNow() : TimeSpan.Zero;
         if (due <= TimeSpan.Zero)
         {
-            _run = RunNextAsync();
+            _run = RunNextAsync(known);
             return;
         }
 
@@ -99,11 +104,11 @@ public sealed partial class AgentExecutionGrain
     }
 
     /// <summary>Runs the pending attempt, on this activation's scheduler (its awaits let other calls, such as a cancel, in).</summary>
-    private async Task RunNextAsync()
+    private async Task RunNextAsync(AgentSql.ExecutionRow? known = null)
     {
         try
         {
-            var row = await FindAsync();
+            var row = known ?? await FindAsync();
             if (row is not { View.Status: "pending" })
             {
                 return;
@@ -124,15 +129,16 @@ public sealed partial class AgentExecutionGrain
                 return;
             }
 
-            var agent = await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.FindAgentAsync(transaction, begun.AgentId));
+            var agent = _agent?.Id == begun.AgentId
+                ? _agent
+                : await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.FindAgentAsync(transaction, begun.AgentId));
             var log = new ExecutionLog(time, attempt, begun.LogEntries, await limits.GetAsync(_tenantId, Quotas.AgentLogEntriesPerExecution));
             log.Info($"Attempt {attempt} started", new
             {
                 agent = begun.View.Agent, version = begun.View.AgentVersion, type = begun.View.AgentType, silo = silo.SiloAddress.ToString(),
             });
-            // Written now and at every heartbeat, so the log of an attempt lost with its silo survives up to its last beat.
+            // Written at every heartbeat (and at the end), so the log of an attempt lost with its silo survives up to its last beat.
             _log = log;
-            await PersistLogAsync(log);
             _cancel = new CancellationTokenSource();
             _heartbeat = this.RegisterGrainTimer(HeartbeatAsync, attempt, new GrainTimerCreationOptions(options.Value.HeartbeatInterval,
                 options.Value.HeartbeatInterval) { KeepAlive = true, Interleave = true });
@@ -178,19 +184,19 @@ public sealed partial class AgentExecutionGrain
         }
 
         var (written, dropped) = await FlushAsync(log);
+        Task<AgentSql.ExecutionRow?> End(Npgsql.NpgsqlTransaction transaction, string status, string? resultSummary = null, string? errorDetails = null,
+            DateTimeOffset? nextAttemptAt = null, string? waitingFor = null) =>
+            agentSql.EndAttemptAsync(transaction, _executionId, ["running"], attempt, status, resultSummary, errorDetails, nextAttemptAt, waitingFor,
+                written, dropped);
         var ended = decision switch
         {
-            AttemptDecision.Complete completed => await TransitionAsync("complete", attempt, (connection, transaction) =>
-                EndAsync(connection, transaction, attempt, ["running"], "completed", resultSummary: completed.Output.ToJsonString(),
-                    logEntries: written, logDropped: dropped)),
-            AttemptDecision.Wait wait => await TransitionAsync("wait", attempt, (connection, transaction) =>
-                EndAsync(connection, transaction, attempt, ["running"], "running", waitingFor: wait.For, logEntries: written, logDropped: dropped)),
-            AttemptDecision.Retry retry => await TransitionAsync("retry", attempt, (connection, transaction) =>
-                EndAsync(connection, transaction, attempt, ["running"], "pending", errorDetails: Error(retry.Error, attempt), nextAttemptAt: retry.At,
-                    logEntries: written, logDropped: dropped)),
-            AttemptDecision.Fail fail => await TransitionAsync(fail.Status == "failed" ? "fail" : "time-out", attempt, (connection, transaction) =>
-                EndAsync(connection, transaction, attempt, ["running"], fail.Status, errorDetails: Error(fail.Error, attempt),
-                    logEntries: written, logDropped: dropped)),
+            AttemptDecision.Complete completed => await TransitionAsync("complete", attempt, (_, transaction) =>
+                End(transaction, "completed", resultSummary: completed.Output.ToJsonString())),
+            AttemptDecision.Wait wait => await TransitionAsync("wait", attempt, (_, transaction) => End(transaction, "running", waitingFor: wait.For)),
+            AttemptDecision.Retry retry => await TransitionAsync("retry", attempt, (_, transaction) =>
+                End(transaction, "pending", errorDetails: Error(retry.Error, attempt), nextAttemptAt: retry.At)),
+            AttemptDecision.Fail fail => await TransitionAsync(fail.Status == "failed" ? "fail" : "time-out", attempt, (_, transaction) =>
+                End(transaction, fail.Status, errorDetails: Error(fail.Error, attempt))),
             _ => null, // cancelled: the cancel moved the row already
         };
 
@@ -198,6 +204,11 @@ public sealed partial class AgentExecutionGrain
         if (ended is null)
         {
             return;
+        }
+
+        if (!AgentSql.Open.Contains(ended.View.Status))
+        {
+            await ReleaseSlotAsync();
         }
 
         if (decision is AttemptDecision.Retry next)
@@ -270,12 +281,7 @@ public sealed partial class AgentExecutionGrain
         var bytes = entries.Sum(entry => (long)Encoding.UTF8.GetByteCount(PostgreSqlExecutionLogStore.Document(entry)));
         try
         {
-            var limit = await limits.GetAsync(_tenantId, Quotas.AgentLogBytes);
-            await database.InTenantAsync(_tenantId, async (connection, transaction) =>
-            {
-                await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.AgentLogBytes, bytes, limit, time.GetUtcNow());
-                return true;
-            });
+            await monthly.ConsumeAsync(_tenantId, Quotas.AgentLogBytes, bytes, options.Value.LogQuotaLeaseBytes);
         }
         catch (PhantomException e) when (e.Status == 429)
         {

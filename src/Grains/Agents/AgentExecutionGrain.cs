@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Agents.Actions;
 using PhantomMl.Grains.Audit;
@@ -28,6 +27,7 @@ public sealed partial class AgentExecutionGrain(
     AuditedChanges changes,
     InternalCalls internalCalls,
     TenantLimits limits,
+    MonthlyQuotaLeases monthly,
     IExecutionLogStore logs,
     IOptions<AgentOptions> options,
     TimeProvider time,
@@ -59,7 +59,8 @@ public sealed partial class AgentExecutionGrain(
 
         AgentValidation.Name(command.Agent, "agent");
         var context = AgentValidation.Payload(command.Context, await limits.GetAsync(_tenantId, Quotas.AgentPayloadBytes), "context");
-        if (await FindAsync() is { } existing)
+        var (existing, found, limit) = await ReadForStartAsync(agentId: null, command.Agent, command.Version);
+        if (existing is not null)
         {
             // The same start again (a client retrying after a lost answer) gets the execution; anything else is a conflict.
             return existing.View.Agent == command.Agent && existing.View.CreatedBy == caller.UserId && existing.View.WorkflowRunId is null
@@ -67,15 +68,12 @@ public sealed partial class AgentExecutionGrain(
                 : throw PhantomException.Conflict($"Execution {_executionId} exists; start a new execution under a new id.");
         }
 
-        var agent = await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.FindAgentAsync(transaction, command.Agent, command.Version))
-            ?? throw PhantomException.NotFound(command.Version is null ? "agent" : "agent version", command.Version is null
-                ? command.Agent
-                : $"{command.Agent}@{command.Version}");
+        var agent = found ?? throw PhantomException.NotFound(command.Version is null ? "agent" : "agent version", command.Version is null
+            ? command.Agent
+            : $"{command.Agent}@{command.Version}");
         await CheckRunnableAsync(caller, audit, agent, context);
-        await changes.ApplyAsync(caller, _tenantId, audit, (connection, transaction) =>
-            AdmitAsync(connection, transaction, agent, context, null, null, caller.UserId), replay: () => Task.FromResult(true));
-        Kick();
-        return (await FindAsync())!.View;
+        await monthly.ConsumeAsync(_tenantId, Quotas.AgentExecutions, 1, options.Value.ExecutionQuotaLeaseSize);
+        return await AdmitAsync(caller, audit, agent, context, null, null, caller.UserId, limit);
     }
 
     /// <inheritdoc />
@@ -84,19 +82,17 @@ public sealed partial class AgentExecutionGrain(
         var audit = Event("start", new { step?.WorkflowRunId, step?.Step });
         var caller = await AuthorizeAsync(Permissions.AgentsRun, audit);
         ArgumentNullException.ThrowIfNull(step);
-        if (await FindAsync() is { } existing)
+        var (existing, found, limit) = await ReadForStartAsync(step.AgentId, null, null);
+        if (existing is not null)
         {
             return existing.View;
         }
 
-        var agent = await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.FindAgentAsync(transaction, step.AgentId))
-            ?? throw PhantomException.NotFound("agent version", step.AgentId.ToString());
+        var agent = found ?? throw PhantomException.NotFound("agent version", step.AgentId.ToString());
         var context = AgentValidation.Payload(step.Context, await limits.GetAsync(_tenantId, Quotas.AgentPayloadBytes), "context");
         await CheckRunnableAsync(caller, audit, agent, context);
-        await changes.ApplyAsync(caller, _tenantId, audit, (connection, transaction) =>
-            AdmitAsync(connection, transaction, agent, context, step.WorkflowRunId, step.Step, step.CreatedBy), replay: () => Task.FromResult(true));
-        Kick();
-        return (await FindAsync())!.View;
+        await monthly.ConsumeAsync(_tenantId, Quotas.AgentExecutions, 1, options.Value.ExecutionQuotaLeaseSize);
+        return await AdmitAsync(caller, audit, agent, context, step.WorkflowRunId, step.Step, step.CreatedBy, limit);
     }
 
     /// <inheritdoc />
@@ -119,9 +115,10 @@ public sealed partial class AgentExecutionGrain(
         }
 
         var error = JsonSerializer.Serialize(new { cancelled = true, reason, by = caller.UserId }, Json);
-        var cancelled = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-            await EndAsync(connection, transaction, row.View.Attempt, AgentSql.Open, "cancelled", errorDetails: error)
+        var cancelled = await changes.ApplyAsync(caller, _tenantId, audit, async (_, transaction) =>
+            await agentSql.EndAttemptAsync(transaction, _executionId, AgentSql.Open, row.View.Attempt, "cancelled", errorDetails: error)
             ?? throw PhantomException.Conflict("The execution changed meanwhile; read it and try again."), replay: ExistingAsync);
+        await ReleaseSlotAsync();
         StopLocalWork();
         // Not awaited: the run may be the one cancelling this execution, and it waits for this answer.
         _ = NotifyRunAsync(cancelled.View);
@@ -141,10 +138,11 @@ public sealed partial class AgentExecutionGrain(
         }
 
         var decision = JsonSerializer.Serialize(new { approved = approve, by = caller.UserId, comment, at = time.GetUtcNow() }, Json);
-        var decided = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-            await EndAsync(connection, transaction, row.View.Attempt, ["running"], approve ? "completed" : "failed",
+        var decided = await changes.ApplyAsync(caller, _tenantId, audit, async (_, transaction) =>
+            await agentSql.EndAttemptAsync(transaction, _executionId, ["running"], row.View.Attempt, approve ? "completed" : "failed",
                 resultSummary: approve ? decision : null, errorDetails: approve ? null : decision)
             ?? throw PhantomException.Conflict("The execution changed meanwhile; read it and try again."), replay: ExistingAsync);
+        await ReleaseSlotAsync();
         await AppendLogAsync(decided, approve ? LogLevelName.Info : LogLevelName.Warning, approve ? "Approved" : "Rejected",
             new { by = caller.UserId, comment });
         _ = NotifyRunAsync(decided.View);
@@ -189,37 +187,74 @@ public sealed partial class AgentExecutionGrain(
     }
 
     /// <summary>
-    /// Records the pending execution, counting it against concurrent_agent_executions (released when it ends, in the
-    /// transaction that ends it) and the monthly agent_executions, both under the usage row's lock: no silo can admit
-    /// one more than the limits allow.
+    /// Takes one of the tenant's concurrent_agent_executions slots, then records the pending execution with its audit row;
+    /// gives the slot back when the record is refused or was made before. The slot is taken and given back in single
+    /// server-side statements (see <see cref="TenantSql.AdjustGaugeAsync"/>): every start and end of a tenant's executions
+    /// moves the same usage row, and inside longer transactions they would queue behind each other's round trips.
     /// </summary>
-    private async Task<bool> AdmitAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, AgentView agent, string context, Guid? runId,
-        string? step, string createdBy)
+    private async Task<ExecutionView> AdmitAsync(Caller caller, AuditEvent audit, AgentView agent, string context, Guid? runId, string? step,
+        string createdBy, long limit)
     {
-        var quotas = (await tenantSql.LoadAsync(connection, transaction))!.EffectiveQuotas;
-        var now = time.GetUtcNow();
-        await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ConcurrentAgentExecutions, 1, quotas[Quotas.ConcurrentAgentExecutions],
-            now);
-        await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.AgentExecutions, 1, quotas[Quotas.AgentExecutions], now);
-        await agentSql.InsertExecutionAsync(transaction, _executionId, agent, context, runId, step, createdBy);
-        return true;
-    }
-
-    /// <summary>Ends (or parks) the execution's current attempt; a final status gives its concurrency slot back.</summary>
-    private async Task<AgentSql.ExecutionRow?> EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int attempt, string[] from,
-        string status, string? resultSummary = null, string? errorDetails = null, DateTimeOffset? nextAttemptAt = null, string? waitingFor = null,
-        int logEntries = 0, int logDropped = 0)
-    {
-        var row = await agentSql.EndAttemptAsync(transaction, _executionId, from, attempt, status, resultSummary, errorDetails, nextAttemptAt,
-            waitingFor, logEntries, logDropped);
-        if (row is not null && !AgentSql.Open.Contains(status))
+        await TakeSlotAsync(limit);
+        AgentSql.ExecutionRow? admitted = null;
+        try
         {
-            await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ConcurrentAgentExecutions, -1,
-                await limits.GetAsync(_tenantId, Quotas.ConcurrentAgentExecutions), time.GetUtcNow());
+            admitted = await changes.ApplyAsync(caller, _tenantId, audit, (_, transaction) =>
+                agentSql.InsertExecutionAsync(transaction, _executionId, agent, context, runId, step, createdBy),
+                replay: () => Task.FromResult<AgentSql.ExecutionRow?>(null));
+        }
+        finally
+        {
+            if (admitted is null)
+            {
+                await ReleaseSlotAsync();
+            }
         }
 
-        return row;
+        if (admitted is null)
+        {
+            return (await ExistingAsync()).View; // recorded by an earlier try of this same request
+        }
+
+        _agent = agent;
+        Kick(known: admitted);
+        return admitted.View;
     }
+
+    /// <summary>In one read: the execution if it exists, the agent version to run, and the concurrency limit afresh.</summary>
+    private Task<(AgentSql.ExecutionRow? Existing, AgentView? Agent, long Limit)> ReadForStartAsync(Guid? agentId, string? name, string? version) =>
+        database.InTenantAsync(_tenantId, async (connection, transaction) =>
+            (await agentSql.FindExecutionAsync(transaction, _executionId),
+                agentId is { } id ? await agentSql.FindAgentAsync(transaction, id) : await agentSql.FindAgentAsync(transaction, name!, version),
+                (await tenantSql.LoadAsync(connection, transaction))!.EffectiveQuotas[Quotas.ConcurrentAgentExecutions]));
+
+    /// <summary>
+    /// Takes a slot within the limit read afresh. A refusal is checked against the executions actually open before it
+    /// is answered: a slot whose release was lost (a silo died between an execution's end and the release) is
+    /// reclaimed then, so such a loss can only delay a start, never block the tenant.
+    /// </summary>
+    private async Task TakeSlotAsync(long limit)
+    {
+        if (await tenantSql.AdjustGaugeAsync(_tenantId, Quotas.ConcurrentAgentExecutions, 1, limit))
+        {
+            return;
+        }
+
+        var open = await database.InTenantAsync(_tenantId, async (connection, transaction) =>
+        {
+            var counted = await agentSql.CountOpenExecutionsAsync(transaction);
+            await tenantSql.SetGaugeAsync(connection, transaction, _tenantId, Quotas.ConcurrentAgentExecutions, counted, limit);
+            return counted;
+        });
+        if (!await tenantSql.AdjustGaugeAsync(_tenantId, Quotas.ConcurrentAgentExecutions, 1, limit))
+        {
+            throw PhantomException.QuotaExceeded(Quotas.ConcurrentAgentExecutions, limit, open, 1);
+        }
+    }
+
+    /// <summary>Gives a slot back once the execution has ended (or was never recorded).</summary>
+    private async Task ReleaseSlotAsync() =>
+        await tenantSql.AdjustGaugeAsync(_tenantId, Quotas.ConcurrentAgentExecutions, -1, await limits.GetAsync(_tenantId, Quotas.ConcurrentAgentExecutions));
 
     /// <summary>Tells the execution's workflow run that it ended; a lost message is made up for by the sweep.</summary>
     private async Task NotifyRunAsync(ExecutionView execution)

@@ -36,6 +36,17 @@ public sealed class AgentOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// How many agent_executions each silo reserves from a tenant's monthly quota at a time (see MonthlyQuotaLeases):
+    /// starting an execution then costs no write on the tenant's one usage row. Default 100.
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int ExecutionQuotaLeaseSize { get; set; } = 100;
+
+    /// <summary>How many bytes of agent_log_bytes each silo reserves from a tenant's monthly quota at a time. Default 1 MiB.</summary>
+    [Range(1, 1L << 40)]
+    public long LogQuotaLeaseBytes { get; set; } = 1 << 20;
+
+    /// <summary>
     /// Whether webhook agents may call loopback addresses (tests and single-machine demos). Off by default: a tenant's
     /// webhook must never reach the silo's own services. Private and link-local addresses are refused always.
     /// </summary>

@@ -45,13 +45,14 @@ public sealed partial class AgentSql
     }
 
     /// <summary>Records a pending execution of the agent version <paramref name="agent"/>.</summary>
-    public async Task InsertExecutionAsync(NpgsqlTransaction transaction, Guid executionId, AgentView agent, string context, Guid? runId, string? step,
-        string createdBy)
+    public async Task<ExecutionRow?> InsertExecutionAsync(NpgsqlTransaction transaction, Guid executionId, AgentView agent, string context, Guid? runId,
+        string? step, string createdBy)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, """
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
             INSERT INTO agent_executions (id, tenant_id, agent_id, agent_name, agent_version, agent_type, context, timeout_ms, max_retries,
                                           workflow_run_id, step_name, created_by)
             VALUES (@id, @tenant, @agent, @name, @version, @type, @context, @timeout, @retries, @run, @step, @createdBy)
+            RETURNING {ExecutionColumns}
             """);
         command.Parameters.AddWithValue("id", executionId);
         command.Parameters.AddWithValue("agent", agent.Id);
@@ -64,7 +65,7 @@ public sealed partial class AgentSql
         command.AddOptional("run", NpgsqlDbType.Uuid, runId);
         command.AddOptional("step", NpgsqlDbType.Varchar, step);
         command.Parameters.AddWithValue("createdBy", createdBy);
-        await command.ExecuteNonQueryAsync();
+        return (await ReadExecutionsAsync(command)).Single();
     }
 
     /// <summary>pending → running as attempt <c>attempt + 1</c>, with its deadline; null when it was not pending.</summary>
@@ -128,6 +129,14 @@ public sealed partial class AgentSql
         command.Parameters.AddWithValue("id", executionId);
         command.Parameters.AddWithValue("attempt", attempt);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>How many executions of the tenant are pending or running (what concurrent_agent_executions bounds).</summary>
+    public async Task<long> CountOpenExecutionsAsync(NpgsqlTransaction transaction)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction,
+            "SELECT count(*) FROM agent_executions WHERE tenant_id = @tenant AND status IN ('pending', 'running')");
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>Counts log entries written (or dropped) between transitions: while an attempt runs, or at a decision.</summary>

@@ -30,7 +30,7 @@ public sealed partial class BatchInferenceGrain(
     BatchRun runner,
     IArtifactStore artifacts,
     IReminderTable reminders,
-    InferenceQuota quota,
+    MonthlyQuotaLeases quota,
     TenantLimits limits,
     IOptions<InferenceOptions> options,
     TimeProvider time,
@@ -102,7 +102,7 @@ public sealed partial class BatchInferenceGrain(
                 throw PhantomException.QuotaExceeded(Quotas.ConcurrentBatchRuns, limit, running, 1);
             }
 
-            await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
+            await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1, options.Value.QuotaLeaseSize);
             await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri,
                 dataset.StoragePath, caller.UserId);
             return true;

@@ -27,7 +27,7 @@ public sealed record BatchJob(Guid TenantId, Guid BatchId, Guid ModelId, Artifac
 /// artifact store and the batch completes. A cancelled batch stops at its next chunk; a run whose silo died is
 /// started again from the beginning by the batch's reminder (the earlier attempt's rows are removed first).
 /// </summary>
-public sealed partial class BatchRun(TenantDatabase database, IArtifactStore artifacts, OnnxModelCache models, InferenceQuota quota,
+public sealed partial class BatchRun(TenantDatabase database, IArtifactStore artifacts, OnnxModelCache models, MonthlyQuotaLeases quota,
     IOptions<InferenceOptions> options, TimeProvider time, InferenceSql inferenceSql, ILogger<BatchRun> logger)
 {
     /// <summary>Runs the batch to its end (completed, failed, or stopped because it was cancelled).</summary>
@@ -86,7 +86,7 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
 
                 if (chunk.Count > 0)
                 {
-                    await quota.ConsumeAsync(job.TenantId, Quotas.InferenceRows, chunk.Count); // admitted before it is scored
+                    await quota.ConsumeAsync(job.TenantId, Quotas.InferenceRows, chunk.Count, settings.RowQuotaLeaseSize); // admitted before it is scored
                     inFlight.Enqueue(Task.Run(() => ScoreAsync(job, chunk, header.Length, columns), cancellationToken));
                 }
 

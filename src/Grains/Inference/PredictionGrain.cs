@@ -17,7 +17,7 @@ namespace PhantomMl.Grains.Inference;
 /// "inference" component and trusted for <see cref="InferenceOptions.ResolutionTtl"/>, so moving an alias or
 /// activating another version is served within that time. A request is admitted before it is scored: its rows are
 /// within the tenant's <c>predict_rows_per_request</c> and fit the model's inputs, and it is charged one request and
-/// its rows (<see cref="InferenceQuota"/>); then it is answered from the result cache or scored, micro-batched with
+/// its rows (<see cref="MonthlyQuotaLeases"/>); then it is answered from the result cache or scored, micro-batched with
 /// concurrent requests for the same version (<see cref="MicroBatcher"/>), and recorded without waiting
 /// (<see cref="InferenceRecorder"/>). A shadow version scores a copy afterwards, charged as shadow_scorings and at most
 /// <c>concurrent_shadow_scorings</c> at a time per tenant on this silo (more are skipped and counted); its answer is only recorded.
@@ -25,7 +25,7 @@ namespace PhantomMl.Grains.Inference;
 [StatelessWorker]
 [Reentrant] // stateless: a request waiting on ONNX Runtime must not hold up the ones behind it
 public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls internalCalls, MicroBatcher batcher, PredictionCache cache,
-    InferenceQuota quota,
+    MonthlyQuotaLeases quota,
     InferenceRecorder recorder, TenantLimits limits, IOptions<InferenceOptions> options, TimeProvider time, ILogger<PredictionGrain> logger)
     : Grain, IPredictionGrain
 {
@@ -101,8 +101,8 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
 
     private async Task ChargeAsync(Guid tenantId, int rows)
     {
-        await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1);
-        await quota.ConsumeAsync(tenantId, Quotas.InferenceRows, rows);
+        await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1, options.Value.QuotaLeaseSize);
+        await quota.ConsumeAsync(tenantId, Quotas.InferenceRows, rows, options.Value.RowQuotaLeaseSize);
     }
 
     /// <summary>Admits a shadow scoring when the tenant has fewer than <paramref name="limit"/> in flight on this silo.</summary>
@@ -126,7 +126,7 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
     {
         try
         {
-            await quota.ConsumeAsync(owner.TenantId, Quotas.ShadowScorings, rows.Count);
+            await quota.ConsumeAsync(owner.TenantId, Quotas.ShadowScorings, rows.Count, options.Value.RowQuotaLeaseSize);
             var started = Stopwatch.GetTimestamp();
             var predictions = await batcher.PredictAsync(owner, shadow, rows);
             recorder.Record(Record(owner.TenantId, route, caller, shadow.Version, "shadow", rows, predictions,

@@ -17,8 +17,6 @@ public static class InferenceExtensions
         builder.Services.AddSingleton<InferenceMetricsTable>();
         builder.Services.AddSingleton<InferenceRecorder>();
         builder.Services.AddHostedService(services => services.GetRequiredService<InferenceRecorder>());
-        builder.Services.AddSingleton<InferenceQuota>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<InferenceQuota>());
         builder.Services.AddSingleton<OnnxModelCache>();
         builder.Services.AddSingleton<MicroBatcher>();
         builder.Services.AddSingleton<PredictionCache>();

@@ -14,8 +14,15 @@ public sealed class PostgreSqlExecutionLogStore(TenantDatabase database, AgentSq
     /// <inheritdoc />
     public Task AppendAsync(Guid tenantId, Guid executionId, IReadOnlyList<LogEntry> entries, int retentionDays,
         CancellationToken cancellationToken = default) =>
-        entries.Count == 0 ? Task.CompletedTask : database.InTenantAsync(tenantId, async (_, transaction) =>
+        entries.Count == 0 ? Task.CompletedTask : database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
+            // Log entries do not wait for the WAL flush (a PostgreSQL crash may lose the last moments of logs, never a
+            // transition of an execution, which commits synchronously): they are the most frequent writes of an execution.
+            await using (var relaxed = new Npgsql.NpgsqlCommand("SET LOCAL synchronous_commit = off", connection, transaction))
+            {
+                await relaxed.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using var command = TenantDatabase.TenantCommand(transaction, """
                 INSERT INTO agent_execution_logs (tenant_id, agent_execution_id, seq, timestamp, level, document)
                 SELECT @tenant, @execution, e.seq, e.ts, e.level, e.document

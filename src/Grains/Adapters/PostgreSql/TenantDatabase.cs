@@ -57,6 +57,16 @@ public sealed class TenantDatabase(NpgsqlDataSource dataSource)
         return command;
     }
 
+    /// <summary>
+    /// Statements sent together and run by PostgreSQL as one implicit transaction, committed by the server right after
+    /// the last one: no row lock they take waits on a round trip to this process. The first should set the tenant
+    /// (<see cref="SetTenantSql"/>).
+    /// </summary>
+    public NpgsqlBatch CreateBatch() => dataSource.CreateBatch();
+
+    /// <summary>The statement that scopes a unit of work to the tenant bound as <c>@tenant</c> (text).</summary>
+    public const string SetTenantSql = "SELECT set_config('app.current_tenant_id', @tenant, true)";
+
     /// <summary>A command outside any tenant: it sees no tenant rows, only what the security-definer functions return.</summary>
     public NpgsqlCommand CreateCommand(string sql) => dataSource.CreateCommand(sql);
 }

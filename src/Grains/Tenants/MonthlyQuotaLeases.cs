@@ -1,29 +1,31 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
-using PhantomMl.Grains.Tenants;
 
-namespace PhantomMl.Grains.Inference;
+namespace PhantomMl.Grains.Tenants;
 
 /// <summary>
-/// The monthly serving quotas (inference_requests, inference_rows, shadow_scorings), enforced without a PostgreSQL round
-/// trip per request: each silo reserves a block (<see cref="InferenceOptions.QuotaLeaseSize"/> requests or
-/// <see cref="InferenceOptions.RowQuotaLeaseSize"/> rows, less when the tenant has fewer left) from the tenant's usage
+/// The monthly quotas counted per request (inference_requests, inference_rows, shadow_scorings, agent_executions,
+/// agent_log_bytes), enforced without a PostgreSQL round trip per request and without every request of a tenant
+/// queueing on its one usage row: each silo reserves a block (the caller's lease size, less when the tenant has fewer
+/// left) from the tenant's usage
 /// row in one conditional UPDATE, the same one every other quota goes through, and counts down locally. PostgreSQL's
 /// usage is therefore never below what was served, so the limit holds across all silos; the price is that usage runs up
 /// to one block per silo ahead, and a silo holding a block can make another refuse up to that many early. A stopping
 /// silo gives its unused blocks back; a crashed one's stay counted (at most one block per tenant and quota it served).
 /// </summary>
-public sealed partial class InferenceQuota(TenantDatabase database, TenantSql tenantSql, IOptions<InferenceOptions> options, TimeProvider time,
-    ILogger<InferenceQuota> logger)
+public sealed partial class MonthlyQuotaLeases(TenantDatabase database, TenantSql tenantSql, TimeProvider time,
+    ILogger<MonthlyQuotaLeases> logger)
     : IHostedService
 {
     private readonly ConcurrentDictionary<(Guid TenantId, string Quota), Lease> _leases = new();
 
-    /// <summary>Counts <paramref name="requests"/> against the tenant's monthly <paramref name="quota"/>, or throws 429 when it is used up.</summary>
-    public async ValueTask ConsumeAsync(Guid tenantId, string quota, long requests)
+    /// <summary>
+    /// Counts <paramref name="requests"/> against the tenant's monthly <paramref name="quota"/>, reserving
+    /// <paramref name="leaseSize"/> at a time, or throws 429 when it is used up.
+    /// </summary>
+    public async ValueTask ConsumeAsync(Guid tenantId, string quota, long requests, long leaseSize)
     {
         var now = time.GetUtcNow();
         var period = Quotas.PeriodOf(quota, now).Start;
@@ -46,7 +48,6 @@ public sealed partial class InferenceQuota(TenantDatabase database, TenantSql te
                 var tenant = await tenantSql.LoadAsync(connection, transaction) ?? throw PhantomException.NotFound("tenant", tenantId.ToString());
                 var limit = tenant.EffectiveQuotas[quota];
                 var used = (await tenantSql.ReadUsageAsync(connection, transaction, now))[quota];
-                var leaseSize = quota == Quotas.InferenceRequests ? options.Value.QuotaLeaseSize : options.Value.RowQuotaLeaseSize;
                 var block = Math.Max(requests, Math.Min(leaseSize, limit - used));
                 try
                 {
