@@ -61,7 +61,8 @@ public sealed partial class AgentExecutionGrain
         var decision = await driver.RunAttemptAsync(view.Attempt, view.MaxRetries, TimeSpan.FromMilliseconds(view.TimeoutMs),
             _ => Task.FromResult<AgentOutcome>(new AgentOutcome.Failed($"Attempt {view.Attempt} was lost (its silo stopped).", Retryable: true)),
             CancellationToken.None);
-        await FinishAttemptAsync(row, decision, new ExecutionLog(time, view.Attempt, row.LogEntries, 0));
+        await FinishAttemptAsync(row, decision, new ExecutionLog(time, view.Attempt, row.LogEntries,
+            await limits.GetAsync(_tenantId, Quotas.AgentLogEntriesPerExecution)));
     }
 
     /// <summary>
