@@ -65,7 +65,8 @@ public sealed partial class PhantomClient
         CallAsync(grains => grains.AgentExecution(tenantKey, executionId).ReadLogsAsync(minLevel, after, limit), cancellationToken);
 
     /// <summary>Creates a workflow or adds a version when its definition changed.</summary>
-    public Task<WorkflowView> DefineWorkflowAsync(string tenantKey, string name, DefineWorkflow command, CancellationToken cancellationToken = default) =>
+    public Task<WorkflowView> DefineWorkflowAsync(string tenantKey, string name, DefineWorkflow command,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.Workflow(tenantKey, name).DefineAsync(command), cancellationToken);
 
     /// <summary>A workflow's latest version, or the named one.</summary>

@@ -20,7 +20,9 @@ public static class GrainKeys
     /// <summary>One model: <c>{tenantKey}/{modelName}</c>.</summary>
     public static string Model(string tenantKey, string modelName) => Join(tenantKey, modelName);
 
-    /// <summary>Another named resource of a tenant (an agent, a workflow): <c>{tenantKey}/{name}</c>, read back with <see cref="ParseModel"/>.</summary>
+    /// <summary>
+    /// Another named resource of a tenant (an agent, a workflow): <c>{tenantKey}/{name}</c>, read back with <see cref="ParseModel"/>.
+    /// </summary>
     public static string Named(string tenantKey, string name) => Join(tenantKey, name);
 
     /// <summary>One training job or batch inference job: <c>{tenantKey}/{id}</c>.</summary>

@@ -42,7 +42,8 @@ public sealed partial class AgentExecutionGrain
         {
             if (view.DeadlineAt <= now)
             {
-                var error = JsonSerializer.Serialize(new { error = $"Nobody decided within {view.TimeoutMs} ms.", waitingFor = view.WaitingFor }, Json);
+                var error = JsonSerializer.Serialize(new { error = $"Nobody decided within {view.TimeoutMs} ms.",
+                    waitingFor = view.WaitingFor }, Json);
                 var ended = await TransitionAsync("timed-out", view.Attempt, (_, transaction) =>
                     agentSql.EndAttemptAsync(transaction, _executionId, ["running"], view.Attempt, "timed_out", errorDetails: error));
                 if (ended is not null)
@@ -185,7 +186,8 @@ public sealed partial class AgentExecutionGrain
         }
 
         var (written, dropped) = await FlushAsync(log);
-        Task<AgentSql.ExecutionRow?> End(Npgsql.NpgsqlTransaction transaction, string status, string? resultSummary = null, string? errorDetails = null,
+        Task<AgentSql.ExecutionRow?> End(Npgsql.NpgsqlTransaction transaction, string status, string? resultSummary = null,
+            string? errorDetails = null,
             DateTimeOffset? nextAttemptAt = null, string? waitingFor = null) =>
             agentSql.EndAttemptAsync(transaction, _executionId, ["running"], attempt, status, resultSummary, errorDetails, nextAttemptAt, waitingFor,
                 written, dropped);
@@ -193,7 +195,8 @@ public sealed partial class AgentExecutionGrain
         {
             AttemptDecision.Complete completed => await TransitionAsync("complete", attempt, (_, transaction) =>
                 End(transaction, "completed", resultSummary: completed.Output.ToJsonString())),
-            AttemptDecision.Wait wait => await TransitionAsync("wait", attempt, (_, transaction) => End(transaction, "running", waitingFor: wait.For)),
+            AttemptDecision.Wait wait => await TransitionAsync("wait", attempt, (_, transaction) => End(transaction, "running",
+                waitingFor: wait.For)),
             AttemptDecision.Retry retry => await TransitionAsync("retry", attempt, (_, transaction) =>
                 End(transaction, "pending", errorDetails: Error(retry.Error, attempt), nextAttemptAt: retry.At)),
             AttemptDecision.Fail fail => await TransitionAsync(fail.Status == "failed" ? "fail" : "time-out", attempt, (_, transaction) =>
@@ -230,7 +233,8 @@ public sealed partial class AgentExecutionGrain
         var caller = Caller.Component("agent-executor", new ClientDetails($"agent-execution:{_executionId:N}:{attempt}:{action}", null, null, null));
         try
         {
-            return await changes.ApplyAsync<AgentSql.ExecutionRow?>(caller, _tenantId, Event(action, new { attempt }), async (connection, transaction) =>
+            return await changes.ApplyAsync<AgentSql.ExecutionRow?>(caller, _tenantId, Event(action, new { attempt }), async (connection,
+                transaction) =>
                 await change(connection, transaction) ?? throw PhantomException.Conflict("The execution moved on meanwhile."),
                 replay: () => Task.FromResult<AgentSql.ExecutionRow?>(null));
         }

@@ -254,7 +254,8 @@ public sealed partial class AgentExecutionGrain(
 
     /// <summary>Gives a slot back once the execution has ended (or was never recorded).</summary>
     private async Task ReleaseSlotAsync() =>
-        await tenantSql.AdjustGaugeAsync(_tenantId, Quotas.ConcurrentAgentExecutions, -1, await limits.GetAsync(_tenantId, Quotas.ConcurrentAgentExecutions));
+        await tenantSql.AdjustGaugeAsync(_tenantId, Quotas.ConcurrentAgentExecutions, -1, await limits.GetAsync(_tenantId,
+            Quotas.ConcurrentAgentExecutions));
 
     /// <summary>Tells the execution's workflow run that it ended; a lost message is made up for by the sweep.</summary>
     private async Task NotifyRunAsync(ExecutionView execution)

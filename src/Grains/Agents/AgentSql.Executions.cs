@@ -45,7 +45,8 @@ public sealed partial class AgentSql
     }
 
     /// <summary>Records a pending execution of the agent version <paramref name="agent"/>.</summary>
-    public async Task<ExecutionRow?> InsertExecutionAsync(NpgsqlTransaction transaction, Guid executionId, AgentView agent, string context, Guid? runId,
+    public async Task<ExecutionRow?> InsertExecutionAsync(NpgsqlTransaction transaction, Guid executionId, AgentView agent, string context,
+        Guid? runId,
         string? step, string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""

@@ -35,14 +35,16 @@ public sealed partial class AgentSql
     public async Task<List<WorkflowView>> ListWorkflowsAsync(NpgsqlTransaction transaction, string? name)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, name is null
-            ? $"SELECT DISTINCT ON (workflow_name) {WorkflowColumns} FROM agent_workflows WHERE tenant_id = @tenant ORDER BY workflow_name, version DESC"
+            ? $"SELECT DISTINCT ON (workflow_name) {WorkflowColumns} FROM agent_workflows WHERE tenant_id = @tenant " +
+                "ORDER BY workflow_name, version DESC"
             : $"SELECT {WorkflowColumns} FROM agent_workflows WHERE tenant_id = @tenant AND workflow_name = @name ORDER BY version DESC");
         command.AddOptional("name", NpgsqlDbType.Text, name);
         return await ReadWorkflowsAsync(command);
     }
 
     /// <summary>Adds a version of a workflow.</summary>
-    public async Task<WorkflowView> InsertWorkflowAsync(NpgsqlTransaction transaction, string name, int version, string definition, string? description,
+    public async Task<WorkflowView> InsertWorkflowAsync(NpgsqlTransaction transaction, string name, int version, string definition,
+        string? description,
         string createdBy)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
@@ -120,7 +122,8 @@ public sealed partial class AgentSql
         var workflows = new List<WorkflowView>();
         while (await reader.ReadAsync())
         {
-            workflows.Add(new WorkflowView(reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3),
+            workflows.Add(new WorkflowView(reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
                 reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetString(6)));
         }
 
@@ -135,7 +138,8 @@ public sealed partial class AgentSql
         {
             runs.Add(new RunRow(reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3), reader.GetString(4),
                 reader.GetString(5), reader.GetFieldValue<DateTimeOffset>(6),
-                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7), reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+                reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7),
+                    reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
                 reader.IsDBNull(9) ? null : reader.GetString(9), reader.GetString(10), reader.GetFieldValue<DateTimeOffset>(11)));
         }
 

@@ -17,7 +17,8 @@ public static class AgentValidation
         name is { Length: > 0 and <= MaxNameLength } && char.IsAsciiLetterOrDigit(name[0])
         && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
             ? name
-            : throw PhantomException.Invalid($"{field} is 1 to {MaxNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.", field);
+            : throw PhantomException.Invalid(
+                $"{field} is 1 to {MaxNameLength} letters, digits, '-', '_' or '.', starting with a letter or digit.", field);
 
     /// <summary>A JSON object (or null: an empty object) of at most <paramref name="maxBytes"/> UTF-8 bytes.</summary>
     public static string Payload(string? json, long maxBytes, string field)

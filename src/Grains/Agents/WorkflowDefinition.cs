@@ -67,7 +67,8 @@ public sealed partial record WorkflowDefinition(IReadOnlyList<WorkflowStep> Step
                 null => null,
                 JsonValue value when value.GetValueKind() == JsonValueKind.String && ReferenceOnly(value.GetValue<string>()) is not null =>
                     value.GetValue<string>(),
-                _ => throw PhantomException.Invalid($"steps[{i}].forEach is a reference such as \"${{input.items}}\".", $"definition.steps[{i}].forEach"),
+                _ => throw PhantomException.Invalid($"steps[{i}].forEach is a reference such as \"${{input.items}}\".",
+                    $"definition.steps[{i}].forEach"),
             };
             parsed.Add(new WorkflowStep(name, agent, dependsOn, with, ParseCondition(step["when"], i), forEach));
         }

@@ -79,7 +79,8 @@ public sealed partial class WorkflowRunGrain(
                     await guard.RefuseAsync(caller, audit, needed);
                 }
 
-                state.Steps.Add(new WorkflowRunState.StepState { Name = step.Name, Agent = agent.Name, AgentId = agent.Id, AgentVersion = agent.Version });
+                state.Steps.Add(new WorkflowRunState.StepState { Name = step.Name, Agent = agent.Name, AgentId = agent.Id,
+                    AgentVersion = agent.Version });
             }
 
             return (workflow, state);
@@ -170,7 +171,8 @@ public sealed partial class WorkflowRunGrain(
             var error = failed is null ? null : JsonSerializer.Serialize(new { step = failed.Name, error = failed.Error }, Json);
             if (status == "running")
             {
-                await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.UpdateRunAsync(transaction, _runId, state.ToJson(), "running", null));
+                await database.InTenantAsync(_tenantId, (_, transaction) => agentSql.UpdateRunAsync(transaction, _runId, state.ToJson(),
+                    "running", null));
                 continue;
             }
 
@@ -277,7 +279,8 @@ public sealed partial class WorkflowRunGrain(
         return changed;
     }
 
-    private async Task<bool> EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WorkflowRunState state, string status, string? error)
+    private async Task<bool> EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WorkflowRunState state, string status,
+        string? error)
     {
         if (!await agentSql.UpdateRunAsync(transaction, _runId, state.ToJson(), status, error))
         {

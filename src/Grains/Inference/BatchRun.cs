@@ -86,7 +86,8 @@ public sealed partial class BatchRun(TenantDatabase database, IArtifactStore art
 
                 if (chunk.Count > 0)
                 {
-                    await quota.ConsumeAsync(job.TenantId, Quotas.InferenceRows, chunk.Count, settings.RowQuotaLeaseSize); // admitted before it is scored
+                    await quota.ConsumeAsync(job.TenantId, Quotas.InferenceRows, chunk.Count,
+                        settings.RowQuotaLeaseSize); // admitted before it is scored
                     inFlight.Enqueue(Task.Run(() => ScoreAsync(job, chunk, header.Length, columns), cancellationToken));
                 }
 

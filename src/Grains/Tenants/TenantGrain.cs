@@ -11,7 +11,8 @@ namespace PhantomMl.Grains.Tenants;
 /// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
 /// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
-public sealed partial class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials, TimeProvider time,
+public sealed partial class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials,
+    TimeProvider time,
     TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
     : Grain, ITenantGrain
 {

@@ -16,7 +16,8 @@ public static partial class ClusterApi
         api.MapGet("/probes/{key}", ReadProbeAsync).WithSummary("Read a probe grain: its persisted count and hosting silo");
         api.MapPost("/probes/{key}", TouchProbeAsync).WithSummary("Increment and persist a probe grain's count");
         api.MapGet("/memory", GetMemoryAsync)
-            .WithSummary("This silo's managed heap after a full, blocking collection, and the cluster's activations (capacity planning; pauses this silo)");
+            .WithSummary("This silo's managed heap after a full, blocking collection, and the cluster's activations " +
+                "(capacity planning; pauses this silo)");
         return routes;
     }
 

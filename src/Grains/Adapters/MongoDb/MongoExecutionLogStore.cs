@@ -72,7 +72,8 @@ public sealed class MongoExecutionLogStore : IExecutionLogStore
     public Task<long> ExpireAsync(CancellationToken cancellationToken = default) => Task.FromResult(0L);
 
     private static FilterDefinition<BsonDocument> Key(Guid tenantId, Guid executionId) =>
-        Builders<BsonDocument>.Filter.Eq("tenant_id", tenantId.ToString()) & Builders<BsonDocument>.Filter.Eq("agent_execution_id", executionId.ToString());
+        Builders<BsonDocument>.Filter.Eq("tenant_id", tenantId.ToString()) & Builders<BsonDocument>.Filter.Eq("agent_execution_id",
+            executionId.ToString());
 
     private async Task CreateIndexesAsync()
     {
@@ -83,7 +84,8 @@ public sealed class MongoExecutionLogStore : IExecutionLogStore
                 new CreateIndexOptions { Name = "tenant_execution_time" }),
             new CreateIndexModel<BsonDocument>(keys.Ascending("tenant_id").Ascending("agent_execution_id").Ascending("seq"),
                 new CreateIndexOptions { Name = "tenant_execution_seq", Unique = true }),
-            new CreateIndexModel<BsonDocument>(keys.Ascending("expire_at"), new CreateIndexOptions { Name = "retention", ExpireAfter = TimeSpan.Zero }),
+            new CreateIndexModel<BsonDocument>(keys.Ascending("expire_at"), new CreateIndexOptions { Name = "retention",
+                ExpireAfter = TimeSpan.Zero }),
         ]);
     }
 }

@@ -72,7 +72,8 @@ public sealed class PostgreSqlExecutionLogStore(TenantDatabase database, AgentSq
 
     /// <inheritdoc />
     public Task<long> ExpireAsync(CancellationToken cancellationToken = default) =>
-        agentSql.ExpireLogsAsync(JsonSerializer.Serialize(Quotas.ByTier.ToDictionary(tier => tier.Key, tier => tier.Value[Quotas.AgentLogRetentionDays])));
+        agentSql.ExpireLogsAsync(JsonSerializer.Serialize(Quotas.ByTier.ToDictionary(tier => tier.Key,
+            tier => tier.Value[Quotas.AgentLogRetentionDays])));
 
     /// <summary>The stored document: the design's fields of an agent_execution_logs entry.</summary>
     public static string Document(LogEntry entry) => JsonSerializer.Serialize(new Dictionary<string, object?>

@@ -69,7 +69,8 @@ public sealed class WebhookAction(AgentSql agentSql, IOptions<AgentOptions> opti
                 }
             },
         };
-        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromMilliseconds(settings.OptionalInteger("timeoutMs", 100, 30_000) ?? 10_000) };
+        var timeout = TimeSpan.FromMilliseconds(settings.OptionalInteger("timeoutMs", 100, 30_000) ?? 10_000);
+        using var client = new HttpClient(handler) { Timeout = timeout };
         var body = settings.OptionalObject("body") ?? settings.OptionalObject("payload") ?? [];
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
@@ -94,7 +95,8 @@ public sealed class WebhookAction(AgentSql agentSql, IOptions<AgentOptions> opti
             run.Log.Info($"POST {url.GetLeftPart(UriPartial.Path)} answered {status}", new { status, bytes = text.Length });
             if (!response.IsSuccessStatusCode)
             {
-                return new AgentOutcome.Failed($"The webhook answered {status}.", Retryable: PlatformCalls.Retryable(status) && status != 409 && status != 412);
+                return new AgentOutcome.Failed($"The webhook answered {status}.",
+                    Retryable: PlatformCalls.Retryable(status) && status != 409 && status != 412);
             }
 
             var output = new JsonObject { ["status"] = status };
@@ -153,7 +155,8 @@ public sealed class WebhookAction(AgentSql agentSql, IOptions<AgentOptions> opti
         }
 
         var bytes = address.GetAddressBytes();
-        return address.AddressFamily != AddressFamily.InterNetwork || !(bytes[0] == 10 || bytes[0] == 0 || (bytes[0] == 172 && bytes[1] is >= 16 and <= 31)
+        return address.AddressFamily != AddressFamily.InterNetwork || !(bytes[0] == 10 || bytes[0] == 0 || (bytes[0] == 172
+            && bytes[1] is >= 16 and <= 31)
             || (bytes[0] == 192 && bytes[1] == 168) || (bytes[0] == 169 && bytes[1] == 254) || (bytes[0] == 100 && bytes[1] is >= 64 and <= 127)
             || bytes[0] >= 224);
     }
