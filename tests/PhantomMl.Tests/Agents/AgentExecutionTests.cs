@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using PhantomMl.Client;
+using PhantomMl.Grains.Agents;
 using PhantomMl.Tests.Infrastructure;
 
 namespace PhantomMl.Tests.Agents;
@@ -279,6 +281,75 @@ public sealed class AgentExecutionTests(PlatformSiloFixture platform) : IClassFi
         await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"/api/v1/tenants/{other}/agent-executions/{id}", otherKey);
         var versions = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{agents}/echo/versions", key);
         Assert.Equal(1, versions.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task The_SDK_defines_runs_approves_and_reads_logs_and_cannot_reach_another_tenant()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("agent-sdk");
+        var (other, otherKey) = await platform.CreateTenantWithAdminAsync("agent-sdk-other");
+        var token = TestContext.Current.CancellationToken;
+        await using var client = await PhantomClient.ConnectAsync(new PhantomClientOptions
+        {
+            MembershipConnectionString = platform.Databases.Membership, ClusterId = platform.ClusterId, ApiKey = key,
+        }, token);
+        await client.DefineAgentAsync(tenant, "echo", new DefineAgent("noop", Config: """{"output": {"via": "sdk"}}"""), token);
+        await client.DefineAgentAsync(tenant, "gate", new DefineAgent("approval", TimeoutMs: 600_000), token);
+        var workflow = await client.DefineWorkflowAsync(tenant, "pipeline", new DefineWorkflow("""
+            {"steps": [{"name": "first", "agent": "echo"}, {"name": "ok", "agent": "gate", "dependsOn": ["first"]}]}
+            """), token);
+        Assert.Equal(1, workflow.Version);
+
+        var execution = await client.StartExecutionAsync(tenant, new StartExecution("echo", """{"output": {"via": "sdk", "n": 1}}"""), token);
+        var done = await WaitAsync(() => client.GetExecutionAsync(tenant, execution.Id, token), e => e.Status == "completed");
+        Assert.Contains("\"n\": 1", done.ResultSummary);
+        var logs = await client.ReadExecutionLogsAsync(tenant, execution.Id, "info", cancellationToken: token);
+        Assert.Contains(logs.Entries, entry => entry.Message == "Attempt 1 started");
+
+        var run = await client.StartWorkflowRunAsync(tenant, new StartWorkflowRun("pipeline"), token);
+        var waiting = await WaitAsync(() => client.GetWorkflowRunAsync(tenant, run.Id, token), r => r.Steps[1].Executions.Count == 1);
+        var approval = waiting.Steps[1].Executions[0];
+        await WaitAsync(() => client.GetExecutionAsync(tenant, approval, token), e => e.WaitingFor == "approval");
+        await client.DecideExecutionAsync(tenant, approval, approve: true, "fine", token);
+        var completed = await WaitAsync(() => client.GetWorkflowRunAsync(tenant, run.Id, token), r => r.Status != "running");
+        Assert.Equal("completed", completed.Status);
+        Assert.Contains(await client.ListWorkflowRunsAsync(tenant, cancellationToken: token), r => r.Id == run.Id);
+        Assert.Equal(["echo", "gate"], (await client.ListAgentsAsync(tenant, token)).Select(a => a.Name));
+
+        await using var intruder = await PhantomClient.ConnectAsync(new PhantomClientOptions
+        {
+            MembershipConnectionString = platform.Databases.Membership, ClusterId = platform.ClusterId, ApiKey = otherKey,
+        }, token);
+        Func<Task>[] attempts =
+        [
+            () => intruder.GetExecutionAsync(tenant, execution.Id, token),
+            () => intruder.ReadExecutionLogsAsync(tenant, execution.Id, cancellationToken: token),
+            () => intruder.CancelExecutionAsync(tenant, execution.Id, cancellationToken: token),
+            () => intruder.StartExecutionAsync(tenant, new StartExecution("echo"), token),
+            () => intruder.GetWorkflowRunAsync(tenant, run.Id, token),
+            () => intruder.GetAgentAsync(tenant, "echo", cancellationToken: token),
+            () => intruder.ListExecutionsAsync(tenant, cancellationToken: token),
+        ];
+        foreach (var attempt in attempts)
+        {
+            Assert.Equal(404, (await Assert.ThrowsAsync<PhantomException>(attempt)).Status);
+        }
+
+        Assert.Empty(await intruder.ListAgentsAsync(other, token));
+    }
+
+    private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        var last = await read();
+        while (!done(last))
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"Waited 60 s; last seen: {last}");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            last = await read();
+        }
+
+        return last;
     }
 
     [Fact]
