@@ -150,7 +150,8 @@ public sealed class RowLevelSecurityTests
     private static async Task<Guid> SeedTenantAsync(NpgsqlDataSource source)
     {
         var tenant = await TenantSql.CreateTenantAsync(source);
-        var (model, version, job, agent, user) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        var (model, version, job, agent, user, workflow) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(),
+            Guid.NewGuid());
         await TenantSql.ExecuteAsync(source, tenant, $$"""
             INSERT INTO tenant_users (id, tenant_id, user_id, email, roles) VALUES ('{{user}}', '{{tenant}}', 'u1', 'u1@example.com', ARRAY['viewer']);
             INSERT INTO tenant_resource_usage (tenant_id, resource_type, usage_amount, quota_limit, period_start, period_end)
@@ -174,6 +175,13 @@ public sealed class RowLevelSecurityTests
                 VALUES (gen_random_uuid(), '{{tenant}}', '{{model}}', 'm', '1', 'model://d/versions/1', 'p', 'u1');
             INSERT INTO agents (id, tenant_id, name, version, agent_type, config, created_by) VALUES ('{{agent}}', '{{tenant}}', 'a', '1', 't', '{}', 'u1');
             INSERT INTO agent_executions (tenant_id, agent_id, context) VALUES ('{{tenant}}', '{{agent}}', '{}');
+            INSERT INTO agent_workflows (id, tenant_id, workflow_name, version, definition, created_by)
+                VALUES ('{{workflow}}', '{{tenant}}', 'w', 1, '{}', 'u1');
+            INSERT INTO agent_workflow_runs (id, tenant_id, workflow_id, workflow_name, workflow_version, input, created_by)
+                VALUES (gen_random_uuid(), '{{tenant}}', '{{workflow}}', 'w', 1, '{}', 'u1');
+            INSERT INTO agent_webhook_hosts (tenant_id, host, created_by) VALUES ('{{tenant}}', 'example.com', 'u1');
+            INSERT INTO agent_execution_logs (tenant_id, agent_execution_id, seq, timestamp, level, document)
+                VALUES ('{{tenant}}', gen_random_uuid(), 1, now(), 1, '{}');
             INSERT INTO data_lineage (tenant_id, resource_id, resource_type, created_by) VALUES ('{{tenant}}', 'r', 'dataset', 'u1');
             INSERT INTO compliance_reports (tenant_id, framework, report_type, period_start, period_end, generated_by)
                 VALUES ('{{tenant}}', 'SOC2', 'access', now() - interval '1 day', now(), 'u1');
