@@ -22,11 +22,12 @@ code=0
 dotnet test "$REPO_ROOT/PhantomMl.sln" -c Release --no-build --nologo \
   --results-directory "$results" --logger trx --logger "console;verbosity=normal" "$@" || code=$?
 
-# One closing line in the plain 'N passed, N failed' form, summed over every test assembly's TRX.
+# One closing line in the plain 'N passed, N failed' form, summed over every test assembly's TRX; a skipped test
+# (xunit v3 reports it as neither executed nor notExecuted) is counted from the total.
 read -r passed failed skipped < <(
   cat "$results"/*.trx 2>/dev/null | grep -o '<Counters [^>]*>' |
-    sed -E 's/.* passed="([0-9]+)" failed="([0-9]+)".* notExecuted="([0-9]+)".*/\1 \2 \3/' |
-    awk '{p += $1; f += $2; s += $3} END {print p+0, f+0, s+0}'
+    sed -E 's/.* total="([0-9]+)".* passed="([0-9]+)" failed="([0-9]+)".*/\1 \2 \3/' |
+    awk '{t += $1; p += $2; f += $3} END {print p+0, f+0, t-p-f}'
 )
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if ((code == 0 && passed == 0)); then

@@ -74,7 +74,7 @@ public static class AgentsApi
     public sealed record WebhookHostsRequest(IReadOnlyList<string> Hosts);
 
     /// <summary>Body of PUT .../workflows/{name}.</summary>
-    public sealed record DefineWorkflowRequest(JsonElement Definition, string? Description = null);
+    public sealed record DefineWorkflowRequest(JsonElement? Definition = null, string? Description = null);
 
     /// <summary>Body of POST .../workflows/{name}/runs.</summary>
     public sealed record StartRunRequest(JsonElement? Input = null, int? Version = null);
@@ -152,7 +152,8 @@ public static class AgentsApi
 
     private static async Task<Ok<WorkflowView>> DefineWorkflowAsync(string tenantKey, string name, DefineWorkflowRequest request,
         IGrainFactory grains) =>
-        TypedResults.Ok(await grains.Workflow(tenantKey, name).DefineAsync(new DefineWorkflow(request.Definition.GetRawText(), request.Description)));
+        TypedResults.Ok(await grains.Workflow(tenantKey, name).DefineAsync(new DefineWorkflow(JsonBody.RawOrNull(request.Definition)!,
+            request.Description)));
 
     private static async Task<Ok<WorkflowView>> GetWorkflowAsync(string tenantKey, string name, int? version, IGrainFactory grains) =>
         TypedResults.Ok(await grains.Workflow(tenantKey, name).GetAsync(version));
