@@ -200,7 +200,22 @@ is_external() {
   [[ -n "$configured" && "$configured" != "$("${1}_connection_string")" ]]
 }
 
+# The key that signs audit digests (ECDSA P-256), made once per local deployment and kept with its data. An operator
+# who configures Phantom__Audit__SigningKeys__0__Id brings their own keys.
+audit_signing_key() {
+  local key="$PHANTOM_HOME/audit-signing/local-1.pem"
+  if [[ ! -s "$key" ]]; then
+    command -v openssl >/dev/null || fail "openssl is needed to make the audit signing key (apt-get install openssl)"
+    mkdir -p "$(dirname "$key")"
+    (umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$key.tmp" && mv "$key.tmp" "$key") \
+      || fail "could not make the audit signing key"
+  fi
+  printf '%s' "$key"
+}
+
 write_env_file() {
+  local signing_key=""
+  [[ -n "${Phantom__Audit__SigningKeys__0__Id:-}" && "${Phantom__Audit__SigningKeys__0__Id}" != "local-1" ]] || signing_key="$(audit_signing_key)"
   {
     echo "# Written by scripts/services.sh: connection strings of the local services."
     if ! is_external postgres; then
@@ -212,6 +227,10 @@ write_env_file() {
     is_external clickhouse || echo "export ConnectionStrings__ClickHouse='$(clickhouse_connection_string)'"
     if ! is_external s3 && s3_status; then
       echo "export ConnectionStrings__S3='$(s3_connection_string)'"
+    fi
+    if [[ -n "$signing_key" ]]; then
+      echo "export Phantom__Audit__SigningKeys__0__Id='local-1'"
+      echo "export Phantom__Audit__SigningKeys__0__PrivateKeyFile='$signing_key'"
     fi
   } >"$ENV_FILE"
   chmod 600 "$ENV_FILE"

@@ -6,4 +6,10 @@ public static class AuditGrainFactory
     /// <summary>A tenant's audit trail (<c>platform</c> for the platform's own).</summary>
     public static IAuditLogGrain AuditLog(this IGrainFactory grains,
         string tenantKey) => grains.GetGrain<IAuditLogGrain>(GrainKeys.Tenant(tenantKey));
+
+    /// <summary>The sealer of a tenant's hash chain.</summary>
+    public static IAuditChainGrain AuditChain(this IGrainFactory grains, Guid tenantId) => grains.GetGrain<IAuditChainGrain>(tenantId);
+
+    /// <summary>The cluster's audit sweep.</summary>
+    public static IAuditSweepGrain AuditSweep(this IGrainFactory grains) => grains.GetGrain<IAuditSweepGrain>(IAuditSweepGrain.ClusterKey);
 }

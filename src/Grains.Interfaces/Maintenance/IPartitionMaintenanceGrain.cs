@@ -31,10 +31,12 @@ public interface IPartitionMaintenanceGrain : IGrainWithStringKey
 /// <param name="RanAt">When the pass ran.</param>
 /// <param name="Created">Partitions created, as table names.</param>
 /// <param name="Dropped">Expired partitions detached and dropped.</param>
-/// <param name="ForgottenAuditEventIds">Audit event ids forgotten with their expired partitions.</param>
+/// <param name="ForgottenAuditEventIds">Audit event ids (idempotency keys) forgotten after AuditRetentionDays.</param>
+/// <param name="ExpiredAuditRows">Audit rows removed because their retention_until had passed.</param>
 [GenerateSerializer, Immutable, Alias("phantomml.maintenance.PartitionMaintenanceReport")]
 public sealed record PartitionMaintenanceReport(
     DateTimeOffset RanAt,
     IReadOnlyList<string> Created,
     IReadOnlyList<string> Dropped,
-    long ForgottenAuditEventIds);
+    long ForgottenAuditEventIds,
+    long ExpiredAuditRows = 0);

@@ -11,8 +11,12 @@ namespace PhantomMl.Grains.Audit;
 /// same however deep it is.
 /// </summary>
 [StatelessWorker]
-public sealed class AuditLogGrain(AuditSql auditSql, AccessGuard guard) : Grain, IAuditLogGrain
+public sealed class AuditLogGrain(AuditSql auditSql, AuditChainSql chainSql, AuditChainVerifier verifier, AuditSigner signer, IAuditSearch search,
+    AccessGuard guard) : Grain, IAuditLogGrain
 {
+    /// <summary>Entries one digest bundle carries at most (about 60 MB of JSON); a longer period is checked through verify.</summary>
+    private const int MaxBundleEntries = 100_000;
+
     private static readonly HashSet<string> EventTypes =
     [
         "authentication", "authorization", "tenant_management", "user_management", "data_access", "data_modification",
@@ -24,26 +28,89 @@ public sealed class AuditLogGrain(AuditSql auditSql, AccessGuard guard) : Grain,
     /// <inheritdoc />
     public async Task<AuditPage> QueryAsync(AuditQuery query)
     {
-        var key = this.GetPrimaryKeyString();
-        var audit = new AuditEvent("data_access", "audit-log", key, "query");
-        Guid id;
-        if (key == PlatformTenant.Key)
-        {
-            // The platform's own trail (platform-admin actions, system jobs) is for platform admins.
-            await guard.AuthorizePlatformAsync(Permissions.AuditRead, audit);
-            id = PlatformTenant.Id;
-        }
-        else
-        {
-            id = (await guard.AuthorizeAsync(key, Permissions.AuditRead, audit)).TenantId;
-        }
-
+        var (_, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-log", "query");
         Validate(query ?? throw PhantomException.Invalid("Send the query's filters.", "body"));
         var (afterTime, afterId) = DecodeCursor(query.Cursor);
         var entries = await auditSql.QueryAsync(id, query, afterTime, afterId, query.Limit + 1);
         var more = entries.Count > query.Limit;
         var page = more ? entries[..query.Limit] : entries;
         return new AuditPage(page, more ? EncodeCursor(page[^1]) : null);
+    }
+
+    /// <inheritdoc />
+    public async Task<AuditSearchPage> SearchAsync(AuditSearchQuery query)
+    {
+        var (_, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-log", "search");
+        return await search.SearchAsync(id, AuditSearchParser.Parse(query));
+    }
+
+    /// <inheritdoc />
+    public async Task<ChainVerification> VerifyAsync()
+    {
+        var (caller, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-chain", "verify");
+        await GrainFactory.AuditChain(id).SealAsync();
+        var verification = await verifier.VerifyAsync(id);
+        // Checking the chain is a compliance action of its own; its row is sealed by the next pass.
+        await auditSql.RecordAloneAsync(id, caller.UserId, caller.Client, new AuditEvent("compliance", "audit-chain", this.GetPrimaryKeyString(),
+            "verify", verification.Valid ? AuditEvent.Success : AuditEvent.Failure,
+            new { verification.Valid, verification.EntriesChecked, verification.HeadSeq, verification.Break }));
+        return verification;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditDigest>> ListDigestsAsync(int limit)
+    {
+        var (_, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-digest", "list");
+        return limit is < 1 or > 1000
+            ? throw PhantomException.Invalid("limit must be 1-1000.", "limit")
+            : await chainSql.ListDigestsAsync(id, limit);
+    }
+
+    /// <inheritdoc />
+    public async Task<AuditDigestBundle> GetDigestBundleAsync(Guid digestId)
+    {
+        var (caller, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-digest", "export", digestId.ToString());
+        var digest = await chainSql.GetDigestAsync(id, digestId) ?? throw PhantomException.NotFound("audit digest", digestId.ToString());
+        if (digest.LastSeq - digest.FirstSeq + 1 > MaxBundleEntries)
+        {
+            throw PhantomException.Invalid($"This digest covers more than {MaxBundleEntries} entries: check it with verify.", "digestId");
+        }
+
+        var entries = await chainSql.ReadAsync(id, digest.FirstSeq - 1, digest.LastSeq, MaxBundleEntries);
+        var bundle = new AuditDigestBundle(digest, AuditChainFormat.Hex(await chainSql.ChainHashAtAsync(id, digest.FirstSeq - 1)),
+            entries.Select(e => new ChainEntry(e.Seq, e.Row is null ? null : AuditChainFormat.Canonical(id, e.Row), AuditChainFormat.Hex(e.RecordHash),
+                e.RetentionUntil, AuditChainFormat.Hex(e.ChainHash))).ToList(),
+            signer.PublicKeyPem(digest.KeyId) ?? "");
+        await auditSql.RecordAloneAsync(id, caller.UserId, caller.Client, new AuditEvent("data_access", "audit-digest", digestId.ToString(), "export",
+            Details: new { entries = entries.Count }));
+        return bundle;
+    }
+
+    /// <inheritdoc />
+    public async Task<AuditDigest?> CreateDigestAsync()
+    {
+        var (caller, id) = await AuthorizeAsync(Permissions.AuditManage, "audit-digest", "create");
+        var digest = await GrainFactory.AuditChain(id).CreateDigestAsync();
+        await auditSql.RecordAloneAsync(id, caller.UserId, caller.Client, new AuditEvent("compliance", "audit-digest",
+            digest?.Id.ToString() ?? "none", "create", Details: digest is null ? new { created = false } : new { digest.FirstSeq, digest.LastSeq }));
+        return digest;
+    }
+
+    /// <summary>
+    /// Authorizes the caller on this trail: a tenant's for its users with <paramref name="permission"/>, the platform's own
+    /// trail (platform-admin actions, system jobs) for platform admins only.
+    /// </summary>
+    private async Task<(Caller Caller, Guid TenantId)> AuthorizeAsync(string permission, string resourceType, string action, string? resourceId = null)
+    {
+        var key = this.GetPrimaryKeyString();
+        var audit = new AuditEvent("data_access", resourceType, resourceId ?? key, action);
+        if (key == PlatformTenant.Key)
+        {
+            return (await guard.AuthorizePlatformAsync(permission, audit), PlatformTenant.Id);
+        }
+
+        var access = await guard.AuthorizeAsync(key, permission, audit);
+        return (access.Caller, access.TenantId);
     }
 
     private static void Validate(AuditQuery query)

@@ -84,9 +84,8 @@ public sealed class AuditSql(TenantDatabase database)
     public Task<List<AuditEntry>> QueryAsync(Guid tenantId, AuditQuery query, DateTimeOffset? afterTime, Guid? afterId, int limit) =>
         database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
-            await using var command = new NpgsqlCommand("""
-                SELECT id, event_id, "timestamp", user_id, session_id, event_type::text, resource_type, resource_id, action,
-                       result::text, host(ip_address), user_agent, details::text
+            await using var command = new NpgsqlCommand($"""
+                SELECT {Columns("")}
                   FROM audit_logs
                  WHERE (@from::timestamptz IS NULL OR "timestamp" >= @from)
                    AND (@to::timestamptz IS NULL OR "timestamp" < @to)
@@ -112,17 +111,37 @@ public sealed class AuditSql(TenantDatabase database)
             command.AddOptional("afterId", NpgsqlDbType.Uuid, afterId);
             command.Parameters.AddWithValue("limit", limit);
 
-            var entries = new List<AuditEntry>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                entries.Add(new AuditEntry(reader.GetGuid(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3),
-                    Nullable(reader, 4), reader.GetString(5), reader.GetString(6), reader.GetString(7), reader.GetString(8), reader.GetString(9),
-                    Nullable(reader, 10), Nullable(reader, 11), Nullable(reader, 12)));
-            }
-
-            return entries;
+            return await ReadEntriesAsync(command);
         });
+
+    /// <summary>The columns <see cref="ReadEntry"/> reads, in its order; prefix them with a table alias by <paramref name="alias"/>.</summary>
+    public static string Columns(string alias) => $"""
+        {alias}id, {alias}event_id, {alias}"timestamp", {alias}user_id, {alias}session_id, {alias}event_type::text, {alias}resource_type,
+        {alias}resource_id, {alias}action, {alias}result::text, host({alias}ip_address), {alias}user_agent, {alias}details::text,
+        {alias}risk_score, {alias}compliance_tags, {alias}retention_until
+        """;
+
+    /// <summary>Reads an entry from <see cref="Columns"/> starting at column <paramref name="first"/>.</summary>
+    public static AuditEntry ReadEntry(NpgsqlDataReader reader, int first = 0) => new(reader.GetGuid(first),
+        reader.GetString(first + 1), reader.GetFieldValue<DateTimeOffset>(first + 2), reader.GetString(first + 3), Nullable(reader, first + 4),
+        reader.GetString(first + 5), reader.GetString(first + 6), reader.GetString(first + 7), reader.GetString(first + 8),
+        reader.GetString(first + 9), Nullable(reader, first + 10), Nullable(reader, first + 11), Nullable(reader, first + 12),
+        reader.IsDBNull(first + 13) ? null : reader.GetDecimal(first + 13),
+        reader.IsDBNull(first + 14) ? null : reader.GetFieldValue<string[]>(first + 14),
+        reader.IsDBNull(first + 15) ? null : reader.GetFieldValue<DateTimeOffset>(first + 15));
+
+    /// <summary>Every entry <paramref name="command"/> returns (it selects <see cref="Columns"/> first).</summary>
+    public static async Task<List<AuditEntry>> ReadEntriesAsync(NpgsqlCommand command)
+    {
+        var entries = new List<AuditEntry>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            entries.Add(ReadEntry(reader));
+        }
+
+        return entries;
+    }
 
     /// <summary>The details as JSON fit for jsonb: no NUL (PostgreSQL refuses <c>\u0000</c>), at most <see cref="MaxDetailsChars"/>.</summary>
     private static string? DetailsJson(object? details)

@@ -39,6 +39,30 @@ public sealed class MaintenanceSql(NpgsqlDataSource dataSource)
         return dropped;
     }
 
+    /// <summary>Deletes up to <paramref name="limit"/> audit rows per partition whose retention_until passed at <paramref name="now"/>.</summary>
+    public async Task<long> ExpireAuditRowsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT phantom_expire_audit_rows(@now, @limit)");
+        command.Parameters.AddWithValue("now", now);
+        command.Parameters.AddWithValue("limit", limit);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Drops the audit partitions that ended before <paramref name="now"/> and hold no unexpired row; their names.</summary>
+    public async Task<List<string>> DropExpiredAuditPartitionsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var dropped = new List<string>();
+        await using var command = dataSource.CreateCommand("SELECT * FROM phantom_drop_expired_audit_partitions(@now)");
+        command.Parameters.AddWithValue("now", now);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            dropped.Add(reader.GetString(0));
+        }
+
+        return dropped;
+    }
+
     /// <summary>Forgets the audit event ids older than <paramref name="cutoff"/> (their audit partitions are gone); how many.</summary>
     public async Task<long> ForgetAuditEventIdsAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {

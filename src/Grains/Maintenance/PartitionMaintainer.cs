@@ -47,13 +47,21 @@ public sealed partial class PartitionMaintainer(
         var auditCutoff = today.AddDays(-settings.AuditRetentionDays);
         dropped.AddRange(await DropBeforeAsync("inference_jobs", thisMonth.AddMonths(-settings.InferenceRetentionMonths), cancellationToken));
         dropped.AddRange(await DropBeforeAsync("agent_executions", thisMonth.AddMonths(-settings.AgentExecutionRetentionMonths), cancellationToken));
-        dropped.AddRange(await DropBeforeAsync("audit_logs", auditCutoff, cancellationToken));
+        // Audit rows go when their own retention_until has passed (the tenant's frameworks decide it), and a day's
+        // partition only once every row in it has expired; both are recorded in audit_retention_log.
+        var expired = await sql.ExpireAuditRowsAsync(now, settings.AuditExpiryBatch, cancellationToken);
+        foreach (var name in await sql.DropExpiredAuditPartitionsAsync(now, cancellationToken))
+        {
+            LogDropped(name, "audit_logs", now);
+            dropped.Add(name);
+        }
+
         var forgotten = await sql.ForgetAuditEventIdsAsync(auditCutoff, cancellationToken);
 
         PhantomInstruments.PartitionsCreated.Add(created.Count);
         PhantomInstruments.PartitionsDropped.Add(dropped.Count);
-        LogPass(created.Count, dropped.Count, forgotten);
-        return new PartitionMaintenanceReport(now, created, dropped, forgotten);
+        LogPass(created.Count, dropped.Count, forgotten, expired);
+        return new PartitionMaintenanceReport(now, created, dropped, forgotten, expired);
     }
 
     private Task EnsureMonthAsync(string parent, DateTimeOffset start, List<string> created, CancellationToken cancellationToken) =>
@@ -83,10 +91,11 @@ public sealed partial class PartitionMaintainer(
     [LoggerMessage(Level = LogLevel.Information, Message = "Created partition {Partition} of {Table} for [{From:o}, {To:o})")]
     private partial void LogCreated(string partition, string table, DateTimeOffset from, DateTimeOffset to);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped expired partition {Partition} of {Table} (older than {Cutoff:o})")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped expired partition {Partition} of {Table} (expired at {Cutoff:o})")]
     private partial void LogDropped(string partition, string table, DateTimeOffset cutoff);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "Partition maintenance pass: {CreatedCount} created, {DroppedCount} dropped, {ForgottenCount} audit event ids forgotten")]
-    private partial void LogPass(int createdCount, int droppedCount, long forgottenCount);
+        Message = "Partition maintenance pass: {CreatedCount} created, {DroppedCount} dropped, {ForgottenCount} audit event ids forgotten, "
+            + "{ExpiredCount} expired audit rows removed")]
+    private partial void LogPass(int createdCount, int droppedCount, long forgottenCount, long expiredCount);
 }

@@ -24,9 +24,16 @@ public sealed class PartitionMaintenanceOptions
     [Range(0, 366)]
     public int AuditDaysAhead { get; set; } = 14;
 
-    /// <summary>audit_logs: days kept before a partition is dropped. Default 2557 (7 years, a common compliance horizon).</summary>
+    /// <summary>
+    /// Days an audit event id (a caller's idempotency key) is remembered. Audit rows themselves are kept until their own
+    /// retention_until (docs/audit.md). Default 2557 (7 years, the longest framework minimum).
+    /// </summary>
     [Range(1, 36500)]
     public int AuditRetentionDays { get; set; } = 2557;
+
+    /// <summary>Expired audit rows removed per partition per pass. Default 50000.</summary>
+    [Range(1, 100_000)]
+    public int AuditExpiryBatch { get; set; } = 50_000;
 
     /// <summary>agent_executions: months created ahead of the current one. Default 3.</summary>
     [Range(0, 24)]

@@ -228,7 +228,7 @@ public sealed partial class ArtifactUploadGrain(AccessGuard guard, IArtifactStor
         }
     }
 
-    private AuditEvent Event() => new("model_lifecycle", "model", _modelName, "upload-artifact");
+    private AuditEvent Event() => new("data_modification", "model", _modelName, "upload-artifact");
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Artifact upload {ObjectKey} abandoned at {Written} of {Size} bytes: {Reason}")]
     private partial void LogAbandoned(string objectKey, long written, long size, string reason);

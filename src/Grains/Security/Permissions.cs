@@ -19,6 +19,7 @@ public static class Permissions
     public const string ApiKeysOwn = "api-keys:own";
     public const string QuotasRead = "quotas:read";
     public const string AuditRead = "audit:read";
+    public const string AuditManage = "audit:manage";
     public const string ClusterOperate = "cluster:operate";
     public const string ModelsRead = "models:read";
     public const string ModelsWrite = "models:write";
@@ -40,7 +41,7 @@ public static class Permissions
     public static readonly FrozenSet<string> All = new[]
     {
         TenantsCreate, TenantsList, TenantsRead, TenantsUpdate, TenantsSuspend, UsersRead, UsersManage, ApiKeysManage, ApiKeysOwn,
-        QuotasRead, AuditRead, ClusterOperate, ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun,
+        QuotasRead, AuditRead, AuditManage, ClusterOperate, ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun,
         AgentsApprove, AgentsManage,
     }.ToFrozenSet();
 
@@ -54,7 +55,7 @@ public static class Permissions
         [PlatformAdmin] = All,
         [TenantAdmin] = new[]
         {
-            TenantsRead, UsersRead, UsersManage, ApiKeysManage, ApiKeysOwn, QuotasRead, AuditRead,
+            TenantsRead, UsersRead, UsersManage, ApiKeysManage, ApiKeysOwn, QuotasRead, AuditRead, AuditManage,
             ModelsRead, ModelsWrite, TrainingRead, TrainingRun, InferencePredict, AgentsRead, AgentsRun, AgentsApprove, AgentsManage,
         }.ToFrozenSet(),
         [MlEngineer] = new[]

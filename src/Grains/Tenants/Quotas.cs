@@ -52,6 +52,7 @@ public static class Quotas
     public const string AgentLogEntriesPerExecution = "agent_log_entries_per_execution";
     public const string AgentLogBytes = "agent_log_bytes";
     public const string AgentLogRetentionDays = "agent_log_retention_days";
+    public const string AuditRetentionDays = "audit_retention_days";
 
     private const long KiB = 1L << 10;
     private const long MiB = 1L << 20;
@@ -88,6 +89,8 @@ public static class Quotas
         new(AgentLogEntriesPerExecution, QuotaKind.Limit, "log entries kept per execution; more are counted, not stored", 1_000, 10_000, 10_000),
         new(AgentLogBytes, QuotaKind.Monthly, "bytes of execution log entries written", 100 * MiB, 10 * GiB, 1L << 40),
         new(AgentLogRetentionDays, QuotaKind.Limit, "days an execution's log entries are kept", 7, 30, 365),
+        new(AuditRetentionDays, QuotaKind.Limit, "days audit rows are kept; never less than the tenant's compliance frameworks require", 365, 365,
+            365),
     ];
 
     /// <summary>Quotas by name.</summary>

@@ -65,6 +65,7 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
                 TenantValidation.IsolationLevel(valid.IsolationLevel), TenantValidation.QuotaOverrides(valid.ResourceQuotas),
                 TenantValidation.ComplianceFrameworks(valid.ComplianceFrameworks), TenantValidation.DataResidency(valid.DataResidency),
                 now, now, caller.UserId);
+            await TenantSql.CheckAuditRetentionAsync(connection, transaction, tenant);
             await tenantSql.InsertAsync(connection, transaction, tenant);
             return tenant;
         }, failureTenantId: PlatformTenant.Id);
@@ -105,6 +106,7 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
                 DataResidency = valid.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(valid.DataResidency),
                 UpdatedAt = time.GetUtcNow(),
             };
+            await TenantSql.CheckAuditRetentionAsync(connection, transaction, updated);
             await tenantSql.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));
@@ -136,6 +138,7 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
             }
 
             var updated = current with { Status = to, UpdatedAt = time.GetUtcNow() };
+            await TenantSql.CheckAuditRetentionAsync(connection, transaction, updated);
             await tenantSql.UpdateAsync(connection, transaction, updated);
             return updated;
         }, replay: () => Task.FromResult(Tenant));

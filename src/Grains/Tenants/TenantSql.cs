@@ -46,6 +46,30 @@ public sealed class TenantSql(TenantDatabase database)
         return await reader.ReadAsync() ? ReadTenant(reader) : null;
     }
 
+    /// <summary>
+    /// Refuses (400) a tenant whose own audit_retention_days is shorter than its compliance frameworks require
+    /// (audit_framework_rules, migration 0017): a tenant cannot keep its audit trail for less than its frameworks demand.
+    /// </summary>
+    public static async Task CheckAuditRetentionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, TenantRecord tenant)
+    {
+        if (!tenant.QuotaOverrides.TryGetValue(Quotas.AuditRetentionDays, out var days))
+        {
+            return;
+        }
+
+        await using var command = new NpgsqlCommand("""
+            SELECT framework, ceil(extract(epoch FROM minimum_retention) / 86400)::bigint FROM audit_framework_rules
+             WHERE framework = ANY (@frameworks) ORDER BY minimum_retention DESC LIMIT 1
+            """, connection, transaction);
+        command.Parameters.AddWithValue("frameworks", tenant.ComplianceFrameworks.ToArray());
+        await using var reader = await command.ExecuteReaderAsync();
+        if (await reader.ReadAsync() && reader.GetInt64(1) > days)
+        {
+            throw PhantomException.Invalid(
+                $"{Quotas.AuditRetentionDays} is {days} days, but {reader.GetString(0)} requires at least {reader.GetInt64(1)} days.", "resourceQuotas");
+        }
+    }
+
     /// <summary>Reads a row selected with <see cref="TenantColumns"/>.</summary>
     private static TenantRecord ReadTenant(NpgsqlDataReader reader) =>
         new(reader.GetGuid(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),

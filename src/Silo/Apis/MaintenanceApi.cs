@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using PhantomMl.Grains;
 using PhantomMl.Grains.Agents;
+using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
 
@@ -19,6 +20,8 @@ public static class MaintenanceApi
             .WithSummary("Recover training jobs whose runner went silent, and start built-in jobs whose start was lost, now");
         api.MapPost("/agent-sweep", SweepAgentsAsync)
             .WithSummary("Resume agent executions and workflow runs that are due (retries, deadlines, lost attempts) now");
+        api.MapPost("/audit-sweep", SweepAuditAsync)
+            .WithSummary("Seal every tenant's waiting audit rows into its hash chain, and sign the digests that are due, now");
         api.MapPost("/artifact-sweep", SweepArtifactsAsync)
             .WithSummary("Delete artifact objects no version references, older than olderThanSeconds (default: the configured grace)");
         return routes;
@@ -29,6 +32,9 @@ public static class MaintenanceApi
 
     /// <summary>How many executions and runs an agent sweep resumed.</summary>
     public sealed record AgentSweepPass(int Resumed);
+
+    /// <summary>How many audit rows an audit sweep sealed.</summary>
+    public sealed record AuditSweepPass(int Sealed);
 
     private const long MaxGraceSeconds = 366L * 24 * 3600;
 
@@ -43,6 +49,9 @@ public static class MaintenanceApi
 
     private static async Task<Ok<AgentSweepPass>> SweepAgentsAsync(IGrainFactory grains) =>
         TypedResults.Ok(new AgentSweepPass(await grains.AgentSweep().RunAsync()));
+
+    private static async Task<Ok<AuditSweepPass>> SweepAuditAsync(IGrainFactory grains) =>
+        TypedResults.Ok(new AuditSweepPass(await grains.AuditSweep().RunAsync()));
 
     private static async Task<Ok<ArtifactSweepReport>> SweepArtifactsAsync(long? olderThanSeconds, IGrainFactory grains)
     {

@@ -1,17 +1,27 @@
+using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
 
-/// <summary>The Audit area: the append-only trail every change and every refused attempt writes to.</summary>
+/// <summary>
+/// The Audit area: the append-only trail every change and every refused attempt writes to, its hash chain with signed
+/// digests, and its full-text search.
+/// </summary>
 public static class AuditExtensions
 {
-    /// <summary>Registers the trail's SQL, audited changes, and the trail as where access control records its refusals.</summary>
+    /// <summary>Registers the trail, the chain and its signer (keys checked at start-up), and the PostgreSQL search backend.</summary>
     public static WebApplicationBuilder AddPhantomAudit(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<AuditSql>();
         builder.Services.AddSingleton<AuditedChanges>();
         builder.Services.AddSingleton<IAccessAudit, AccessAuditTrail>();
+        builder.Services.AddSingleton<AuditChainSql>();
+        builder.Services.AddSingleton<AuditSigner>();
+        builder.Services.AddSingleton<AuditChainVerifier>();
+        builder.Services.AddSingleton<IAuditSearch, PostgreSqlAuditSearch>();
         return builder;
     }
 }

@@ -1,4 +1,5 @@
 using PhantomMl.Grains.Agents;
+using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Maintenance;
 using PhantomMl.Grains.Training;
 
@@ -6,7 +7,7 @@ namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
 /// Makes sure the cluster's maintenance reminders (time partitions, orphaned artifacts, the training watchdog,
-/// the agent sweep) exist once this silo is
+/// the agent sweep, the audit chain sweep) exist once this silo is
 /// up, and runs a first partition pass so a fresh database has its time partitions at once. Every silo does
 /// this; each job is a single activation and registering a reminder is idempotent, so the work happens once
 /// at a time.
@@ -31,6 +32,7 @@ internal sealed partial class MaintenanceStarter(
                 await grains.ArtifactSweep().EnsureScheduledAsync();
                 await grains.TrainingWatchdog().EnsureScheduledAsync();
                 await grains.AgentSweep().EnsureScheduledAsync();
+                await grains.AuditSweep().EnsureScheduledAsync();
                 return;
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)

@@ -120,13 +120,13 @@ public sealed class ClusterTests(ClusterDatabasesFixture fixture)
         var clusterId = ClusterDatabasesFixture.NewClusterId();
         await using var first = await SiloProcess.StartAsync(clusterId, Databases, settings: settings);
         await first.WaitUntilReadyAsync();
-        var registered = await PollRemindersAsync(settings["Phantom__Silo__ServiceId"], expected: 4);
+        var registered = await PollRemindersAsync(settings["Phantom__Silo__ServiceId"], expected: 5);
 
         // Every silo makes sure the reminders exist as it starts; doing so again used to restart (postpone) each of them.
         await using var second = await SiloProcess.StartAsync(clusterId, Databases, settings: settings);
         await second.WaitUntilReadyAsync();
         await Task.Delay(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken); // its maintenance start runs once the host has started
-        var after = await PollRemindersAsync(settings["Phantom__Silo__ServiceId"], expected: 4);
+        var after = await PollRemindersAsync(settings["Phantom__Silo__ServiceId"], expected: 5);
         Assert.Equal(registered, after);
     }
 

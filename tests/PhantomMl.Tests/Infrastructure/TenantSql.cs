@@ -53,11 +53,13 @@ public static class TenantSql
         });
 
     /// <summary>Inserts a tenant (as the tenant itself, the only way row-level security allows) and returns its id.</summary>
-    public static async Task<Guid> CreateTenantAsync(NpgsqlDataSource source)
+    public static async Task<Guid> CreateTenantAsync(NpgsqlDataSource source, string quotasJson = "{}", string frameworks = "{}")
     {
         var id = Guid.CreateVersion7();
-        await ExecuteAsync(source, id,
-            $"INSERT INTO tenants (id, tenant_key, name, resource_quotas, created_by) VALUES ('{id}', 't-{id:N}', 'Test', '{{}}', 'test')");
+        await ExecuteAsync(source, id, $"""
+            INSERT INTO tenants (id, tenant_key, name, resource_quotas, compliance_frameworks, created_by)
+            VALUES ('{id}', 't-{id:N}', 'Test', '{quotasJson}', '{frameworks}', 'test')
+            """);
         return id;
     }
 

@@ -74,7 +74,7 @@ public sealed class PartitionMaintenanceTests
         await using var databases = await MigratedDatabases.CreateAsync("expire");
         var options = new PartitionMaintenanceOptions { InferenceRetentionMonths = 2, AgentExecutionRetentionMonths = 2, AuditRetentionDays = 30 };
         var maintainer = Maintainer(databases, options);
-        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource);
+        var tenant = await TenantSql.CreateTenantAsync(databases.AppSource, """{"audit_retention_days": 30}""");
         await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
         Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, tenant, "old-event", March15.AddHours(1)));
 
@@ -87,6 +87,37 @@ public sealed class PartitionMaintenanceTests
         Assert.Equal(1, later.ForgottenAuditEventIds);
         Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenant, "SELECT count(*) FROM audit_logs"));
         Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.OwnerSource, tenant: null, "SELECT count(*) FROM pg_class WHERE relname = 'inference_jobs_y2031m03'"));
+    }
+
+    [Fact]
+    public async Task Audit_rows_go_only_after_their_own_retention_and_a_partition_only_when_every_row_expired()
+    {
+        await using var databases = await MigratedDatabases.CreateAsync("retain");
+        var maintainer = Maintainer(databases, new PartitionMaintenanceOptions());
+        var shortLived = await TenantSql.CreateTenantAsync(databases.AppSource, """{"audit_retention_days": 30}""");
+        var hipaa = await TenantSql.CreateTenantAsync(databases.AppSource, """{"audit_retention_days": 30}""", "{HIPAA}");
+        await maintainer.RunAsync(March15, TestContext.Current.CancellationToken);
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, shortLived, "short", March15.AddHours(1)));
+        Assert.True(await TenantSql.RecordAuditAsync(databases.AppSource, hipaa, "kept", March15.AddHours(1)));
+
+        // HIPAA's six years win over the tenant's own 30 days.
+        var hipaaUntil = await TenantSql.ScalarAsync<DateTime>(databases.AppSource, hipaa, "SELECT retention_until FROM audit_logs");
+        Assert.Equal(March15.AddHours(1).AddYears(6).UtcDateTime, hipaaUntil);
+        Assert.Equal(["HIPAA"], await TenantSql.ScalarAsync<string[]>(databases.AppSource, hipaa, "SELECT compliance_tags FROM audit_logs"));
+
+        // A day before the short-lived row expires, nothing goes.
+        var early = await maintainer.RunAsync(March15.AddDays(30), TestContext.Current.CancellationToken);
+        Assert.Equal(0, early.ExpiredAuditRows);
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, shortLived, "SELECT count(*) FROM audit_logs"));
+
+        var later = await maintainer.RunAsync(March15.AddDays(32), TestContext.Current.CancellationToken);
+        Assert.Equal(1, later.ExpiredAuditRows);
+        Assert.Equal(0L, await TenantSql.ScalarAsync<long>(databases.AppSource, shortLived, "SELECT count(*) FROM audit_logs"));
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, hipaa, "SELECT count(*) FROM audit_logs"));
+        // The HIPAA row keeps its day's partition; the removal is on record.
+        Assert.DoesNotContain("audit_logs_y2031m03d15", later.Dropped);
+        Assert.Equal(1L, await TenantSql.ScalarAsync<long>(databases.AppSource, tenant: null,
+            $"SELECT sum(row_count)::bigint FROM audit_retention_log WHERE kind = 'rows' AND name = '{shortLived}'"));
     }
 
     private static PartitionMaintainer Maintainer(MigratedDatabases databases, PartitionMaintenanceOptions options) =>
