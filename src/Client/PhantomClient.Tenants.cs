@@ -1,4 +1,3 @@
-using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Client;
@@ -67,10 +66,6 @@ public sealed partial class PhantomClient
     /// <summary>Quota limits and usage.</summary>
     public Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync(string tenantKey, CancellationToken cancellationToken = default) =>
         CallAsync(grains => Tenant(grains, tenantKey).GetQuotaUsageAsync(), cancellationToken);
-
-    /// <summary>Queries a tenant's audit trail.</summary>
-    public Task<AuditPage> QueryAuditAsync(string tenantKey, AuditQuery query, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.AuditLog(tenantKey).QueryAsync(query), cancellationToken);
 
     private static ITenantGrain Tenant(IGrainFactory grains, string tenantKey) => grains.Tenant(tenantKey);
 }

@@ -83,6 +83,10 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
             () => client.ListApiKeysAsync(b, "admin", token),
             () => client.GetQuotaUsageAsync(b, token),
             () => client.QueryAuditAsync(b, new AuditQuery(), token),
+            () => client.SearchAuditAsync(b, new AuditSearchQuery("admin"), token),
+            () => client.VerifyAuditChainAsync(b, token),
+            () => client.ListAuditDigestsAsync(b, cancellationToken: token),
+            () => client.CreateAuditDigestAsync(b, token),
         ];
         foreach (var attempt in attempts)
         {
