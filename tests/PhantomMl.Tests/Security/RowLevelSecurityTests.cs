@@ -183,6 +183,12 @@ public sealed class RowLevelSecurityTests
             INSERT INTO agent_execution_logs (tenant_id, agent_execution_id, seq, timestamp, level, document)
                 VALUES ('{{tenant}}', gen_random_uuid(), 1, now(), 1, '{}');
             INSERT INTO data_lineage (tenant_id, resource_id, resource_type, created_by) VALUES ('{{tenant}}', 'r', 'dataset', 'u1');
+            INSERT INTO audit_chain (tenant_id, seq, audit_timestamp, audit_id, retention_until, record_hash, chain_hash)
+                VALUES ('{{tenant}}', 1, now(), gen_random_uuid(), now(), '\x00', '\x00');
+            INSERT INTO audit_chain_heads (tenant_id, seq, chain_hash) VALUES ('{{tenant}}', 1, '\x00');
+            INSERT INTO audit_digests (tenant_id, period_start, period_end, first_seq, last_seq, document, signature, key_id)
+                VALUES ('{{tenant}}', now(), now(), 1, 1, '{}', '\x00', 'k');
+            INSERT INTO audit_chain_pending (tenant_id, audit_timestamp, audit_id) VALUES ('{{tenant}}', now(), gen_random_uuid());
             INSERT INTO compliance_reports (tenant_id, framework, report_type, period_start, period_end, generated_by)
                 VALUES ('{{tenant}}', 'SOC2', 'access', now() - interval '1 day', now(), 'u1');
             """);

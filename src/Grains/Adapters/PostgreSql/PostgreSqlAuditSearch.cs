@@ -6,9 +6,8 @@ using PhantomMl.Grains.Audit;
 namespace PhantomMl.Grains.Adapters.PostgreSql;
 
 /// <summary>
-/// <see cref="IAuditSearch"/> on audit_logs itself: search_vector (migration 0017) with a GIN index on
-/// (tenant_id, search_vector) in every daily partition, so a search reads the index of one tenant, and a time range
-/// prunes whole days. Words go through plainto_tsquery, phrases through phraseto_tsquery, prefixes through
+/// <see cref="IAuditSearch"/> on audit_logs itself: search_vector (migration 0017) with a GIN index in every daily
+/// partition, combined with the tenant's btree index, and a time range prunes whole days. Words go through plainto_tsquery, phrases through phraseto_tsquery, prefixes through
 /// to_tsquery(':*'); every term is a bound parameter. Pages continue with a keyset cursor on the sort's columns.
 /// </summary>
 public sealed class PostgreSqlAuditSearch(TenantDatabase database) : IAuditSearch

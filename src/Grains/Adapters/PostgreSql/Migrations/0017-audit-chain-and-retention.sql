@@ -13,9 +13,8 @@
 --   deleted by someone else: only a row whose retention_until has passed may be missing.
 -- * audit_digests are signed statements of a tenant's chain head per period (ECDSA P-256 keys from configuration).
 -- * search_vector: a tsvector over the words of a row (no addresses or user agents) with a GIN index per partition,
---   tenant first (btree_gin), so a word search of one tenant reads only that tenant's entries.
-
-CREATE EXTENSION IF NOT EXISTS btree_gin;
+--   and the tenant's rows picked by the btree index on tenant_id (a tenant-first GIN needs btree_gin, whose functions every
+--   role could execute, which this schema refuses).
 
 CREATE TABLE audit_framework_rules
 (
@@ -328,7 +327,7 @@ $$;
 ALTER TABLE audit_logs ADD COLUMN search_vector tsvector
     GENERATED ALWAYS AS (phantom_audit_words(event_type, resource_type, resource_id, action, result, user_id, details)) STORED;
 
-CREATE INDEX idx_audit_logs_search ON audit_logs USING gin (tenant_id, search_vector);
+CREATE INDEX idx_audit_logs_search ON audit_logs USING gin (search_vector);
 
 -- Partition creation (migration 0009) moves rows out of the DEFAULT partition into a table made LIKE the parent: with a
 -- generated column, that table must generate it too, and the moved rows are inserted without it.
@@ -385,7 +384,10 @@ BEGIN
 END
 $$;
 
--- What the application's inserts run (functions are not executable by default since migration 0015).
+-- What the application's inserts run, and nobody else.
+REVOKE ALL ON FUNCTION phantom_default_audit_retention_days(), phantom_audit_retention(uuid), phantom_audit_risk(audit_logs),
+    phantom_audit_policy(), phantom_audit_queue_for_chain(),
+    phantom_audit_words(audit_event_type_enum, varchar, varchar, varchar, audit_result_enum, varchar, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION phantom_default_audit_retention_days(), phantom_audit_retention(uuid), phantom_audit_risk(audit_logs),
     phantom_audit_policy(), phantom_audit_queue_for_chain(),
     phantom_audit_words(audit_event_type_enum, varchar, varchar, varchar, audit_result_enum, varchar, jsonb) TO phantom_app;
