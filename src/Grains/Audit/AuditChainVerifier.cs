@@ -21,12 +21,13 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
         var signedHeads = new Dictionary<long, string>();
         foreach (var digest in digests)
         {
-            if (DigestProblem(tenantId, digest) is { } problem)
+            using var document = JsonDocument.Parse(digest.Document);
+            if (DigestProblem(tenantId, digest, document.RootElement) is { } problem)
             {
                 return Broken(new ChainBreak("digest", digest.LastSeq, null, digest.PeriodEnd, problem), 0, 0, digests.Count, now);
             }
 
-            signedHeads[digest.LastSeq] = JsonDocument.Parse(digest.Document).RootElement.GetProperty("headHash").GetString()!;
+            signedHeads[digest.LastSeq] = document.RootElement.GetProperty("headHash").GetString()!;
         }
 
         var previous = AuditChainFormat.Genesis(tenantId);
@@ -110,14 +111,13 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
             : new ChainBreak("link", entry.Seq, entry.AuditId, entry.AuditTimestamp, "The entry does not follow the one before it.");
     }
 
-    private string? DigestProblem(Guid tenantId, AuditDigest digest)
+    private string? DigestProblem(Guid tenantId, AuditDigest digest, JsonElement document)
     {
         if (!signer.Verify(digest.KeyId, Encoding.UTF8.GetBytes(digest.Document), Convert.FromBase64String(digest.Signature)))
         {
             return $"The digest's signature does not verify with key '{digest.KeyId}'.";
         }
 
-        var document = JsonDocument.Parse(digest.Document).RootElement;
         return document.GetProperty("tenantId").GetGuid() == tenantId && document.GetProperty("lastSeq").GetInt64() == digest.LastSeq
             ? null
             : "The digest's stored columns do not match its signed document.";
