@@ -33,6 +33,7 @@ app.MapPhantomHealthChecks();
 app.MapPhantomApiReference();
 app.MapTenantsApi();
 app.MapAuditApi();
+app.MapLineageApi();
 app.MapModelsApi();
 app.MapArtifactsApi();
 app.MapTrainingApi();

@@ -93,7 +93,8 @@ public sealed record RegisterVersion(
     [property: Id(4)] double? Precision = null,
     [property: Id(5)] double? Recall = null,
     [property: Id(6)] double? F1 = null,
-    [property: Id(7)] IReadOnlyDictionary<string, double>? PerformanceMetrics = null);
+    [property: Id(7)] IReadOnlyDictionary<string, double>? PerformanceMetrics = null,
+    [property: Id(8)] Guid? TrainingJobId = null);
 
 /// <summary>A lineage edge: this model came from <see cref="ParentModel"/>.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.LineageEdge")]

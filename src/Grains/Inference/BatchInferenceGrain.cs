@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Common;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -22,6 +23,7 @@ namespace PhantomMl.Grains.Inference;
 public sealed partial class BatchInferenceGrain(
     TenantDatabase database,
     InferenceSql inferenceSql,
+    LineageSql lineageSql,
     TenantSql tenantSql,
     TenantResolver tenantResolver,
     AccessGuard guard,
@@ -105,6 +107,10 @@ public sealed partial class BatchInferenceGrain(
             await quota.ConsumeAsync(tenantId, Quotas.InferenceRequests, 1, options.Value.QuotaLeaseSize);
             await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri,
                 dataset.StoragePath, caller.UserId);
+            var output = (LineageKinds.BatchOutput, _batchId.ToString("D"));
+            await lineageSql.RecordAsync(transaction, output, (LineageKinds.ModelVersion, LineageKinds.VersionId(command.Model, route.Primary.Version)),
+                "batch-inference", caller.UserId);
+            await lineageSql.RecordAsync(transaction, output, (LineageKinds.Dataset, command.DatasetUri), "batch-input", caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));
         await Reminders.EnsureAsync(this, reminders, ReminderName, TimeSpan.FromMinutes(1));

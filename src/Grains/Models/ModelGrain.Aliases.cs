@@ -1,4 +1,5 @@
 using PhantomMl.Grains.Common;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
@@ -19,6 +20,9 @@ public sealed partial class ModelGrain
             RequireETag(expectedETag);
             var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
             await modelSql.SetAliasAsync(connection, transaction, model, name, version.Id);
+            // A promotion, by a person or an agent (created_by tells which): the alias now serves this version.
+            await lineageSql.RecordAsync(transaction, (LineageKinds.Alias, LineageKinds.AliasId(model.Name, name)),
+                (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, version.Version)), "promoted", caller.UserId);
             return await BumpAsync(connection, transaction, model);
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();

@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
@@ -33,8 +34,11 @@ public sealed partial class ModelGrain
                 throw PhantomException.Conflict($"'{parent.Name}' already descends from '{model.Name}'; lineage cannot form a cycle.");
             }
 
-            return await modelSql.InsertLineageAsync(connection, transaction, model, parent, lineageType,
-                ModelValidation.Metadata(transformationMetadata, "transformationMetadata"));
+            var metadata = ModelValidation.Metadata(transformationMetadata, "transformationMetadata");
+            // The same edge in the platform's lineage graph, in the same transaction: the two always agree.
+            await lineageSql.RecordAsync(transaction, (LineageKinds.Model, model.Name), (LineageKinds.Model, parent.Name), lineageType,
+                caller.UserId, metadata);
+            return await modelSql.InsertLineageAsync(connection, transaction, model, parent, lineageType, metadata);
         });
     }
 

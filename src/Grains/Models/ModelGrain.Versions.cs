@@ -1,4 +1,5 @@
 using PhantomMl.Grains.Common;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
@@ -30,9 +31,26 @@ public sealed partial class ModelGrain
                         "parentVersion");
             }
 
+            if (valid.TrainingJobId is { } jobId && !await lineageSql.TrainingJobExistsAsync(transaction, jobId))
+            {
+                throw PhantomException.Invalid($"trainingJobId {jobId} is not a training job of this tenant.", "trainingJobId");
+            }
+
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
             var version = await modelSql.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
                 ModelValidation.Delta(metrics, parent), caller.UserId);
+            var node = (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, label));
+            if (valid.TrainingJobId is { } trainedBy)
+            {
+                await lineageSql.RecordAsync(transaction, node, (LineageKinds.TrainingJob, trainedBy.ToString("D")), "trained", caller.UserId);
+            }
+
+            if (parent is not null)
+            {
+                await lineageSql.RecordAsync(transaction, node, (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, parent.Version)),
+                    "new-version", caller.UserId);
+            }
+
             await BumpAsync(connection, transaction, model);
             return version;
         }, replay: async () => await GetVersionInternalAsync(command!.Version));
@@ -107,6 +125,8 @@ public sealed partial class ModelGrain
             RequireETag(expectedETag);
             var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
             await modelSql.ActivateAsync(connection, transaction, model.Id, version.Id);
+            await lineageSql.RecordAsync(transaction, (LineageKinds.Model, model.Name),
+                (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, version.Version)), "activated", caller.UserId);
             return await modelSql.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
                 ?? throw PhantomException.PreconditionFailed(model.RowVersion);
         }, replay: () => Task.FromResult(Model));

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
 
@@ -16,6 +17,7 @@ namespace PhantomMl.Grains.Models;
 public sealed partial class ModelGrain(
     TenantDatabase database,
     ModelSql modelSql,
+    LineageSql lineageSql,
     TenantSql tenantSql,
     AuditSql auditSql,
     AccessGuard guard,
@@ -119,6 +121,7 @@ public sealed partial class ModelGrain(
             var keys = await modelSql.KeysOfModelAsync(connection, transaction, model.Id);
             var bytes = await modelSql.BytesOfModelAsync(connection, transaction, model.Id);
             await modelSql.DeleteAsync(connection, transaction, model.Id);
+            await lineageSql.RemoveModelEdgesAsync(transaction, model.Name);
             var now = time.GetUtcNow();
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.Models, -1, limits[Quotas.Models], now);
             if (versions.Count > 0)

@@ -214,7 +214,7 @@ public sealed partial class BuiltInRun(
                        $"(version {dataset.Version}, sha256 {dataset.Sha256[..12]}), {trained.TrainingRows} training and {trained.TestRows} test " +
                            $"rows",
             Accuracy: Metric("accuracy"), Precision: Metric("precision"), Recall: Metric("recall"), F1: Metric("f1"),
-            PerformanceMetrics: trained.Metrics.Where(m => double.IsFinite(m.Value)).ToDictionary()));
+            PerformanceMetrics: trained.Metrics.Where(m => double.IsFinite(m.Value)).ToDictionary(), TrainingJobId: job.Id));
 
         var onnx = trained.Onnx ?? throw new InvalidOperationException("A run stopped early has no ONNX to register.");
         var ticket = await model.PrepareArtifactUploadAsync(label, onnx.Length);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Models;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -19,6 +20,7 @@ public sealed partial class TrainingJobGrain(
     TenantDatabase database,
     TrainingSql trainingSql,
     ModelSql modelSql,
+    LineageSql lineageSql,
     AccessGuard guard,
     AuditedChanges changes,
     BuiltInRun builtInRun,
@@ -96,6 +98,8 @@ public sealed partial class TrainingJobGrain(
 
             var model = await modelSql.LoadAsync(connection, transaction, command.ModelName) ?? throw PhantomException.NotFound("model",
                 command.ModelName);
+            await lineageSql.RecordAsync(transaction, (LineageKinds.TrainingJob, _jobId.ToString("D")), (LineageKinds.Dataset, command.DatasetUri),
+                "training-input", caller.UserId);
             return await trainingSql.InsertAsync(transaction, _jobId, model.Id, command, caller.UserId);
         }, replay: LoadAsync);
         await PumpAsync();

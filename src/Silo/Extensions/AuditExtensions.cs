@@ -1,12 +1,13 @@
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
 /// The Audit area: the append-only trail every change and every refused attempt writes to, its hash chain with signed
-/// digests, and its full-text search.
+/// digests, its full-text search, and the data lineage the platform writes beside it.
 /// </summary>
 public static class AuditExtensions
 {
@@ -22,6 +23,7 @@ public static class AuditExtensions
         builder.Services.AddSingleton<AuditSigner>();
         builder.Services.AddSingleton<AuditChainVerifier>();
         builder.Services.AddSingleton<IAuditSearch, PostgreSqlAuditSearch>();
+        builder.Services.AddSingleton<LineageSql>();
         return builder;
     }
 }

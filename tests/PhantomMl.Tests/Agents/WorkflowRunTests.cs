@@ -99,6 +99,13 @@ public sealed class WorkflowRunTests(PlatformSiloFixture platform) : IClassFixtu
         var audit = await platform.AuditAsync(tenant);
         Assert.Contains(audit, row => row.GetProperty("userId").GetString() == "system:agent" && row.GetProperty("action").GetString() == "set-alias");
         Assert.Contains(audit, row => row.GetProperty("resourceType").GetString() == "workflow_run" && row.GetProperty("action").GetString() == "complete");
+
+        // The agent's promotion is in the lineage: the alias came from the trained version, by the agent.
+        var promoted = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get,
+            $"/api/v1/tenants/{tenant}/lineage?resourceType=alias&resourceId={Uri.EscapeDataString("churn/aliases/production")}", key);
+        var link = Assert.Single(promoted.GetProperty("links").EnumerateArray(), l => l.GetProperty("depth").GetInt32() == 1);
+        Assert.Equal(($"churn/versions/{version}", "promoted", "system:agent"),
+            (link.GetProperty("parentId").GetString(), link.GetProperty("transformation").GetString(), link.GetProperty("createdBy").GetString()));
     }
 
     [Fact]
