@@ -5,7 +5,8 @@ var builder = WebApplication.CreateBuilder(args);
 
 builder.AddPhantomDataStores();     // PostgreSQL (system of record), ClickHouse, Redis, schema migrations
 builder.AddPhantomSecurity();       // API keys authenticated by the grains, the cluster secret, the first platform admin
-builder.AddPhantomAudit();          // the append-only trail of every change and every refused attempt
+builder.AddPhantomAudit();          // the append-only trail of every change and every refused attempt, data lineage
+builder.AddPhantomCompliance();     // compliance reports per framework, GDPR access and erasure
 builder.AddPhantomTenants();        // tenants, users, API keys, quotas
 builder.AddPhantomModels();         // the registry, its Redis cache, artifacts in S3 or a local folder
 builder.AddPhantomTraining();       // jobs, the built-in trainer, metrics into ClickHouse
@@ -34,6 +35,7 @@ app.MapPhantomApiReference();
 app.MapTenantsApi();
 app.MapAuditApi();
 app.MapLineageApi();
+app.MapComplianceApi();
 app.MapModelsApi();
 app.MapArtifactsApi();
 app.MapTrainingApi();

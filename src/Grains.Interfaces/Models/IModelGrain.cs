@@ -99,6 +99,17 @@ public interface IModelGrain : IGrainWithStringKey
     [Alias("GetArtifactUrlAsync")] Task<Uri?> GetArtifactUrlAsync(string versionOrAlias, TimeSpan validFor);
 }
 
+/// <summary>
+/// The same model grain, for silos only (not client-callable): re-reads its row after a change made outside it, as an
+/// erasure rewriting <c>created_by</c>.
+/// </summary>
+[Alias("phantomml.models.IModelRefresh")]
+public interface IModelRefresh : IGrainWithStringKey
+{
+    /// <summary>Drops the shared cache entry and re-reads the row if this activation holds it.</summary>
+    [Alias("RefreshAsync")] Task RefreshAsync();
+}
+
 /// <summary>Searches a tenant's models (key: tenant key). Stateless: reads scale out.</summary>
 [ClientCallable]
 [Alias("phantomml.models.IModelCatalogGrain")]

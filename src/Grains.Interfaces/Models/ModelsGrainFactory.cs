@@ -7,6 +7,10 @@ public static class ModelsGrainFactory
     public static IModelGrain Model(this IGrainFactory grains, string tenantKey, string modelName) =>
         grains.GetGrain<IModelGrain>(GrainKeys.Model(tenantKey, modelName));
 
+    /// <summary>The model grain's refresh, for silos after a change made outside it.</summary>
+    public static IModelRefresh ModelRefresh(this IGrainFactory grains, string tenantKey, string modelName) =>
+        grains.GetGrain<IModelRefresh>(GrainKeys.Model(tenantKey, modelName));
+
     /// <summary>The search and cached reads of a tenant's models.</summary>
     public static IModelCatalogGrain ModelCatalog(this IGrainFactory grains, string tenantKey) =>
         grains.GetGrain<IModelCatalogGrain>(GrainKeys.Tenant(tenantKey));

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -5,9 +6,17 @@ using PhantomMl.Grains.Adapters.PostgreSql;
 
 namespace PhantomMl.Grains.Audit;
 
-/// <summary>One sealed entry of a tenant's chain, with its row when the row still exists.</summary>
+/// <summary>
+/// One sealed entry of a tenant's chain, with its row when the row still exists. Entries sealed in format v2 have the
+/// hashes of their personal parts, and the salts of those parts until an erasure cleared them.
+/// </summary>
 public sealed record SealedEntry(long Seq, DateTimeOffset AuditTimestamp, Guid AuditId, DateTimeOffset RetentionUntil, byte[] RecordHash,
-    byte[] ChainHash, AuditEntry? Row);
+    byte[] ChainHash, AuditEntry? Row, byte[]? ActorHash = null, byte[]? SubjectHash = null, byte[]? ActorSalt = null, byte[]? SubjectSalt = null)
+{
+    /// <summary>The canonical content the record hash covers (null when the row is gone).</summary>
+    public string? Canonical(Guid tenantId) => Row is null ? null
+        : ActorHash is null ? AuditChainFormat.Canonical(tenantId, Row) : AuditChainFormat.CanonicalV2(tenantId, Row, ActorHash, SubjectHash);
+}
 
 /// <summary>
 /// The SQL of the hash chain (migration 0017): sealing the committed queue of a tenant, reading the chain back, and the
@@ -55,16 +64,34 @@ public sealed class AuditChainSql(TenantDatabase database)
             var seqs = new long[rows.Count];
             var recordHashes = new byte[rows.Count][];
             var chainHashes = new byte[rows.Count][];
+            var actorSalts = new byte[rows.Count][];
+            var actorHashes = new byte[rows.Count][];
+            var subjectSalts = new byte[]?[rows.Count];
+            var subjectHashes = new byte[]?[rows.Count];
             for (var i = 0; i < rows.Count; i++)
             {
+                // Format v2: the personal parts enter the record hash through salted hashes (see migration 0019).
+                var (actor, subject, _) = AuditChainFormat.PersonalParts(rows[i]);
+                actorSalts[i] = RandomNumberGenerator.GetBytes(16);
+                actorHashes[i] = AuditChainFormat.PartHash(actorSalts[i], actor);
+                if (subject is not null)
+                {
+                    subjectSalts[i] = RandomNumberGenerator.GetBytes(16);
+                    subjectHashes[i] = AuditChainFormat.PartHash(subjectSalts[i]!, subject);
+                }
+
                 seqs[i] = ++seq;
-                recordHashes[i] = AuditChainFormat.RecordHash(AuditChainFormat.Canonical(tenantId, rows[i]));
+                recordHashes[i] = AuditChainFormat.RecordHash(AuditChainFormat.CanonicalV2(tenantId, rows[i], actorHashes[i], subjectHashes[i]));
                 previous = chainHashes[i] = AuditChainFormat.Link(previous, recordHashes[i], rows[i].RetentionUntil ?? DateTimeOffset.MaxValue);
             }
 
             await using var write = TenantDatabase.TenantCommand(transaction, """
-                INSERT INTO audit_chain (tenant_id, seq, audit_timestamp, audit_id, retention_until, record_hash, chain_hash)
-                SELECT @tenant, s, t, i, r, rh, ch FROM unnest(@seqs, @times, @ids, @retentions, @records, @chains) AS x(s, t, i, r, rh, ch);
+                INSERT INTO audit_chain (tenant_id, seq, audit_timestamp, audit_id, retention_until, record_hash, chain_hash, actor_hash, subject_hash)
+                SELECT @tenant, s, t, i, r, rh, ch, ah, sh
+                  FROM unnest(@seqs, @times, @ids, @retentions, @records, @chains, @actorHashes, @subjectHashes) AS x(s, t, i, r, rh, ch, ah, sh);
+                INSERT INTO audit_personal_salts (tenant_id, audit_timestamp, audit_id, actor_salt, subject_salt)
+                SELECT @tenant, t, i, a, s FROM unnest(@times, @ids, @actorSalts, @subjectSalts) AS x(t, i, a, s)
+                ON CONFLICT DO NOTHING;
                 DELETE FROM audit_chain_pending WHERE tenant_id = @tenant AND pending_id = ANY (@pending);
                 UPDATE audit_chain_heads SET seq = @head, chain_hash = @headHash, updated_at = now() WHERE tenant_id = @tenant;
                 """);
@@ -74,6 +101,10 @@ public sealed class AuditChainSql(TenantDatabase database)
             write.Parameters.AddWithValue("retentions", rows.Select(r => r.RetentionUntil ?? DateTimeOffset.MaxValue).ToArray());
             write.Parameters.AddWithValue("records", recordHashes);
             write.Parameters.AddWithValue("chains", chainHashes);
+            write.Parameters.AddWithValue("actorHashes", actorHashes);
+            write.Parameters.Add(new NpgsqlParameter("subjectHashes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = subjectHashes });
+            write.Parameters.AddWithValue("actorSalts", actorSalts);
+            write.Parameters.Add(new NpgsqlParameter("subjectSalts", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = subjectSalts });
             write.Parameters.AddWithValue("pending", waiting.Select(w => w.PendingId).ToArray());
             write.Parameters.AddWithValue("head", seq);
             write.Parameters.AddWithValue("headHash", previous);
@@ -86,10 +117,12 @@ public sealed class AuditChainSql(TenantDatabase database)
         database.InTenantAsync(tenantId, async (connection, transaction) =>
         {
             await using var command = TenantDatabase.TenantCommand(transaction, $"""
-                SELECT c.seq, c.audit_timestamp, c.audit_id, c.retention_until, c.record_hash, c.chain_hash, a.id IS NOT NULL,
-                       {AuditSql.Columns("a.")}
+                SELECT c.seq, c.audit_timestamp, c.audit_id, c.retention_until, c.record_hash, c.chain_hash, c.actor_hash, c.subject_hash,
+                       p.actor_salt, p.subject_salt, a.id IS NOT NULL, {AuditSql.Columns("a.")}
                   FROM audit_chain c
                   LEFT JOIN audit_logs a ON a.tenant_id = c.tenant_id AND a."timestamp" = c.audit_timestamp AND a.id = c.audit_id
+                  LEFT JOIN audit_personal_salts p ON p.tenant_id = c.tenant_id AND p.audit_timestamp = c.audit_timestamp
+                       AND p.audit_id = c.audit_id
                  WHERE c.tenant_id = @tenant AND c.seq > @after AND (@through::bigint IS NULL OR c.seq <= @through)
                  ORDER BY c.seq
                  LIMIT @limit
@@ -101,12 +134,29 @@ public sealed class AuditChainSql(TenantDatabase database)
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
+                byte[]? Bytes(int column) => reader.IsDBNull(column) ? null : reader.GetFieldValue<byte[]>(column);
                 entries.Add(new SealedEntry(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetGuid(2),
                     reader.GetFieldValue<DateTimeOffset>(3), reader.GetFieldValue<byte[]>(4), reader.GetFieldValue<byte[]>(5),
-                    reader.GetBoolean(6) ? AuditSql.ReadEntry(reader, 7) : null));
+                    reader.GetBoolean(10) ? AuditSql.ReadEntry(reader, 11) : null, Bytes(6), Bytes(7), Bytes(8), Bytes(9)));
             }
 
             return entries;
+        });
+
+    /// <summary>The pseudonyms of the tenant's completed erasures: the only values an erased personal part may hold.</summary>
+    public Task<HashSet<string>> CompletedErasuresAsync(Guid tenantId) =>
+        database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            await using var command = TenantDatabase.TenantCommand(transaction,
+                "SELECT id FROM privacy_requests WHERE tenant_id = @tenant AND kind = 'erasure' AND status = 'completed'");
+            var pseudonyms = new HashSet<string>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                pseudonyms.Add(AuditChainFormat.Pseudonym(reader.GetGuid(0)));
+            }
+
+            return pseudonyms;
         });
 
     /// <summary>The chain's end (0 and the genesis hash before the first seal) and how many rows wait to be sealed.</summary>

@@ -30,6 +30,7 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
             signedHeads[digest.LastSeq] = document.RootElement.GetProperty("headHash").GetString()!;
         }
 
+        var erased = await chainSql.CompletedErasuresAsync(tenantId);
         var previous = AuditChainFormat.Genesis(tenantId);
         long expected = 1, retired = 0;
         while (true)
@@ -37,7 +38,7 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
             var page = await chainSql.ReadAsync(tenantId, expected - 1, null, PageSize);
             foreach (var entry in page)
             {
-                if (CheckEntry(tenantId, entry, expected, previous, now) is { } broken)
+                if (CheckEntry(tenantId, entry, expected, previous, now, erased) is { } broken)
                 {
                     return Broken(broken, expected - 1, retired, digests.Count, now);
                 }
@@ -87,7 +88,8 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
         return new ChainVerification(true, last, retired, headSeq, AuditChainFormat.Hex(headHash), digests.Count, null, now);
     }
 
-    private static ChainBreak? CheckEntry(Guid tenantId, SealedEntry entry, long expected, byte[] previous, DateTimeOffset now)
+    private static ChainBreak? CheckEntry(Guid tenantId, SealedEntry entry, long expected, byte[] previous, DateTimeOffset now,
+        IReadOnlySet<string> erased)
     {
         if (entry.Seq != expected)
         {
@@ -100,8 +102,12 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
                 $"The row was deleted before its retention ended ({entry.RetentionUntil:o}).");
         }
 
-        if (entry.Row is not null
-            && !AuditChainFormat.RecordHash(AuditChainFormat.Canonical(tenantId, entry.Row)).AsSpan().SequenceEqual(entry.RecordHash))
+        if (entry.Row is not null && PersonalPartProblem(entry, entry.Row, erased) is { } problem)
+        {
+            return new ChainBreak("altered", entry.Seq, entry.AuditId, entry.AuditTimestamp, problem);
+        }
+
+        if (entry.Row is not null && !AuditChainFormat.RecordHash(entry.Canonical(tenantId)!).AsSpan().SequenceEqual(entry.RecordHash))
         {
             return new ChainBreak("altered", entry.Seq, entry.AuditId, entry.AuditTimestamp, "The row's content is not what was sealed.");
         }
@@ -109,6 +115,40 @@ public sealed class AuditChainVerifier(AuditChainSql chainSql, AuditSigner signe
         return AuditChainFormat.Link(previous, entry.RecordHash, entry.RetentionUntil).AsSpan().SequenceEqual(entry.ChainHash)
             ? null
             : new ChainBreak("link", entry.Seq, entry.AuditId, entry.AuditTimestamp, "The entry does not follow the one before it.");
+    }
+
+    /// <summary>
+    /// A v2 row's personal parts: with its salt, a part must hash to what was sealed; without (an erasure cleared it), the
+    /// part must be blank and name a completed erasure, or the salt was deleted to hide a change.
+    /// </summary>
+    private static string? PersonalPartProblem(SealedEntry entry, AuditEntry row, IReadOnlySet<string> erased)
+    {
+        if (entry.ActorHash is null)
+        {
+            return null; // format v1: everything is in the record hash
+        }
+
+        var (actor, subject, _) = AuditChainFormat.PersonalParts(row);
+        if (entry.ActorSalt is { } actorSalt
+                ? !AuditChainFormat.PartHash(actorSalt, actor).AsSpan().SequenceEqual(entry.ActorHash)
+                : !erased.Contains(row.UserId) || row.SessionId is not null || row.IpAddress is not null || row.UserAgent is not null)
+        {
+            return "Who acted (user, session, address or user agent) is not what was sealed.";
+        }
+
+        if (entry.SubjectHash is null && subject is not null)
+        {
+            return "The row names a user or personal details it did not have when it was sealed.";
+        }
+
+        if (entry.SubjectHash is { } subjectHash && (entry.SubjectSalt is { } subjectSalt
+                ? subject is null || !AuditChainFormat.PartHash(subjectSalt, subject).AsSpan().SequenceEqual(subjectHash)
+                : !AuditChainFormat.SubjectErased(row, erased)))
+        {
+            return "Who the row is about (the user's id or personal details) is not what was sealed.";
+        }
+
+        return null;
     }
 
     private string? DigestProblem(Guid tenantId, AuditDigest digest, JsonElement document)

@@ -78,7 +78,7 @@ public sealed class AuditLogGrain(AuditSql auditSql, AuditChainSql chainSql, Aud
 
         var entries = await chainSql.ReadAsync(id, digest.FirstSeq - 1, digest.LastSeq, MaxBundleEntries);
         var bundle = new AuditDigestBundle(digest, AuditChainFormat.Hex(await chainSql.ChainHashAtAsync(id, digest.FirstSeq - 1)),
-            entries.Select(e => new ChainEntry(e.Seq, e.Row is null ? null : AuditChainFormat.Canonical(id, e.Row), AuditChainFormat.Hex(e.RecordHash),
+            entries.Select(e => new ChainEntry(e.Seq, e.Canonical(id), AuditChainFormat.Hex(e.RecordHash),
                 e.RetentionUntil, AuditChainFormat.Hex(e.ChainHash))).ToList(),
             signer.PublicKeyPem(digest.KeyId) ?? "");
         await auditSql.RecordAloneAsync(id, caller.UserId, caller.Client, new AuditEvent("data_access", "audit-digest", digestId.ToString(), "export",

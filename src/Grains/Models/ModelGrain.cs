@@ -25,7 +25,7 @@ public sealed partial class ModelGrain(
     IArtifactStore artifacts,
     IModelCache cache,
     TimeProvider time,
-    ILogger<ModelGrain> logger) : Grain, IModelGrain
+    ILogger<ModelGrain> logger) : Grain, IModelGrain, IModelRefresh
 {
     private string _tenantKey = "";
     private string _name = "";
@@ -43,6 +43,16 @@ public sealed partial class ModelGrain(
     }
 
     private ModelRecord Model => _model ?? throw PhantomException.NotFound("model", _name);
+
+    /// <inheritdoc />
+    public async Task RefreshAsync()
+    {
+        if (_loaded)
+        {
+            await cache.InvalidateAsync(_tenantId, _name);
+            await ReloadAsync();
+        }
+    }
 
     /// <inheritdoc />
     public async Task<ModelView> CreateAsync(CreateModel command)

@@ -247,10 +247,12 @@ public sealed class AuditTrailTests(PlatformSiloFixture platform) : IClassFixtur
         var chain = new AuditChainSql(database);
         foreach (var entry in await chain.ReadAsync(tenantId, 0, null, rows.Count))
         {
-            var record = AuditChainFormat.RecordHash(AuditChainFormat.Canonical(tenantId, entry.Row!));
+            var actorHash = AuditChainFormat.PartHash(entry.ActorSalt!, AuditChainFormat.PersonalParts(entry.Row!).Actor);
+            var record = AuditChainFormat.RecordHash((entry with { ActorHash = actorHash }).Canonical(tenantId)!);
             previous = AuditChainFormat.Link(previous, record, entry.RetentionUntil);
             await TenantSql.ExecuteAsync(platform.Databases.OwnerSource, tenantId,
-                $"UPDATE audit_chain SET record_hash = '\\x{Convert.ToHexString(record)}', chain_hash = '\\x{Convert.ToHexString(previous)}' WHERE seq = {entry.Seq}");
+                $"UPDATE audit_chain SET actor_hash = '\\x{Convert.ToHexString(actorHash)}', record_hash = '\\x{Convert.ToHexString(record)}', " +
+                $"chain_hash = '\\x{Convert.ToHexString(previous)}' WHERE seq = {entry.Seq}");
         }
 
         await TenantSql.ExecuteAsync(platform.Databases.OwnerSource, tenantId,

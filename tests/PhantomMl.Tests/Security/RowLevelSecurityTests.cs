@@ -191,6 +191,8 @@ public sealed class RowLevelSecurityTests
             INSERT INTO audit_chain_pending (tenant_id, audit_timestamp, audit_id) VALUES ('{{tenant}}', now(), gen_random_uuid());
             INSERT INTO compliance_reports (tenant_id, framework, report_type, period_start, period_end, generated_by)
                 VALUES ('{{tenant}}', 'SOC2', 'access', now() - interval '1 day', now(), 'u1');
+            INSERT INTO audit_personal_salts (tenant_id, audit_timestamp, audit_id, actor_salt) VALUES ('{{tenant}}', now(), gen_random_uuid(), '\x00');
+            INSERT INTO privacy_requests (tenant_id, kind, subject_ref, requested_by) VALUES ('{{tenant}}', 'access', 'u1', 'u1');
             """);
         await TenantSql.RecordAuditAsync(source, tenant, $"seed-{tenant}");
         return tenant;
