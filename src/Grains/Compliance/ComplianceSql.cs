@@ -193,13 +193,14 @@ public sealed class ComplianceSql
             }
         }
 
-        await using (var audit = TenantDatabase.TenantCommand(transaction, "SELECT actor_rows, subject_rows FROM phantom_erase_audit_subject(@request, @keys)"))
+        await using (var audit = TenantDatabase.TenantCommand(transaction, "SELECT actor_rows, subject_rows, kept_v1_rows FROM phantom_erase_audit_subject(@request, @keys)"))
         {
             audit.Parameters.AddWithValue("request", requestId);
             audit.Parameters.AddWithValue("keys", AuditChainFormat.PersonalDetailKeys.ToArray());
             await using var reader = await audit.ExecuteReaderAsync();
             await reader.ReadAsync();
             (changed["audit_logs (actor)"], changed["audit_logs (subject)"]) = (reader.GetInt64(0), reader.GetInt64(1));
+            changed["audit_logs (kept: sealed in format v1)"] = reader.GetInt64(2);
         }
 
         changed["api_keys (revoked)"] = await ExecuteAsync(transaction, """

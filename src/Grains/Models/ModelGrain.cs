@@ -236,8 +236,10 @@ public sealed partial class ModelGrain(
 
     private ModelView View() => Model.ToView(_aliases, _traffic);
 
+    // Storing an artifact's bytes is a data modification, as through the SDK's streaming upload (ArtifactUploadGrain).
     private AuditEvent Event(string action, object? Details = null) =>
-        new(action == "read" ? "data_access" : "model_lifecycle", "model", _name, action, AuditEvent.Success, Details);
+        new(action switch { "read" => "data_access", "upload-artifact" => "data_modification", _ => "model_lifecycle" }, "model", _name, action,
+            AuditEvent.Success, Details);
 
     private async Task DeleteObjectQuietlyAsync(string objectKey)
     {

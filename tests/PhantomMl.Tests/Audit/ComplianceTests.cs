@@ -204,6 +204,41 @@ public sealed class ComplianceTests(PlatformSiloFixture platform) : IClassFixtur
         Assert.Equal("altered", faked.GetProperty("break").GetProperty("kind").GetString());
     }
 
+    [Fact]
+    public async Task Each_of_the_thirteen_event_types_is_written_where_it_happens()
+    {
+        var (tenantKey, _, adminKey) = await CreateTenantAsync("events", "SOC2");                         // tenant_management
+        var viewerKey = await platform.AddUserWithKeyAsync(tenantKey, "viewer", ["viewer"]);             // user_management
+        var api = $"/api/v1/tenants/{tenantKey}";
+        await platform.ExpectAsync(HttpStatusCode.Forbidden, HttpMethod.Post, $"{api}/models", viewerKey,  // authorization
+            new { name = "m", modelType = "classifier", algorithm = "fasttree" });
+        var issued = await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/users/viewer/api-keys", adminKey, new { name = "gone" });
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"{api}/api-keys/{issued.GetProperty("key").GetProperty("id").GetString()}", adminKey);
+        await platform.ExpectAsync(HttpStatusCode.Unauthorized, HttpMethod.Get, $"{api}/models", issued.GetProperty("secret").GetString()); // authentication
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/models", adminKey,     // model_lifecycle
+            new { name = "data", modelType = "dataset", algorithm = "none" });
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/models/data/versions", adminKey, new { version = "1" });
+        var csv = new ByteArrayContent("x,y\n1,2\n"u8.ToArray());
+        csv.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/csv");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"{api}/models/data/versions/1/artifact", adminKey, csv); // data_modification
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/training-jobs", adminKey,  // training
+            new { jobName = "external", modelName = "data", datasetUri = "s3://datasets/train.csv" });
+        await platform.ExpectAsync(HttpStatusCode.Accepted, HttpMethod.Post, $"{api}/batches", adminKey,      // inference
+            new { model = "data", version = "1", datasetUri = "model://data/versions/1" });
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"{api}/agents/echo", adminKey, new { agentType = "noop" }); // configuration_change
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/agents/echo/executions", adminKey, new { });    // agent_execution
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{api}/audit/verify", adminKey);   // compliance
+        var digest = await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{api}/audit/digests", adminKey);
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{api}/audit/digests/{digest.GetProperty("id").GetString()}/bundle", adminKey); // data_access
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, "/api/v1/maintenance/audit-sweep"); // system, in the platform's trail
+
+        var tenantTypes = (await platform.AuditAsync(tenantKey)).Select(r => r.GetProperty("eventType").GetString()!).ToHashSet();
+        var platformTypes = (await platform.AuditAsync("platform")).Select(r => r.GetProperty("eventType").GetString()!).ToHashSet();
+        Assert.Equal(["agent_execution", "authentication", "authorization", "compliance", "configuration_change", "data_access", "data_modification",
+            "inference", "model_lifecycle", "tenant_management", "training", "user_management"], tenantTypes.Order());
+        Assert.Contains("system", platformTypes);
+    }
+
     private async Task<(string TenantKey, Guid TenantId, string AdminKey)> CreateTenantAsync(string label, params string[] frameworks)
     {
         var tenantKey = PlatformApi.NewTenantKey(label);

@@ -65,9 +65,10 @@ GRANT SELECT, INSERT, UPDATE (actor_salt, subject_salt) ON audit_personal_salts 
 -- go from rows about the user, rows whose details name the user (userId, user), and the user's own rows that name
 -- nobody else. Rows the subject made lose the actor
 -- part: user_id becomes the request's pseudonym, session, address and user agent go. The salts of those parts are
--- cleared, and the idempotency records name the pseudonym. Returns the two counts.
+-- cleared, and the idempotency records name the pseudonym. Rows sealed in format v1 (before this migration: their
+-- personal fields are inside the record hash) are left as they are and counted. Returns the three counts.
 CREATE FUNCTION phantom_erase_audit_subject(p_request uuid, p_personal_keys text[])
-RETURNS TABLE (actor_rows bigint, subject_rows bigint)
+RETURNS TABLE (actor_rows bigint, subject_rows bigint, kept_v1_rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS
 $$
 DECLARE
@@ -85,12 +86,19 @@ BEGIN
     -- (its salt is cleared here) or after (it is sealed as erased), never read before and salted after.
     PERFORM 1 FROM audit_chain_heads WHERE tenant_id = v_tenant FOR UPDATE;
 
+    SELECT count(*) INTO kept_v1_rows FROM audit_logs a
+     WHERE a.tenant_id = v_tenant AND (a.user_id = v_subject OR a.resource_id = v_subject OR a.details ->> 'userId' = v_subject)
+       AND EXISTS (SELECT 1 FROM audit_chain c WHERE c.tenant_id = v_tenant AND c.audit_timestamp = a."timestamp" AND c.audit_id = a.id
+                      AND c.actor_hash IS NULL);
+
     WITH erased AS (
         UPDATE audit_logs a
            SET resource_id = CASE WHEN a.resource_type IN ('tenant-user', 'api-key') AND a.resource_id = v_subject
                                   THEN v_pseudonym ELSE a.resource_id END,
                details = a.details - p_personal_keys
          WHERE a.tenant_id = v_tenant
+           AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.tenant_id = v_tenant AND c.audit_timestamp = a."timestamp"
+                              AND c.audit_id = a.id AND c.actor_hash IS NULL)
            AND ((a.resource_type IN ('tenant-user', 'api-key') AND a.resource_id = v_subject)
                 OR a.details ->> 'userId' = v_subject OR a.details ->> 'user' = v_subject
                 OR (a.resource_type NOT IN ('tenant-user', 'api-key') AND a.user_id = v_subject
@@ -105,6 +113,8 @@ BEGIN
         UPDATE audit_logs a
            SET user_id = v_pseudonym, session_id = NULL, ip_address = NULL, user_agent = NULL
          WHERE a.tenant_id = v_tenant AND a.user_id = v_subject
+           AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.tenant_id = v_tenant AND c.audit_timestamp = a."timestamp"
+                              AND c.audit_id = a.id AND c.actor_hash IS NULL)
      RETURNING a."timestamp", a.id),
     cleared AS (
         UPDATE audit_personal_salts s SET actor_salt = NULL
