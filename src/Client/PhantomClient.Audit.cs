@@ -13,6 +13,10 @@ public sealed partial class PhantomClient
     public Task<AuditSearchPage> SearchAuditAsync(string tenantKey, AuditSearchQuery query, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.AuditLog(tenantKey).SearchAsync(query), cancellationToken);
 
+    /// <summary>The search backend and how far behind the chain its index is.</summary>
+    public Task<AuditSearchStatus> GetAuditSearchStatusAsync(string tenantKey, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.AuditLog(tenantKey).GetSearchStatusAsync(), cancellationToken);
+
     /// <summary>Checks the tenant's hash chain and signed digests.</summary>
     public Task<ChainVerification> VerifyAuditChainAsync(string tenantKey, CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.AuditLog(tenantKey).VerifyAsync(), cancellationToken);

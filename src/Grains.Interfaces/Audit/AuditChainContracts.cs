@@ -77,6 +77,20 @@ public sealed record AuditSearchQuery(
     [property: Id(9)] int Limit = 50,
     [property: Id(10)] string? Cursor = null);
 
+/// <summary>
+/// How far the search backend has indexed the tenant's sealed chain: <see cref="LagEntries"/> sealed entries are not
+/// searchable yet, and <see cref="PendingSeal"/> rows wait for the chain itself. PostgreSQL searches the trail itself:
+/// its lag is always 0.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("phantomml.audit.AuditSearchStatus")]
+public sealed record AuditSearchStatus(
+    [property: Id(0)] string Backend,
+    [property: Id(1)] long IndexedSeq,
+    [property: Id(2)] long HeadSeq,
+    [property: Id(3)] long LagEntries,
+    [property: Id(4)] long PendingSeal,
+    [property: Id(5)] DateTimeOffset? IndexedAt);
+
 /// <summary>A page of search hits and the cursor of the next page (null at the end).</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.audit.AuditSearchPage")]
 public sealed record AuditSearchPage([property: Id(0)] IReadOnlyList<AuditEntry> Entries, [property: Id(1)] string? NextCursor);

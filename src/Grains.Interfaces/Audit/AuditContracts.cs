@@ -52,6 +52,9 @@ public interface IAuditLogGrain : IGrainWithStringKey
     /// <summary>Full-text search: words, "phrases", prefix*, field filters, sorting and keyset paging (audit:read).</summary>
     [Alias("SearchAsync")] Task<AuditSearchPage> SearchAsync(AuditSearchQuery query);
 
+    /// <summary>The search backend and how far behind the chain its index is (audit:read).</summary>
+    [Alias("GetSearchStatusAsync")] Task<AuditSearchStatus> GetSearchStatusAsync();
+
     /// <summary>Seals what is waiting, then checks the whole chain and every digest; reports the first broken link (audit:read).</summary>
     [Alias("VerifyAsync")] Task<ChainVerification> VerifyAsync();
 

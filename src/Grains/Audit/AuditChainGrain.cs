@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace PhantomMl.Grains.Audit;
@@ -5,10 +6,11 @@ namespace PhantomMl.Grains.Audit;
 /// <summary>
 /// See <see cref="IAuditChainGrain"/>. One activation per tenant assigns the tenant's chain, so tenants seal in
 /// parallel and writers never wait for the chain; the head row's lock keeps two activations (during a failover) from
-/// linking the same rows twice.
+/// linking the same rows twice. After sealing, the search backend indexes what was sealed (nothing for PostgreSQL, which
+/// searches the trail itself); indexing that fails is retried by the next seal, from where it stopped.
 /// </summary>
-public sealed class AuditChainGrain(AuditChainSql chainSql, AuditSigner signer, IOptions<AuditOptions> options, TimeProvider time)
-    : Grain, IAuditChainGrain
+public sealed partial class AuditChainGrain(AuditChainSql chainSql, AuditSigner signer, IAuditSearch search, IOptions<AuditOptions> options,
+    TimeProvider time, ILogger<AuditChainGrain> logger) : Grain, IAuditChainGrain
 {
     /// <inheritdoc />
     public async Task<int> SealAsync()
@@ -23,6 +25,15 @@ public sealed class AuditChainGrain(AuditChainSql chainSql, AuditSigner signer, 
         }
         while (more);
 
+        try
+        {
+            await search.CatchUpAsync(tenantId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogIndexingFailed(e, search.Backend, tenantId);
+        }
+
         return total;
     }
 
@@ -32,4 +43,7 @@ public sealed class AuditChainGrain(AuditChainSql chainSql, AuditSigner signer, 
         await SealAsync();
         return await chainSql.CreateDigestAsync(this.GetPrimaryKey(), time.GetUtcNow(), signer);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Audit search backend {Backend} could not index tenant {TenantId}; the next seal retries")]
+    private partial void LogIndexingFailed(Exception exception, string backend, Guid tenantId);
 }

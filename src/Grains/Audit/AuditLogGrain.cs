@@ -45,6 +45,15 @@ public sealed class AuditLogGrain(AuditSql auditSql, AuditChainSql chainSql, Aud
     }
 
     /// <inheritdoc />
+    public async Task<AuditSearchStatus> GetSearchStatusAsync()
+    {
+        var (_, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-log", "search-status");
+        var (head, _, pending) = await chainSql.ReadHeadAsync(id);
+        var (indexed, at) = await search.ProgressAsync(id, head);
+        return new AuditSearchStatus(search.Backend, indexed, head, Math.Max(0, head - indexed), pending, at);
+    }
+
+    /// <inheritdoc />
     public async Task<ChainVerification> VerifyAsync()
     {
         var (caller, id) = await AuthorizeAsync(Permissions.AuditRead, "audit-chain", "verify");

@@ -5,13 +5,26 @@ using System.Text.RegularExpressions;
 namespace PhantomMl.Grains.Audit;
 
 /// <summary>
-/// Full-text search over a tenant's audit trail. The PostgreSQL backend (tsvector + GIN) is the default; another
-/// backend reads the same trail as its outbox. Every implementation searches one tenant only.
+/// Full-text search over a tenant's audit trail. The PostgreSQL backend (tsvector + GIN) is the default and searches
+/// the trail itself; another backend (Elasticsearch) indexes the tenant's sealed chain, the trail being its outbox,
+/// after each seal. Every implementation searches one tenant only.
 /// </summary>
 public interface IAuditSearch
 {
+    /// <summary>The backend's name, as reported by the search status.</summary>
+    string Backend { get; }
+
     /// <summary>One page of hits of <paramref name="query"/> (validated) in <paramref name="tenantId"/>'s trail.</summary>
     Task<AuditSearchPage> SearchAsync(Guid tenantId, ParsedAuditSearch query);
+
+    /// <summary>Indexes what the tenant's chain sealed since the last call (idempotent by row id, resumable); how many entries.</summary>
+    Task<long> CatchUpAsync(Guid tenantId);
+
+    /// <summary>Makes the next catch-up index the tenant's whole chain again (rows changed in place: an erasure).</summary>
+    Task ResetAsync(Guid tenantId);
+
+    /// <summary>The last chain entry the backend indexed for the tenant and when; <paramref name="headSeq"/> for one that needs no index.</summary>
+    Task<(long IndexedSeq, DateTimeOffset? IndexedAt)> ProgressAsync(Guid tenantId, long headSeq);
 }
 
 /// <summary>One term of a search: a word, a phrase of words in order, or a word prefix.</summary>

@@ -22,6 +22,7 @@ public sealed class ComplianceGrain(
     TenantSql tenantSql,
     AuditSql auditSql,
     AuditChainVerifier verifier,
+    IAuditSearch search,
     AuditedChanges changes,
     AccessGuard guard,
     CredentialCache credentials,
@@ -178,6 +179,9 @@ public sealed class ComplianceGrain(
         // they created hold the old created_by in their activations and the shared cache.
         await credentials.ForgetAllAsync();
         await Task.WhenAll(erased.Models.Select(model => GrainFactory.ModelRefresh(TenantKey, model).RefreshAsync()));
+        // A search index holds the rows as they were: index the tenant's chain again (by row id, so it overwrites them).
+        await search.ResetAsync(access.TenantId);
+        await GrainFactory.AuditChain(access.TenantId).SealAsync();
         return erased.Request;
     }
 

@@ -18,6 +18,7 @@ public static class AuditApi
         audit.MapGet("/search", SearchAsync)
             .WithSummary("Full-text search: q with words, \"phrases\" and prefix*; userId, action, resourceType, result, minRisk, from, to; "
                 + "sort=newest|oldest|risk; cursor");
+        audit.MapGet("/search/status", SearchStatusAsync).WithSummary("The search backend and how many sealed entries it has not indexed yet");
         audit.MapPost("/verify", VerifyAsync).WithSummary("Check the tenant's hash chain and signed digests; reports the first broken link");
         audit.MapGet("/digests", ListDigestsAsync).WithSummary("Signed digests of the chain, newest first");
         audit.MapPost("/digests", CreateDigestAsync).WithSummary("Sign a digest of the chain now (audit:manage); 204 when nothing is new");
@@ -35,6 +36,9 @@ public static class AuditApi
         string? resourceType, string? result, decimal? minRisk, DateTimeOffset? from, DateTimeOffset? to, string? sort, int? limit, string? cursor) =>
         TypedResults.Ok(await grains.AuditLog(tenantKey).SearchAsync(
             new AuditSearchQuery(q, userId, action, resourceType, result, minRisk, from, to, sort, limit ?? 50, cursor)));
+
+    private static async Task<Ok<AuditSearchStatus>> SearchStatusAsync(string tenantKey, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.AuditLog(tenantKey).GetSearchStatusAsync());
 
     private static async Task<Ok<ChainVerification>> VerifyAsync(string tenantKey, IGrainFactory grains) =>
         TypedResults.Ok(await grains.AuditLog(tenantKey).VerifyAsync());

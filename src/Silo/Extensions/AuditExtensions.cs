@@ -1,3 +1,4 @@
+using PhantomMl.Grains.Adapters.Elasticsearch;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Lineage;
@@ -11,7 +12,10 @@ namespace PhantomMl.Silo.Extensions;
 /// </summary>
 public static class AuditExtensions
 {
-    /// <summary>Registers the trail, the chain and its signer (keys checked at start-up), and the PostgreSQL search backend.</summary>
+    /// <summary>
+    /// Registers the trail, the chain and its signer (keys checked at start-up), and the search backend: Elasticsearch
+    /// when <c>ConnectionStrings:Elasticsearch</c> is set, else PostgreSQL.
+    /// </summary>
     public static WebApplicationBuilder AddPhantomAudit(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName)
@@ -22,7 +26,16 @@ public static class AuditExtensions
         builder.Services.AddSingleton<AuditChainSql>();
         builder.Services.AddSingleton<AuditSigner>();
         builder.Services.AddSingleton<AuditChainVerifier>();
-        builder.Services.AddSingleton<IAuditSearch, PostgreSqlAuditSearch>();
+        if (builder.Configuration.GetConnectionString("Elasticsearch") is { Length: > 0 } elasticsearch)
+        {
+            builder.Services.AddSingleton(_ => ElasticsearchConnection.Client(elasticsearch));
+            builder.Services.AddSingleton<IAuditSearch, ElasticsearchAuditSearch>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IAuditSearch, PostgreSqlAuditSearch>();
+        }
+
         builder.Services.AddSingleton<LineageSql>();
         return builder;
     }

@@ -7,11 +7,25 @@ namespace PhantomMl.Grains.Adapters.PostgreSql;
 
 /// <summary>
 /// <see cref="IAuditSearch"/> on audit_logs itself: search_vector (migration 0017) with a GIN index in every daily
-/// partition, combined with the tenant's btree index, and a time range prunes whole days. Words go through plainto_tsquery, phrases through phraseto_tsquery, prefixes through
-/// to_tsquery(':*'); every term is a bound parameter. Pages continue with a keyset cursor on the sort's columns.
+/// partition, combined with the tenant's btree index, and a time range prunes whole days. Words go through
+/// plainto_tsquery, phrases through phraseto_tsquery, prefixes through to_tsquery(':*'); every term is a bound
+/// parameter. Pages continue with a keyset cursor on the sort's columns.
 /// </summary>
 public sealed class PostgreSqlAuditSearch(TenantDatabase database) : IAuditSearch
 {
+    /// <inheritdoc />
+    public string Backend => "postgresql";
+
+    /// <inheritdoc />
+    public Task<long> CatchUpAsync(Guid tenantId) => Task.FromResult(0L); // the trail is its own index
+
+    /// <inheritdoc />
+    public Task ResetAsync(Guid tenantId) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task<(long IndexedSeq, DateTimeOffset? IndexedAt)> ProgressAsync(Guid tenantId, long headSeq) =>
+        Task.FromResult<(long, DateTimeOffset?)>((headSeq, null));
+
     /// <inheritdoc />
     public Task<AuditSearchPage> SearchAsync(Guid tenantId, ParsedAuditSearch search) =>
         database.InTenantAsync(tenantId, async (connection, transaction) =>
