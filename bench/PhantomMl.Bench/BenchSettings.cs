@@ -18,7 +18,9 @@ public sealed record BenchSettings(
     string RepositoryRoot,
     string Gateway,
     int AgentExecutions,
-    int AgentWaiting)
+    int AgentWaiting,
+    int AuditRows,
+    int AuditTenants)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -37,7 +39,9 @@ public sealed record BenchSettings(
         Require("PHANTOM_REPO_ROOT"),
         Require("PHANTOM_BENCH_GATEWAY"),
         Int("PHANTOM_BENCH_AGENT_EXECUTIONS", 10_000),
-        Int("PHANTOM_BENCH_AGENT_WAITING", 10_000));
+        Int("PHANTOM_BENCH_AGENT_WAITING", 10_000),
+        Int("PHANTOM_BENCH_AUDIT_ROWS", 1_000_000),
+        Int("PHANTOM_BENCH_AUDIT_TENANTS", 100));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

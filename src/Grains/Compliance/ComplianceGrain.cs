@@ -111,12 +111,17 @@ public sealed class ComplianceGrain(
             archive.AddAudit("audit-about-user.jsonl", await ComplianceSql.AuditRowsAsync(transaction, subject, byUser: false, limit + 1), limit,
                 "Audit rows of what others did about the user (their account, their keys).");
             var counts = new Dictionary<string, int>();
-            foreach (var table in ComplianceSql.CreatedByTables)
+            foreach (var table in ComplianceSql.CreatedByTables.Append("audit_user_addresses"))
             {
                 var rows = await ComplianceSql.RowsAsync(transaction, table, subject, limit + 1);
                 counts[table] = Math.Min(rows.Count, limit);
                 archive.AddLines($"{table}.jsonl", rows.Take(limit).ToList(), rows.Count > limit,
-                    table == "api_keys" ? "The user's API keys (never their secrets) and keys they issued." : $"Rows of {table} the user created.");
+                    table switch
+                    {
+                        "api_keys" => "The user's API keys (never their secrets) and keys they issued.",
+                        "audit_user_addresses" => "The network addresses the user was seen from, and when last (for the risk score).",
+                        _ => $"Rows of {table} the user created.",
+                    });
             }
 
             var bytes = archive.Finish(new { tenant = TenantKey, userId = subject, requestId = id, generatedAt = time.GetUtcNow() });

@@ -130,7 +130,8 @@ public sealed class ComplianceSql
 
     /// <summary>
     /// Rows of <paramref name="table"/> as JSON lines, at most <paramref name="limit"/>: the user's API keys (without
-    /// their secret hashes) for <c>api_keys</c>, else what the user created.
+    /// their secret hashes) for <c>api_keys</c>, the addresses they were seen from for <c>audit_user_addresses</c>, else
+    /// what the user created.
     /// </summary>
     public static async Task<List<string>> RowsAsync(NpgsqlTransaction transaction, string table, string userId, int limit)
     {
@@ -139,7 +140,9 @@ public sealed class ComplianceSql
               SELECT (to_jsonb(k) - 'secret_hash')::text FROM api_keys k JOIN tenant_users u ON u.tenant_id = k.tenant_id AND u.id = k.tenant_user_id
                WHERE k.tenant_id = @tenant AND (u.user_id = @user OR k.created_by = @user) LIMIT @limit
               """
-            : $"SELECT to_jsonb(t)::text FROM {table} t WHERE tenant_id = @tenant AND created_by = @user LIMIT @limit";
+            : table == "audit_user_addresses"
+                ? "SELECT to_jsonb(a)::text FROM audit_user_addresses a WHERE tenant_id = @tenant AND user_id = @user LIMIT @limit"
+                : $"SELECT to_jsonb(t)::text FROM {table} t WHERE tenant_id = @tenant AND created_by = @user LIMIT @limit";
         await using var command = TenantDatabase.TenantCommand(transaction, sql);
         command.Parameters.AddWithValue("user", userId);
         command.Parameters.AddWithValue("limit", limit);
@@ -225,6 +228,8 @@ public sealed class ComplianceSql
                    generated_by = CASE WHEN generated_by = @user THEN @pseudonym ELSE generated_by END
              WHERE tenant_id = @tenant AND (generated_by = @user OR strpos(findings::text, to_jsonb(@user::text)::text) > 0)
             """, userId, pseudonym);
+        changed["audit_user_addresses"] = await ExecuteAsync(transaction,
+            "DELETE FROM audit_user_addresses WHERE tenant_id = @tenant AND user_id IN (@user, @pseudonym)", userId, pseudonym);
         changed["tenant_users"] = await ExecuteAsync(transaction, """
             UPDATE tenant_users SET user_id = @pseudonym, email = @pseudonym || '@erased.invalid', status = 'disabled', permissions = NULL,
                    last_login_at = NULL

@@ -17,7 +17,7 @@ public static class TenantState
         await TenantSql.InTransactionAsync(databases.OwnerSource, tenantId, async (connection, transaction) =>
         {
             foreach (var table in tables.Where(t => t is not ("audit_logs" or "audit_event_ids" or "audit_chain" or "audit_chain_pending" or "audit_chain_heads"
-                         or "audit_digests" or "audit_personal_salts")))
+                         or "audit_digests" or "audit_personal_salts" or "audit_user_addresses" or "audit_search_offsets")))
             {
                 await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection, transaction);
                 parts.Add($"{table}={await count.ExecuteScalarAsync()}");

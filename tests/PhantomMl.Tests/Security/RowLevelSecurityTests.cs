@@ -193,6 +193,8 @@ public sealed class RowLevelSecurityTests
                 VALUES ('{{tenant}}', 'SOC2', 'access', now() - interval '1 day', now(), 'u1');
             INSERT INTO audit_personal_salts (tenant_id, audit_timestamp, audit_id, actor_salt) VALUES ('{{tenant}}', now(), gen_random_uuid(), '\x00');
             INSERT INTO privacy_requests (tenant_id, kind, subject_ref, requested_by) VALUES ('{{tenant}}', 'access', 'u1', 'u1');
+            INSERT INTO audit_search_offsets (tenant_id, backend) VALUES ('{{tenant}}', 'elasticsearch');
+            INSERT INTO audit_user_addresses (tenant_id, user_id, ip_address, last_seen) VALUES ('{{tenant}}', 'u9', '10.9.9.9', now());
             """);
         await TenantSql.RecordAuditAsync(source, tenant, $"seed-{tenant}");
         return tenant;
