@@ -41,8 +41,10 @@ export PHANTOM_BENCH_GATEWAY="127.0.0.1:30090" # the SDK finds the bench silo by
 rm -f "$PHANTOM_BENCH_ADMIN_KEY_FILE"
 
 ASPNETCORE_ENVIRONMENT=Production "$REPO_ROOT/scripts/silo.sh" migrate >/dev/null
+# The audit benchmark seals and times the chain itself: the silo's audit sweep waits a day instead of a minute.
 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT/scripts/silo.sh" \
   --Phantom:Silo:ClusterId=bench --silo-port=11190 --gateway-port=30090 --http-port=5090 \
+  --Phantom:Audit:SealInterval=1.00:00:00 \
   "--Phantom:Bootstrap:AdminKeyFile=$PHANTOM_BENCH_ADMIN_KEY_FILE" "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
   >"$LOG_DIR/bench-silo.log" 2>&1 &
 silo_pid=$!
