@@ -2,6 +2,8 @@ using System.Net;
 using System.Text.Json;
 using PhantomMl.Client;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Compliance;
+using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Tenants;
 using PhantomMl.Tests.Infrastructure;
 
@@ -38,6 +40,14 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
             (HttpMethod.Delete, $"/api/v1/tenants/{a}/api-keys/{bKeyId}", null),
             (HttpMethod.Get, $"/api/v1/tenants/{b}/quotas", null),
             (HttpMethod.Get, $"/api/v1/tenants/{b}/audit", null),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/audit/search/status", null),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/lineage?resourceType=model&resourceId=churn", null),
+            (HttpMethod.Post, $"/api/v1/tenants/{b}/compliance/reports",
+                new { framework = "SOC2", periodStart = DateTimeOffset.UtcNow.AddDays(-1), periodEnd = DateTimeOffset.UtcNow }),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/compliance/reports", null),
+            (HttpMethod.Post, $"/api/v1/tenants/{b}/compliance/privacy/access", new { userId = "bob" }),
+            (HttpMethod.Post, $"/api/v1/tenants/{b}/compliance/privacy/erasure", new { userId = "bob" }),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/compliance/privacy/requests", null),
         ];
         foreach (var (method, path, body) in attempts)
         {
@@ -87,6 +97,14 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
             () => client.VerifyAuditChainAsync(b, token),
             () => client.ListAuditDigestsAsync(b, cancellationToken: token),
             () => client.CreateAuditDigestAsync(b, token),
+            () => client.GetAuditSearchStatusAsync(b, token),
+            () => client.TraceLineageAsync(b, new LineageQuery("model", "churn"), token),
+            () => client.GenerateComplianceReportAsync(b, new GenerateReport("SOC2", DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow), token),
+            () => client.ListComplianceReportsAsync(b, cancellationToken: token),
+            () => client.ExportComplianceReportAsync(b, Guid.NewGuid(), "html", token),
+            () => client.ExportSubjectDataAsync(b, "admin", token),
+            () => client.EraseSubjectAsync(b, "admin", token),
+            () => client.ListPrivacyRequestsAsync(b, cancellationToken: token),
         ];
         foreach (var attempt in attempts)
         {
