@@ -54,7 +54,7 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
                 "denied-access" => await DeniedSpikesAsync(transaction, start, end),
                 "audit-chain" => Chain(chain),
                 "audit-retention" => await RetentionAsync(transaction, framework, start, end),
-                "data-residency" => Residency(tenant),
+                "data-residency" => Residency(tenant.DataResidency, options.Value.StorageRegions),
                 "privacy-requests" => await PrivacyRequestsAsync(transaction, start, end, asOf),
                 _ => throw new InvalidOperationException($"No check '{check}'."),
             });
@@ -166,11 +166,14 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
             new { minimumRetention = minimum, rowsShort = count, firstShortRow = first });
     }
 
-    private ComplianceFinding Residency(TenantRecord tenant)
+    /// <summary>
+    /// The data-residency check: each store's region (<paramref name="regions"/>, store → region) against the tenant's
+    /// residency; <c>unknown</c> when either is missing.
+    /// </summary>
+    public static ComplianceFinding Residency(string? dataResidency, IReadOnlyDictionary<string, string> regions)
     {
         const string Title = "Data stays in the tenant's residency region";
-        var regions = options.Value.StorageRegions;
-        if (tenant.DataResidency is not { } residency)
+        if (dataResidency is not { } residency)
         {
             return Finding("data-residency", Title, "high", null, "The tenant declares no data residency: there is nothing to compare with.",
                 new { storageRegions = regions });

@@ -256,3 +256,30 @@ public sealed class ComplianceTests(PlatformSiloFixture platform) : IClassFixtur
     private static Dictionary<string, JsonElement> Findings(JsonElement report) =>
         report.GetProperty("findings").EnumerateArray().ToDictionary(f => f.GetProperty("check").GetString()!, f => f);
 }
+
+/// <summary>The data-residency rule on its own: the silo under test has no storage regions configured.</summary>
+public sealed class DataResidencyCheckTests
+{
+    [Theory]
+    [InlineData("eu", "eu-central-1,eu-west-1", "pass", "")]
+    [InlineData("eu-central-1", "eu-central-1,eu-central-1", "pass", "")]
+    [InlineData("eu", "eu-central-1,us-east-1", "fail", "clickhouse")]
+    [InlineData("eu-central-1", "eu-west-1,eu-central-1", "fail", "postgres")]
+    [InlineData("EU", "eu-north-1,eu-north-1", "pass", "")]
+    [InlineData("eu", "europe-1,eu-west-1", "fail", "postgres")]
+    [InlineData(null, "eu-central-1,eu-west-1", "unknown", "")]
+    [InlineData("eu", "", "unknown", "")]
+    public void Each_store_must_be_in_the_tenants_residency(string? residency, string postgresAndClickHouse, string status, string outside)
+    {
+        var regions = postgresAndClickHouse.Length == 0
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string> { ["postgres"] = postgresAndClickHouse.Split(',')[0], ["clickhouse"] = postgresAndClickHouse.Split(',')[1] };
+        var finding = PhantomMl.Grains.Compliance.ComplianceChecks.Residency(residency, regions);
+        Assert.Equal(status, finding.Status);
+        using var evidence = JsonDocument.Parse(finding.Evidence!);
+        var stores = evidence.RootElement.TryGetProperty("outside", out var found)
+            ? string.Join(',', found.EnumerateArray().Select(o => o.GetProperty("store").GetString()))
+            : "";
+        Assert.Equal(outside, stores);
+    }
+}
