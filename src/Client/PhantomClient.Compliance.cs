@@ -6,7 +6,8 @@ namespace PhantomMl.Client;
 public sealed partial class PhantomClient
 {
     /// <summary>Generates a GDPR, HIPAA or SOC2 report over a period (audit:manage).</summary>
-    public Task<ComplianceReport> GenerateComplianceReportAsync(string tenantKey, GenerateReport command, CancellationToken cancellationToken = default) =>
+    public Task<ComplianceReport> GenerateComplianceReportAsync(string tenantKey, GenerateReport command,
+        CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.Compliance(tenantKey).GenerateReportAsync(command), cancellationToken);
 
     /// <summary>The tenant's reports, newest first.</summary>

@@ -86,7 +86,8 @@ public sealed class AuditChainSql(TenantDatabase database)
             }
 
             await using var write = TenantDatabase.TenantCommand(transaction, """
-                INSERT INTO audit_chain (tenant_id, seq, audit_timestamp, audit_id, retention_until, record_hash, chain_hash, actor_hash, subject_hash)
+                INSERT INTO audit_chain (tenant_id, seq, audit_timestamp, audit_id, retention_until, record_hash, chain_hash, actor_hash,
+                                         subject_hash)
                 SELECT @tenant, s, t, i, r, rh, ch, ah, sh
                   FROM unnest(@seqs, @times, @ids, @retentions, @records, @chains, @actorHashes, @subjectHashes) AS x(s, t, i, r, rh, ch, ah, sh);
                 INSERT INTO audit_personal_salts (tenant_id, audit_timestamp, audit_id, actor_salt, subject_salt)

@@ -31,7 +31,8 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
         ["api-key-rotation"] = ("high", "Rotate the listed keys: issue a new key, move the client to it, revoke the old one."),
         ["unused-api-keys"] = ("medium", "Revoke the listed keys: a key nobody uses is only a way in."),
         ["denied-access"] = ("high", "Investigate the hours listed (audit search with result=denied) and block or revoke the callers behind them."),
-        ["audit-chain"] = ("critical", "Treat the break as an incident: restore the altered or removed rows from backup and find who had owner access."),
+        ["audit-chain"] = ("critical", "Treat the break as an incident: restore the altered or removed rows from backup and find who had " +
+            "owner access."),
         ["audit-retention"] = ("high", "Rows were written with a retention shorter than the framework needs (the framework was added later, or the " +
             "tenant's quota was lower): export them to an archive kept for the required time."),
         ["data-residency"] = ("high", "Move the tenant's data to a store in its residency region, or correct the tenant's data_residency."),
@@ -162,7 +163,9 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
                 Minimum: reader.GetString(2)), ("start", start), ("end", end), ("framework", framework));
         var (count, first, minimum) = rows.Single();
         return Finding("audit-retention", $"Audit rows are kept at least {minimum}", "high", count == 0,
-            count == 0 ? $"Every audit row of the period is kept at least {minimum}." : $"{count} audit row(s) of the period expire before {minimum}.",
+            count == 0
+                ? $"Every audit row of the period is kept at least {minimum}."
+                : $"{count} audit row(s) of the period expire before {minimum}.",
             new { minimumRetention = minimum, rowsShort = count, firstShortRow = first });
     }
 
@@ -187,8 +190,10 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
         }
 
         // "eu" covers eu-central-1; "eu-central-1" covers only itself.
-        var outside = regions.Where(r => !(r.Value.Equals(residency, StringComparison.OrdinalIgnoreCase)
-            || r.Value.StartsWith(residency + "-", StringComparison.OrdinalIgnoreCase))).Select(r => new { store = r.Key, region = r.Value }).ToList();
+        var outside = regions
+            .Where(r => !(r.Value.Equals(residency, StringComparison.OrdinalIgnoreCase)
+                          || r.Value.StartsWith(residency + "-", StringComparison.OrdinalIgnoreCase)))
+            .Select(r => new { store = r.Key, region = r.Value }).ToList();
         return Finding("data-residency", Title, "high", outside.Count == 0,
             outside.Count == 0 ? $"Every store is in {residency}." : $"{outside.Count} store(s) outside {residency}.",
             new { residency, storageRegions = regions, outside });
@@ -202,8 +207,10 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
             SELECT id, kind, status, requested_at, completed_at FROM privacy_requests
              WHERE tenant_id = @tenant AND requested_at >= @start AND requested_at < @end
              ORDER BY requested_at LIMIT 10000
-            """, reader => (Id: reader.GetGuid(0), Kind: reader.GetString(1), Status: reader.GetString(2), At: reader.GetFieldValue<DateTimeOffset>(3),
-                Completed: reader.IsDBNull(4) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(4)), ("start", start), ("end", end));
+            """, reader => (Id: reader.GetGuid(0), Kind: reader.GetString(1), Status: reader.GetString(2),
+                At: reader.GetFieldValue<DateTimeOffset>(3),
+                Completed: reader.IsDBNull(4) ? (DateTimeOffset?)null : reader.GetFieldValue<DateTimeOffset>(4)),
+            ("start", start), ("end", end));
         var overdue = requests.Where(r => r.Status == "received" && r.At < asOf.AddDays(-days)).Select(r => new { r.Id, r.Kind, requestedAt = r.At })
             .ToList();
         var failed = requests.Where(r => r.Status == "failed").Select(r => new { r.Id, r.Kind, requestedAt = r.At }).ToList();

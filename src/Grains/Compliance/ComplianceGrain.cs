@@ -54,9 +54,11 @@ public sealed class ComplianceGrain(
         {
             var tenant = (await tenantSql.LoadAsync(connection, transaction))!;
             var findings = await checks.RunAsync(transaction, tenant, framework, start, end, end < now ? end : now, keyAge, chain);
-            var status = findings.Any(f => f.Status == "fail") ? "non_compliant" : findings.Any(f => f.Status == "unknown") ? "incomplete" : "compliant";
-            var report = new ComplianceReport(id, TenantKey, framework, "periodic", start, end, status, findings, ComplianceChecks.Remediation(findings),
-                now, access.Caller.UserId);
+            var status = findings.Any(f => f.Status == "fail") ? "non_compliant"
+                : findings.Any(f => f.Status == "unknown") ? "incomplete"
+                : "compliant";
+            var report = new ComplianceReport(id, TenantKey, framework, "periodic", start, end, status, findings,
+                ComplianceChecks.Remediation(findings), now, access.Caller.UserId);
             await complianceSql.InsertReportAsync(transaction, report);
             return report;
         });
@@ -65,7 +67,8 @@ public sealed class ComplianceGrain(
     /// <inheritdoc />
     public async Task<IReadOnlyList<ComplianceReport>> ListReportsAsync(int limit)
     {
-        var access = await guard.AuthorizeAsync(TenantKey, Permissions.AuditRead, new AuditEvent("data_access", "compliance_report", TenantKey, "list"));
+        var access = await guard.AuthorizeAsync(TenantKey, Permissions.AuditRead,
+            new AuditEvent("data_access", "compliance_report", TenantKey, "list"));
         if (limit is < 1 or > 100)
         {
             throw PhantomException.Invalid("limit must be 1-100.", "limit");
@@ -85,7 +88,8 @@ public sealed class ComplianceGrain(
     /// <inheritdoc />
     public async Task<ReportExport> ExportReportAsync(Guid reportId, string format)
     {
-        var audit = new AuditEvent("data_access", "compliance_report", reportId.ToString(), "export", Details: new { format = BoundedText.Fit(format, 20) });
+        var audit = new AuditEvent("data_access", "compliance_report", reportId.ToString(), "export",
+            Details: new { format = BoundedText.Fit(format, 20) });
         var access = await guard.AuthorizeAsync(TenantKey, Permissions.AuditRead, audit);
         var export = ReportFormats.Render(await LoadAsync(access.TenantId, reportId), format);
         await auditSql.RecordAloneAsync(access.TenantId, access.Caller.UserId, access.Caller.Client, audit);
@@ -170,7 +174,8 @@ public sealed class ComplianceGrain(
             erased = await changes.ApplyAsync(access.Caller, access.TenantId, audit with { Action = "erase-user" }, async (_, transaction) =>
             {
                 var (changed, models) = await complianceSql.EraseAsync(transaction, id, subject);
-                return (await complianceSql.FinishRequestAsync(transaction, id, "completed", AuditChainFormat.Pseudonym(id), new { changed }), models);
+                var request = await complianceSql.FinishRequestAsync(transaction, id, "completed", AuditChainFormat.Pseudonym(id), new { changed });
+                return (request, models);
             }, eventIdSuffix: ":erase");
         }
         catch (Exception e) when (e is not PhantomException { Status: < 500 })
@@ -193,7 +198,8 @@ public sealed class ComplianceGrain(
     /// <inheritdoc />
     public async Task<IReadOnlyList<PrivacyRequestView>> ListPrivacyRequestsAsync(int limit)
     {
-        var access = await guard.AuthorizeAsync(TenantKey, Permissions.AuditRead, new AuditEvent("data_access", "privacy_request", TenantKey, "list"));
+        var access = await guard.AuthorizeAsync(TenantKey, Permissions.AuditRead,
+            new AuditEvent("data_access", "privacy_request", TenantKey, "list"));
         if (limit is < 1 or > 500)
         {
             throw PhantomException.Invalid("limit must be 1-500.", "limit");
@@ -212,7 +218,8 @@ public sealed class ComplianceGrain(
         var framework = valid.Framework?.ToUpperInvariant();
         if (framework is null || !ComplianceChecks.ChecksByFramework.ContainsKey(framework))
         {
-            throw PhantomException.Invalid($"framework must be one of {string.Join(", ", ComplianceChecks.ChecksByFramework.Keys.Order())}.", "framework");
+            throw PhantomException.Invalid(
+                $"framework must be one of {string.Join(", ", ComplianceChecks.ChecksByFramework.Keys.Order())}.", "framework");
         }
 
         PlausibleTime.Check(valid.PeriodStart, "periodStart");

@@ -186,7 +186,8 @@ public sealed class ComplianceSql
         var pseudonym = AuditChainFormat.Pseudonym(requestId);
         var changed = new Dictionary<string, long>();
         var models = new List<string>();
-        await using (var created = TenantDatabase.TenantCommand(transaction, "SELECT name FROM models WHERE tenant_id = @tenant AND created_by = @user"))
+        await using (var created = TenantDatabase.TenantCommand(transaction,
+                         "SELECT name FROM models WHERE tenant_id = @tenant AND created_by = @user"))
         {
             created.Parameters.AddWithValue("user", userId);
             await using var reader = await created.ExecuteReaderAsync();
@@ -196,7 +197,8 @@ public sealed class ComplianceSql
             }
         }
 
-        await using (var audit = TenantDatabase.TenantCommand(transaction, "SELECT actor_rows, subject_rows, kept_v1_rows FROM phantom_erase_audit_subject(@request, @keys)"))
+        await using (var audit = TenantDatabase.TenantCommand(transaction,
+                         "SELECT actor_rows, subject_rows, kept_v1_rows FROM phantom_erase_audit_subject(@request, @keys)"))
         {
             audit.Parameters.AddWithValue("request", requestId);
             audit.Parameters.AddWithValue("keys", AuditChainFormat.PersonalDetailKeys.ToArray());
@@ -212,8 +214,8 @@ public sealed class ComplianceSql
             """, userId, pseudonym);
         foreach (var table in CreatedByTables)
         {
-            changed[table] = await ExecuteAsync(transaction, $"UPDATE {table} SET created_by = @pseudonym WHERE tenant_id = @tenant AND created_by = @user",
-                userId, pseudonym);
+            changed[table] = await ExecuteAsync(transaction,
+                $"UPDATE {table} SET created_by = @pseudonym WHERE tenant_id = @tenant AND created_by = @user", userId, pseudonym);
         }
 
         changed["privacy_requests"] = await ExecuteAsync(transaction, """

@@ -100,7 +100,8 @@ public static class ReportFormats
             html.Append("<ol>\n");
             foreach (var action in report.RemediationActions)
             {
-                html.Append(CultureInfo.InvariantCulture, $"<li><strong>{E(action.Priority)}</strong> ({E(action.Check)}): {E(action.Action)}</li>\n");
+                html.Append(CultureInfo.InvariantCulture,
+                    $"<li><strong>{E(action.Priority)}</strong> ({E(action.Check)}): {E(action.Action)}</li>\n");
             }
 
             html.Append("</ol>\n");

@@ -35,7 +35,8 @@ public sealed class SubjectArchive
 
     /// <summary>Adds audit rows as JSON lines.</summary>
     public void AddAudit(string name, IReadOnlyList<AuditEntry> rows, int limit, string description) =>
-        AddLines(name, rows.Take(limit).Select(r => JsonSerializer.Serialize(r, JsonSerializerOptions.Web)).ToList(), rows.Count > limit, description);
+        AddLines(name, rows.Take(limit).Select(r => JsonSerializer.Serialize(r, JsonSerializerOptions.Web)).ToList(), rows.Count > limit,
+            description);
 
     /// <summary>Writes the manifest and returns the archive's bytes.</summary>
     public byte[] Finish(object about)

@@ -108,8 +108,8 @@ public sealed partial class BatchInferenceGrain(
             await inferenceSql.InsertAsync(transaction, _batchId, route.ModelId, command.Model, route.Primary.Version, command.DatasetUri,
                 dataset.StoragePath, caller.UserId);
             var output = (LineageKinds.BatchOutput, _batchId.ToString("D"));
-            await lineageSql.RecordAsync(transaction, output, (LineageKinds.ModelVersion, LineageKinds.VersionId(command.Model, route.Primary.Version)),
-                "batch-inference", caller.UserId);
+            var version = (LineageKinds.ModelVersion, LineageKinds.VersionId(command.Model, route.Primary.Version));
+            await lineageSql.RecordAsync(transaction, output, version, "batch-inference", caller.UserId);
             await lineageSql.RecordAsync(transaction, output, (LineageKinds.Dataset, command.DatasetUri), "batch-input", caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));

@@ -243,7 +243,8 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
         // Another silo may have created it a moment ago.
         if (!created.ApiCallDetails.HasSuccessfulStatusCode && created.Body?.Contains("resource_already_exists_exception") != true)
         {
-            throw new InvalidOperationException($"Elasticsearch did not create index {index}: {created.ApiCallDetails.HttpStatusCode} {Bounded(created.Body)}");
+            throw new InvalidOperationException(
+                $"Elasticsearch did not create index {index}: {created.ApiCallDetails.HttpStatusCode} {Bounded(created.Body)}");
         }
     }
 
@@ -282,7 +283,7 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
                        purged_at = coalesce(excluded.purged_at, audit_search_offsets.purged_at)
                 """);
             command.Parameters.AddWithValue("seq", seq);
-            command.Parameters.Add(new Npgsql.NpgsqlParameter("purged", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)purged ?? DBNull.Value });
+            command.AddOptional("purged", NpgsqlTypes.NpgsqlDbType.TimestampTz, purged);
             return await command.ExecuteNonQueryAsync();
         });
 
@@ -310,9 +311,8 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
         }
     }
 
-    private static JsonObject Range(string field, string op, decimal value) => new() { ["range"] = new JsonObject { [field] = new JsonObject { [op] = value } } };
-
-    private static JsonObject Range(string field, string op, long value) => new() { ["range"] = new JsonObject { [field] = new JsonObject { [op] = value } } };
+    private static JsonObject Range(string field, string op, JsonNode value) =>
+        new() { ["range"] = new JsonObject { [field] = new JsonObject { [op] = value } } };
 
     private static JsonObject Type(string type, JsonObject? extra = null)
     {
