@@ -13,6 +13,7 @@ builder.AddPhantomTraining();       // jobs, the built-in trainer, metrics into 
 builder.AddPhantomInference();      // online and batch predictions, their recording
 builder.AddPhantomAgents();         // agents, durable executions, workflows, execution logs
 builder.AddPhantomMaintenance();    // time partitions, the orphaned-artifact sweep
+builder.AddPhantomAnalytics();      // each silo's resource samples into ClickHouse and Redis
 builder.AddPhantomSilo();           // Orleans silo, after the areas so that it stops before their background services
 builder.AddPhantomTelemetry();      // structured logs and OpenTelemetry meters
 builder.AddPhantomHealthChecks();   // /health/live and /health/ready

@@ -82,6 +82,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Phantom__Security__FailuresPerKeyPrefix"] = "1000000";
         // Webhook agents are tested against listeners of the test process, on loopback; a test of the default sets false.
         start.Environment["Phantom__Agents__AllowLoopbackWebhooks"] = "true";
+        // Resource samples every 5 s instead of 15, so a test sees one soon.
+        start.Environment["Phantom__Analytics__ResourceInterval"] = "00:00:05";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
