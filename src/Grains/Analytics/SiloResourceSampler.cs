@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace PhantomMl.Grains.Analytics;
@@ -21,7 +20,7 @@ public sealed record ResourceSample(
 /// </summary>
 public sealed class SiloResourceSampler(TimeProvider time)
 {
-    private TimeSpan _cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    private TimeSpan _cpu = Environment.CpuUsage.TotalTime;
     private long _at = time.GetTimestamp();
     private (long Read, long Written)? _io = ReadIo();
     private long? _network = ReadNetwork();
@@ -29,10 +28,9 @@ public sealed class SiloResourceSampler(TimeProvider time)
     /// <summary>The resources used since the previous call (or since construction).</summary>
     public ResourceSample Sample()
     {
-        using var process = Process.GetCurrentProcess();
         var now = time.GetTimestamp();
         var elapsed = time.GetElapsedTime(_at, now);
-        var cpu = process.TotalProcessorTime;
+        var cpu = Environment.CpuUsage.TotalTime;
         var cpuPercent = elapsed > TimeSpan.Zero ? (cpu - _cpu) / elapsed / Environment.ProcessorCount * 100 : 0;
         (_cpu, _at) = (cpu, now);
 
@@ -43,21 +41,22 @@ public sealed class SiloResourceSampler(TimeProvider time)
         var networkMb = network is { } bytes && _network is { } before ? Megabytes(bytes - before) : 0;
         _network = network;
 
+        var gc = GC.GetGCMemoryInfo();
         ThreadPool.GetAvailableThreads(out var workers, out _);
         ThreadPool.GetMaxThreads(out var maxWorkers, out _);
         var details = new Dictionary<string, string>
         {
             ["cores"] = Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
-            ["gc_heap_mb"] = Megabytes(GC.GetGCMemoryInfo().HeapSizeBytes).ToString("F1", CultureInfo.InvariantCulture),
+            ["gc_heap_mb"] = Megabytes(gc.HeapSizeBytes).ToString("F1", CultureInfo.InvariantCulture),
             ["gc_collections_gen2"] = GC.CollectionCount(2).ToString(CultureInfo.InvariantCulture),
-            ["gc_pause_percent"] = GC.GetGCMemoryInfo().PauseTimePercentage.ToString("F2", CultureInfo.InvariantCulture),
+            ["gc_pause_percent"] = gc.PauseTimePercentage.ToString("F2", CultureInfo.InvariantCulture),
             ["threadpool_threads"] = ThreadPool.ThreadCount.ToString(CultureInfo.InvariantCulture),
             ["threadpool_busy"] = (maxWorkers - workers).ToString(CultureInfo.InvariantCulture),
             ["threadpool_queue"] = ThreadPool.PendingWorkItemCount.ToString(CultureInfo.InvariantCulture),
             ["disk_io_measured"] = io is null ? "false" : "true",
             ["network_io_measured"] = network is null ? "false" : "true",
         };
-        return new ResourceSample(time.GetUtcNow(), Math.Round(Math.Max(0, cpuPercent), 2), (uint)(process.WorkingSet64 / (1024 * 1024)),
+        return new ResourceSample(time.GetUtcNow(), Math.Round(Math.Max(0, cpuPercent), 2), (uint)(Environment.WorkingSet / (1024 * 1024)),
             Math.Round(diskMb, 3), Math.Round(networkMb, 3), null, details);
     }
 

@@ -95,13 +95,7 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
 
     private static async Task<ComplianceFinding> OldKeysAsync(NpgsqlTransaction transaction, DateTimeOffset asOf, int maxAgeDays)
     {
-        var keys = await ListAsync(transaction, """
-            SELECT k.prefix, u.user_id, k.created_at FROM api_keys k JOIN tenant_users u ON u.tenant_id = k.tenant_id AND u.id = k.tenant_user_id
-             WHERE k.tenant_id = @tenant AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @asOf)
-               AND k.created_at < @asOf - make_interval(days => @days)
-             ORDER BY k.created_at LIMIT 1000
-            """, reader => new { prefix = reader.GetString(0), userId = reader.GetString(1), createdAt = reader.GetFieldValue<DateTimeOffset>(2) },
-            ("asOf", asOf), ("days", maxAgeDays));
+        var keys = await ActiveKeysOlderThanAsync(transaction, asOf, maxAgeDays, neverUsed: false);
         return Finding("api-key-rotation", $"API keys are rotated within {maxAgeDays} days", "high", keys.Count == 0,
             keys.Count == 0 ? $"No active key is older than {maxAgeDays} days." : $"{keys.Count} active key(s) older than {maxAgeDays} days.",
             new { maxAgeDays, keys });
@@ -110,17 +104,21 @@ public sealed class ComplianceChecks(IOptions<ComplianceOptions> options)
     private async Task<ComplianceFinding> UnusedKeysAsync(NpgsqlTransaction transaction, DateTimeOffset asOf)
     {
         var days = options.Value.UnusedApiKeyDays;
-        var keys = await ListAsync(transaction, """
-            SELECT k.prefix, u.user_id, k.created_at FROM api_keys k JOIN tenant_users u ON u.tenant_id = k.tenant_id AND u.id = k.tenant_user_id
-             WHERE k.tenant_id = @tenant AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @asOf)
-               AND k.last_used_at IS NULL AND k.created_at < @asOf - make_interval(days => @days)
-             ORDER BY k.created_at LIMIT 1000
-            """, reader => new { prefix = reader.GetString(0), userId = reader.GetString(1), createdAt = reader.GetFieldValue<DateTimeOffset>(2) },
-            ("asOf", asOf), ("days", days));
+        var keys = await ActiveKeysOlderThanAsync(transaction, asOf, days, neverUsed: true);
         return Finding("unused-api-keys", "No active API key goes unused", "medium", keys.Count == 0,
             keys.Count == 0 ? $"Every active key older than {days} days has been used." : $"{keys.Count} active key(s) never used in {days} days.",
             new { unusedDays = days, keys });
     }
+
+    /// <summary>The tenant's unrevoked, unexpired keys created more than <paramref name="days"/> before <paramref name="asOf"/>.</summary>
+    private static Task<List<object>> ActiveKeysOlderThanAsync(NpgsqlTransaction transaction, DateTimeOffset asOf, int days, bool neverUsed) =>
+        ListAsync(transaction, """
+            SELECT k.prefix, u.user_id, k.created_at FROM api_keys k JOIN tenant_users u ON u.tenant_id = k.tenant_id AND u.id = k.tenant_user_id
+             WHERE k.tenant_id = @tenant AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > @asOf)
+               AND (NOT @neverUsed OR k.last_used_at IS NULL) AND k.created_at < @asOf - make_interval(days => @days)
+             ORDER BY k.created_at LIMIT 1000
+            """, reader => (object)new { prefix = reader.GetString(0), userId = reader.GetString(1), createdAt = reader.GetFieldValue<DateTimeOffset>(2) },
+            ("asOf", asOf), ("days", days), ("neverUsed", neverUsed));
 
     private async Task<ComplianceFinding> DeniedSpikesAsync(NpgsqlTransaction transaction, DateTimeOffset start, DateTimeOffset end)
     {

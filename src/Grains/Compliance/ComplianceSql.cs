@@ -163,11 +163,12 @@ public sealed class ComplianceSql
             SELECT {AuditSql.Columns("")} FROM audit_logs
              WHERE tenant_id = @tenant AND {(byUser
                  ? "user_id = @user"
-                 : "user_id <> @user AND ((resource_type IN ('tenant-user', 'api-key') AND resource_id = @user) " +
+                 : "user_id <> @user AND ((resource_type = ANY (@userTypes) AND resource_id = @user) " +
                    "OR details ->> 'userId' = @user OR details ->> 'user' = @user)")}
              ORDER BY "timestamp", id LIMIT @limit
             """);
         command.Parameters.AddWithValue("user", userId);
+        command.Parameters.AddWithValue("userTypes", AuditChainFormat.UserResourceTypes.ToArray());
         command.Parameters.AddWithValue("limit", limit);
         return await AuditSql.ReadEntriesAsync(command);
     }

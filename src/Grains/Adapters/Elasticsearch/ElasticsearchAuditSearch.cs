@@ -5,6 +5,7 @@ using Elastic.Clients.Elasticsearch;
 using Elastic.Transport;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 
 namespace PhantomMl.Grains.Adapters.Elasticsearch;
 
@@ -34,8 +35,8 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
     public async Task<long> CatchUpAsync(Guid tenantId)
     {
         var index = IndexName(tenantId);
-        await EnsureIndexAsync(index);
         var (offset, _, purgedAt) = await ReadOffsetAsync(tenantId);
+        var indexReady = false;
         long indexed = 0;
         while (true)
         {
@@ -43,6 +44,13 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
             if (entries.Count == 0)
             {
                 break;
+            }
+
+            // Called after every seal: only a seal that brought something to index talks to Elasticsearch about the index.
+            if (!indexReady)
+            {
+                await EnsureIndexAsync(index);
+                indexReady = true;
             }
 
             var bulk = new StringBuilder();
@@ -76,6 +84,11 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
         var now = time.GetUtcNow();
         if (purgedAt is null || now - purgedAt > PurgeInterval)
         {
+            if (!indexReady)
+            {
+                await EnsureIndexAsync(index);
+            }
+
             // Rows retention removed after they were indexed: their documents go too.
             using var _ = await SendAsync(Elastic.Transport.HttpMethod.POST, $"{index}/_delete_by_query?conflicts=proceed",
                 JsonSerializer.Serialize(new { query = new { range = new { retentionUntil = new { lt = Micros(now) } } } }, Json));
@@ -244,7 +257,7 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
         if (!created.ApiCallDetails.HasSuccessfulStatusCode && created.Body?.Contains("resource_already_exists_exception") != true)
         {
             throw new InvalidOperationException(
-                $"Elasticsearch did not create index {index}: {created.ApiCallDetails.HttpStatusCode} {Bounded(created.Body)}");
+                $"Elasticsearch did not create index {index}: {created.ApiCallDetails.HttpStatusCode} {BoundedText.Fit(created.Body, 500)}");
         }
     }
 
@@ -254,7 +267,7 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
         if (!response.ApiCallDetails.HasSuccessfulStatusCode)
         {
             throw new InvalidOperationException($"Elasticsearch answered {response.ApiCallDetails.HttpStatusCode} to {method} {path}: " +
-                Bounded(response.Body), response.ApiCallDetails.OriginalException);
+                BoundedText.Fit(response.Body, 500), response.ApiCallDetails.OriginalException);
         }
 
         return JsonDocument.Parse(response.Body);
@@ -327,9 +340,7 @@ public sealed class ElasticsearchAuditSearch(ElasticsearchClient client, AuditCh
 
     private static long Micros(DateTimeOffset time) => AuditChainFormat.Micros(time);
 
-    private static string BoundedFirstError(JsonElement bulk) =>
-        Bounded(bulk.GetProperty("items").EnumerateArray().Select(item => item.EnumerateObject().First().Value)
-            .FirstOrDefault(result => result.TryGetProperty("error", out _)).ToString());
-
-    private static string Bounded(string? text) => text is null ? "" : text.Length <= 500 ? text : text[..500];
+    private static string? BoundedFirstError(JsonElement bulk) =>
+        BoundedText.Fit(bulk.GetProperty("items").EnumerateArray().Select(item => item.EnumerateObject().First().Value)
+            .FirstOrDefault(result => result.TryGetProperty("error", out _)).ToString(), 500);
 }
