@@ -84,6 +84,16 @@ public sealed partial class PhantomClient
         CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
 
+    /// <summary>A metric's history between two steps (inclusive), downsampled to at most <paramref name="maxPoints"/> buckets: a zoomed chart.</summary>
+    public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, long? fromStep, long? toStep, int maxPoints = 1000,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.TrainingMetrics().HistoryRangeAsync(tenantKey, jobId, metric, maxPoints, fromStep, toStep), cancellationToken);
+
+    /// <summary>A metric over wall-clock time in at most <paramref name="maxPoints"/> buckets; an hour or more per bucket reads the hourly rollup.</summary>
+    public Task<MetricTimeline> GetMetricTimelineAsync(string tenantKey, Guid jobId, string metric, DateTimeOffset? from = null,
+        DateTimeOffset? to = null, int maxPoints = 1000, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.TrainingMetrics().TimelineAsync(tenantKey, jobId, metric, from, to, maxPoints), cancellationToken);
+
     /// <summary>One metric of several jobs, each downsampled.</summary>
     public Task<IReadOnlyList<MetricHistory>> CompareMetricAsync(string tenantKey, IReadOnlyList<Guid> jobIds, string metric, int maxPoints = 1000,
         CancellationToken cancellationToken = default) =>

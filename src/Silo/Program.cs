@@ -29,6 +29,7 @@ if (args.Contains("migrate"))
 await app.MigrateOnStartupIfEnabledAsync();
 await app.BootstrapPlatformAdminIfConfiguredAsync();
 
+app.UsePhantomServiceMetrics();
 app.UsePhantomErrorHandling();
 app.UsePhantomCallContext();
 app.MapPhantomHealthChecks();
@@ -42,6 +43,7 @@ app.MapArtifactsApi();
 app.MapTrainingApi();
 app.MapInferenceApi();
 app.MapAgentsApi();
+app.MapAnalyticsApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();

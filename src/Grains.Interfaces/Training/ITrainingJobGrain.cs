@@ -109,6 +109,20 @@ public interface ITrainingMetricsGrain : IGrainWithIntegerKey
     /// <summary>A metric's history, downsampled on the server to at most <paramref name="maxPoints"/> buckets (min/max/avg each).</summary>
     [Alias("HistoryAsync")] Task<MetricHistory> HistoryAsync(string tenantKey, Guid jobId, string metric, int maxPoints);
 
+    /// <summary>
+    /// A metric's history between two steps (inclusive; null: from the first, to the last), downsampled to at most
+    /// <paramref name="maxPoints"/> buckets: what a chart asks again for when zoomed in.
+    /// </summary>
+    [Alias("HistoryRangeAsync")] Task<MetricHistory> HistoryRangeAsync(string tenantKey, Guid jobId, string metric, int maxPoints, long? fromStep,
+        long? toStep);
+
+    /// <summary>
+    /// A metric over wall-clock time in at most <paramref name="maxPoints"/> time buckets. Buckets of an hour or more are read
+    /// from the hourly rollup (training_metrics_hourly), shorter ones from the points; <see cref="MetricTimeline.Source"/> says which.
+    /// </summary>
+    [Alias("TimelineAsync")] Task<MetricTimeline> TimelineAsync(string tenantKey, Guid jobId, string metric, DateTimeOffset? from, DateTimeOffset? to,
+        int maxPoints);
+
     /// <summary>Several jobs' histories of one metric, for comparison.</summary>
     [Alias("CompareAsync")] Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints);
 

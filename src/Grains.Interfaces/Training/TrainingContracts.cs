@@ -69,6 +69,30 @@ public sealed record MetricHistory(
     [property: Id(2)] long TotalPoints,
     [property: Id(3)] IReadOnlyList<MetricBucket> Buckets);
 
+/// <summary>One time bucket of a metric: its start, and the min, max, mean and number of its points.</summary>
+[GenerateSerializer, Immutable, Alias("phantomml.training.TimeBucket")]
+public sealed record TimeBucket(
+    [property: Id(0)] DateTimeOffset Start,
+    [property: Id(1)] double Min,
+    [property: Id(2)] double Max,
+    [property: Id(3)] double Avg,
+    [property: Id(4)] long Count);
+
+/// <summary>
+/// A metric over time in buckets of <see cref="BucketSeconds"/>; <see cref="Source"/> is <c>hourly-rollup</c> when the
+/// buckets were read from the hourly rollup (then <see cref="From"/> is the start of its hour), <c>points</c> otherwise.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("phantomml.training.MetricTimeline")]
+public sealed record MetricTimeline(
+    [property: Id(0)] Guid JobId,
+    [property: Id(1)] string Metric,
+    [property: Id(2)] DateTimeOffset From,
+    [property: Id(3)] DateTimeOffset To,
+    [property: Id(4)] int BucketSeconds,
+    [property: Id(5)] string Source,
+    [property: Id(6)] long TotalPoints,
+    [property: Id(7)] IReadOnlyList<TimeBucket> Buckets);
+
 /// <summary>The last point of a metric of a job.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.training.LatestMetric")]
 public sealed record LatestMetric(

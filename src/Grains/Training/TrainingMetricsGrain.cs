@@ -60,6 +60,35 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     }
 
     /// <inheritdoc />
+    public async Task<MetricHistory> HistoryRangeAsync(string tenantKey, Guid jobId, string metric, int maxPoints, long? fromStep, long? toStep)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        CheckQuery(metric, maxPoints);
+        if (fromStep < 0 || toStep < 0 || fromStep > toStep)
+        {
+            throw PhantomException.Invalid("fromStep and toStep are steps (0 or more), fromStep not after toStep.", "fromStep");
+        }
+
+        return await metrics.HistoryAsync(tenantId, jobId, metric, maxPoints, fromStep, toStep);
+    }
+
+    /// <inheritdoc />
+    public async Task<MetricTimeline> TimelineAsync(string tenantKey, Guid jobId, string metric, DateTimeOffset? from, DateTimeOffset? to,
+        int maxPoints)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        CheckQuery(metric, maxPoints);
+        var end = PlausibleTime.Check(to, "to") ?? time.GetUtcNow();
+        var start = PlausibleTime.Check(from, "from") ?? end.AddDays(-30);
+        if (start >= end || end - start > TrainingMetricsTable.Retention)
+        {
+            throw PhantomException.Invalid("from must be before to, within the metrics' retention.", "from");
+        }
+
+        return await metrics.TimelineAsync(tenantId, jobId, metric, start, end, maxPoints);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints)
     {
         if (jobIds is null || jobIds.Length is 0 or > 20)

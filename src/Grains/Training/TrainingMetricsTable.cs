@@ -64,17 +64,19 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     }
 
     /// <summary>One job's metric, in at most <paramref name="maxBuckets"/> step buckets with min, max and mean each.</summary>
-    public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets,
+    public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets, long? fromStep = null, long? toStep = null,
         CancellationToken cancellationToken = default)
     {
         var parameters = Parameters(tenantId, jobId);
         parameters.AddParameter("metric", metric);
+        parameters.AddParameter("from_step", (ulong)Math.Min(fromStep ?? 0, uint.MaxValue));
+        parameters.AddParameter("to_step", (ulong)Math.Min(toStep ?? uint.MaxValue, uint.MaxValue));
         // The first query fixes the bucket width; points keep arriving meanwhile, so the second reads only the steps the
         // first saw and the total is counted from the second, the buckets and the total then describe the same rows.
         long total = 0, first = 0, last = 0;
         await using (var range = await connections.Client.ExecuteReaderAsync(
             "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} " +
-                "AND metric_name = {metric:String}",
+                "AND metric_name = {metric:String} AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}",
             parameters, null, cancellationToken))
         {
             if (await range.ReadAsync(cancellationToken))
@@ -111,6 +113,57 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         }
 
         return new MetricHistory(jobId, metric, buckets.Sum(bucket => bucket.Count), buckets);
+    }
+
+    /// <summary>
+    /// A metric over [from, to) in at most <paramref name="maxBuckets"/> time buckets. Buckets of an hour or more come from
+    /// the hourly rollup, whole hours each (so the window starts at its first hour): a long range then reads one row per
+    /// hour instead of every point. Shorter buckets are computed from the points.
+    /// </summary>
+    public async Task<MetricTimeline> TimelineAsync(Guid tenantId, Guid jobId, string metric, DateTimeOffset from, DateTimeOffset to, int maxBuckets,
+        CancellationToken cancellationToken = default)
+    {
+        var width = (long)Math.Max(1, Math.Ceiling((to - from).TotalSeconds / maxBuckets));
+        var hourly = width >= 3600;
+        if (hourly)
+        {
+            width = (width + 3599) / 3600 * 3600;
+            from = new DateTimeOffset(from.UtcDateTime.Ticks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour, TimeSpan.Zero);
+        }
+
+        var parameters = Parameters(tenantId, jobId);
+        parameters.AddParameter("metric", metric);
+        parameters.AddParameter("from", from.UtcDateTime);
+        parameters.AddParameter("to", to.UtcDateTime);
+        parameters.AddParameter("width", (uint)width);
+        var sql = hourly
+            ? """
+              SELECT intDiv(dateDiff('second', {from:DateTime64(3)}, hour), {width:UInt32}) AS slot, min(min_value), max(max_value),
+                     avgMerge(avg_value), sum(sample_count)
+                FROM training_metrics_hourly
+               WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+                 AND hour >= {from:DateTime64(3)} AND hour < {to:DateTime64(3)}
+               GROUP BY slot ORDER BY slot
+              """
+            : """
+              SELECT intDiv(dateDiff('second', {from:DateTime64(3)}, timestamp), {width:UInt32}) AS slot, min(metric_value), max(metric_value),
+                     avg(metric_value), count()
+                FROM training_metrics
+               WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+                 AND timestamp >= {from:DateTime64(3)} AND timestamp < {to:DateTime64(3)}
+               GROUP BY slot ORDER BY slot
+              """;
+        var buckets = new List<TimeBucket>();
+        await using var reader = await connections.Client.ExecuteReaderAsync(sql, parameters, null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            // Buckets are counted from the window's start, not from the epoch, so a window has the number of buckets asked for.
+            var slot = Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
+            buckets.Add(new TimeBucket(from.AddSeconds(slot * width), reader.GetDouble(1),
+                reader.GetDouble(2), reader.GetDouble(3), Convert.ToInt64(reader.GetValue(4), CultureInfo.InvariantCulture)));
+        }
+
+        return new MetricTimeline(jobId, metric, from, to, (int)width, hourly ? "hourly-rollup" : "points", buckets.Sum(bucket => bucket.Count), buckets);
     }
 
     /// <summary>The point with the highest step of every metric of a job.</summary>

@@ -35,8 +35,10 @@ public static class TrainingApi
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
         jobs.MapGet("/{jobId:guid}/metrics/latest", LatestMetricsAsync).WithSummary("The latest point of every metric");
         jobs.MapGet("/{jobId:guid}/metrics/{**metric}", MetricHistoryAsync)
-            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive); names may hold '/' " +
-                "(trial-3/accuracy)");
+            .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive), between fromStep and " +
+                "toStep when given (zoom); names may hold '/' (trial-3/accuracy)");
+        jobs.MapGet("/{jobId:guid}/timeline/{**metric}", TimelineAsync)
+            .WithSummary("A metric over wall-clock time (from, to, maxPoints); buckets of an hour or more are read from the hourly rollup");
         jobs.MapGet("/compare", CompareAsync).WithSummary("One metric of several jobs (jobIds comma-separated), each downsampled");
         return routes;
     }
@@ -134,9 +136,15 @@ public static class TrainingApi
     private static async Task<Ok<IReadOnlyList<LatestMetric>>> LatestMetricsAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.TrainingMetrics().LatestAsync(tenantKey, jobId));
 
-    private static async Task<Ok<MetricHistory>> MetricHistoryAsync(string tenantKey, Guid jobId, string metric, int? maxPoints,
-        IGrainFactory grains) =>
-        TypedResults.Ok(await grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000));
+    private static async Task<Ok<MetricHistory>> MetricHistoryAsync(string tenantKey, Guid jobId, string metric, int? maxPoints, long? fromStep,
+        long? toStep, IGrainFactory grains) =>
+        TypedResults.Ok(fromStep is null && toStep is null
+            ? await grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000)
+            : await grains.TrainingMetrics().HistoryRangeAsync(tenantKey, jobId, metric, maxPoints ?? 1000, fromStep, toStep));
+
+    private static async Task<Ok<MetricTimeline>> TimelineAsync(string tenantKey, Guid jobId, string metric, DateTimeOffset? from, DateTimeOffset? to,
+        int? maxPoints, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingMetrics().TimelineAsync(tenantKey, jobId, metric, from, to, maxPoints ?? 1000));
 
     private static async Task<Ok<IReadOnlyList<MetricHistory>>> CompareAsync(string tenantKey, string jobIds, string metric, int? maxPoints,
         IGrainFactory grains) =>

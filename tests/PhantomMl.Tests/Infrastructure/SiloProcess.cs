@@ -84,6 +84,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["Phantom__Agents__AllowLoopbackWebhooks"] = "true";
         // Resource samples every 5 s instead of 15, so a test sees one soon.
         start.Environment["Phantom__Analytics__ResourceInterval"] = "00:00:05";
+        // Service metrics every 2 s instead of 10, so a test sees its calls soon.
+        start.Environment["Phantom__Analytics__ServiceInterval"] = "00:00:02";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;

@@ -35,8 +35,8 @@ public sealed class MetricsBufferTests
             var refused = await Assert.ThrowsAsync<PhantomException>(() => offending);
             Assert.Equal(503, refused.Status);
             await innocent;
-            Assert.Equal(10, (await table.HistoryAsync(victim, job, "loss", 100, TestContext.Current.CancellationToken)).TotalPoints);
-            Assert.Equal(0, (await table.HistoryAsync(offender, job, "loss", 100, TestContext.Current.CancellationToken)).TotalPoints);
+            Assert.Equal(10, (await table.HistoryAsync(victim, job, "loss", 100, cancellationToken: TestContext.Current.CancellationToken)).TotalPoints);
+            Assert.Equal(0, (await table.HistoryAsync(offender, job, "loss", 100, cancellationToken: TestContext.Current.CancellationToken)).TotalPoints);
         }
         finally
         {
