@@ -9,6 +9,8 @@ install_debian_packages() {
   [[ -x "$PG_BIN/postgres" ]] || missing+=(postgresql)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v curl >/dev/null || missing+=(curl)
+  # The dashboard's browser tests drive Debian's Chromium headless (never a browser downloaded by a test tool).
+  if [[ "${1:-all}" == all ]] && ! command -v chromium >/dev/null; then missing+=(chromium); fi
   ((${#missing[@]} == 0)) && return 0
   log "installing from Debian: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -68,7 +70,7 @@ build() {
   local stamp="$PHANTOM_HOME/build/$name.stamp"
   if [[ -f "$stamp" ]] && [[ -z "$(find "$REPO_ROOT/src" "$REPO_ROOT/tools" "$REPO_ROOT/tests" "$REPO_ROOT/bench" \
         "$REPO_ROOT"/*.props "$REPO_ROOT"/*.sln "$REPO_ROOT"/global.json "$REPO_ROOT"/NuGet.config \
-        \( -name bin -o -name obj \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+        \( -name bin -o -name obj -o -name node_modules -o -name dist \) -prune -o -type f -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
     return 0
   fi
   mkdir -p "$PHANTOM_HOME/build"
@@ -83,7 +85,7 @@ build() {
   mv "$stamp.new" "$stamp"
 }
 
-install_debian_packages
+install_debian_packages "${1:-all}"
 install_chdb
 install_moto
 case "${1:-all}" in

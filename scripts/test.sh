@@ -18,6 +18,8 @@ source "$ENV_FILE"
 
 results="$PHANTOM_HOME/test-results"
 rm -rf "$results"
+# The dashboard tests' screenshots are kept with the results, as artifacts of the run.
+export PHANTOM_SCREENSHOTS="$results/screenshots"
 code=0
 dotnet test "$REPO_ROOT/PhantomMl.sln" -c Release --no-build --nologo \
   --results-directory "$results" --logger trx --logger "console;verbosity=normal" "$@" || code=$?

@@ -47,6 +47,7 @@ app.MapAnalyticsApi();
 app.MapClusterApi();
 app.MapMaintenanceApi();
 app.MapPhantomDashboard();
+app.MapPhantomWebDashboard();
 
 await app.RunAsync();
 return 0;

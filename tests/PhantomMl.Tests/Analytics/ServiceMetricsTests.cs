@@ -88,6 +88,24 @@ public sealed class ServiceMetricsTests(PlatformSiloFixture platform) : IClassFi
     }
 
     [Fact]
+    public async Task Platform_health_shows_each_silo_with_its_live_values_and_resource_history()
+    {
+        var health = await PollAsync(async () =>
+        {
+            var found = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, "/api/v1/cluster/analytics/health?bucketSeconds=60");
+            var silo = found.GetProperty("silos").EnumerateArray().SingleOrDefault();
+            return silo.ValueKind == JsonValueKind.Object && silo.GetProperty("resources").GetArrayLength() > 0 &&
+                silo.GetProperty("liveService").ValueKind == JsonValueKind.Object ? found : (JsonElement?)null;
+        }, "the silo's live values and a resource bucket");
+        var only = health.GetProperty("silos")[0];
+        Assert.Equal("Active", only.GetProperty("status").GetString());
+        Assert.Equal(only.GetProperty("name").GetString(), only.GetProperty("liveResources").GetProperty("silo").GetString());
+        Assert.InRange(only.GetProperty("resources")[0].GetProperty("cpuPercent").GetDouble(), 0, 100);
+        Assert.Equal(JsonValueKind.Null, only.GetProperty("resources")[0].GetProperty("gpuUtilization").ValueKind);
+        Assert.True(only.GetProperty("liveService").GetProperty("operations").GetArrayLength() > 0);
+    }
+
+    [Fact]
     public async Task Bad_analytics_queries_are_400()
     {
         var (tenant, key) = await platform.CreateTenantWithAdminAsync("svcbad");
