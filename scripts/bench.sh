@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (scripts/bench.sh [registry|training|inference|agents|audit], default all): starts the local services, a fresh database, and one silo on its own ports, runs
+# Benchmarks (scripts/bench.sh [registry|training|inference|agents|audit|analytics], default all): starts the local services, a fresh database, and one silo on its own ports, runs
 # bench/PhantomMl.Bench against them, then removes the database and stops the services it started. Prints ratios
 # measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
@@ -48,13 +48,28 @@ ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT
   "--Phantom:Bootstrap:AdminKeyFile=$PHANTOM_BENCH_ADMIN_KEY_FILE" "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
   >"$LOG_DIR/bench-silo.log" 2>&1 &
 silo_pid=$!
+# The analytics benchmark compares against a second silo of the same build and database with service metrics off.
+second_pid=""
+if [[ -z "${1:-}" || "$1" == analytics ]]; then
+  ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT/scripts/silo.sh" \
+    --Phantom:Silo:ClusterId=bench-no-metrics --silo-port=11191 --gateway-port=30091 --http-port=5091 \
+    --Phantom:Audit:SealInterval=1.00:00:00 --Phantom:Analytics:ServiceMetrics=false "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
+    >"$LOG_DIR/bench-silo-no-metrics.log" 2>&1 &
+  second_pid=$!
+  export PHANTOM_BENCH_GATEWAY_NO_METRICS="127.0.0.1:30091"
+fi
 cleanup() {
-  kill -TERM "$silo_pid" 2>/dev/null || true
-  wait "$silo_pid" 2>/dev/null || true
+  for pid in "$silo_pid" $second_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   psql_owner "$owner_admin" -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" || true
   stop_started
 }
 trap cleanup EXIT
 wait_until_ready "$PHANTOM_BENCH_HTTP" 120 "$silo_pid" || fail "the benchmark silo did not start (log: $LOG_DIR/bench-silo.log)"
+if [[ -n "$second_pid" ]]; then
+  wait_until_ready "http://127.0.0.1:5091" 120 "$second_pid" || fail "the second benchmark silo did not start (log: $LOG_DIR/bench-silo-no-metrics.log)"
+fi
 
 dotnet "$REPO_ROOT/bench/PhantomMl.Bench/bin/Release/net10.0/PhantomMl.Bench.dll" "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, starts PostgreSQL, Redis and ClickHouse on
-# 127.0.0.1, migrates, and runs one silo (HTTP API, dashboard) in the foreground. Ctrl-C stops it all.
+# 127.0.0.1, migrates, and runs one silo (HTTP API, web dashboard, Orleans Dashboard) in the foreground. Ctrl-C stops it all.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 "$REPO_ROOT/scripts/setup.sh" platform
@@ -34,7 +34,8 @@ if wait_until_ready "$http_url" 180 "$silo_pid"; then
   Phantom ML Core is running (Ctrl-C stops the silo and the local services)
     API            $http_url/api/v1
     API reference  $http_url/docs      (OpenAPI: $http_url/openapi/v1.json)
-    Dashboard      $http_url/dashboard
+    Web dashboard  $http_url/ui        (sign in with an API key)
+    Orleans        $http_url/dashboard (platform admins)
     Health         $http_url/health/ready
     Data           $PHANTOM_HOME
     Admin API key  $(cat "$admin_key_file" 2>/dev/null)   (kept in $admin_key_file)

@@ -20,7 +20,8 @@ public sealed record BenchSettings(
     int AgentExecutions,
     int AgentWaiting,
     int AuditRows,
-    int AuditTenants)
+    int AuditTenants,
+    string? GatewayWithoutMetrics)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -41,7 +42,8 @@ public sealed record BenchSettings(
         Int("PHANTOM_BENCH_AGENT_EXECUTIONS", 10_000),
         Int("PHANTOM_BENCH_AGENT_WAITING", 10_000),
         Int("PHANTOM_BENCH_AUDIT_ROWS", 1_000_000),
-        Int("PHANTOM_BENCH_AUDIT_TENANTS", 100));
+        Int("PHANTOM_BENCH_AUDIT_TENANTS", 100),
+        Environment.GetEnvironmentVariable("PHANTOM_BENCH_GATEWAY_NO_METRICS") is { Length: > 0 } off ? off : null);
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

@@ -16,25 +16,12 @@ public static class InferenceThroughput
 {
     public static async Task RunAsync(BenchPlatform platform, BenchSettings settings)
     {
-        var csv = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.csv");
-        var generator = Process.Start(new ProcessStartInfo("bash", [Path.Combine(settings.RepositoryRoot, "scripts", "sample-dataset.sh"), "binary", "5000"])
-        {
-            RedirectStandardOutput = true,
-        })!;
-        await File.WriteAllTextAsync(csv, await generator.StandardOutput.ReadToEndAsync());
-        await generator.WaitForExitAsync();
-        var recipe = TrainingRecipe.Parse("""{"task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""", """{"trees": 100}""", "model://bench/versions/1");
-        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None);
-        var rows = File.ReadLines(csv).Skip(1).Take(1000).Select(line => line.Split(',').Take(5).Select(double.Parse).ToArray())
-            .Select(v => (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["x1"] = v[0], ["x2"] = v[1], ["x3"] = v[2], ["x4"] = v[3], ["x5"] = v[4] })
-            .ToArray();
-        File.Delete(csv);
-
+        var (onnx, rows) = await TrainScorerAsync(settings);
         await platform.Tenant.CreateModelAsync(platform.TenantKey, "scorer", new CreateModel("classifier", "fasttree"));
         await platform.Tenant.RegisterModelVersionAsync(platform.TenantKey, "scorer", new RegisterVersion("1"));
-        await platform.Tenant.UploadModelArtifactAsync(platform.TenantKey, "scorer", "1", new MemoryStream(trained.Onnx!));
+        await platform.Tenant.UploadModelArtifactAsync(platform.TenantKey, "scorer", "1", new MemoryStream(onnx));
 
-        using var raw = new OnnxModel(trained.Onnx!);
+        using var raw = new OnnxModel(onnx);
         using var http = new HttpClient { BaseAddress = new Uri(settings.HttpBase) };
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", platform.TenantApiKey);
         var duration = TimeSpan.FromSeconds(Math.Max(2, settings.Duration.TotalSeconds / 2));
@@ -66,7 +53,27 @@ public static class InferenceThroughput
         }
     }
 
-    private static async Task<(double PerSecond, double P50, double P99)> MeasureAsync(Func<IReadOnlyDictionary<string, double>, Task> predict,
+    /// <summary>A FastTree model (100 trees) trained in process on a generated dataset, and 1,000 of its rows to score.</summary>
+    public static async Task<(byte[] Onnx, IReadOnlyDictionary<string, double>[] Rows)> TrainScorerAsync(BenchSettings settings)
+    {
+        var csv = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.csv");
+        var generator = Process.Start(new ProcessStartInfo("bash", [Path.Combine(settings.RepositoryRoot, "scripts", "sample-dataset.sh"), "binary", "5000"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        await File.WriteAllTextAsync(csv, await generator.StandardOutput.ReadToEndAsync());
+        await generator.WaitForExitAsync();
+        var recipe = TrainingRecipe.Parse("""{"task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""", """{"trees": 100}""", "model://bench/versions/1");
+        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, CancellationToken.None);
+        var rows = File.ReadLines(csv).Skip(1).Take(1000).Select(line => line.Split(',').Take(5).Select(double.Parse).ToArray())
+            .Select(v => (IReadOnlyDictionary<string, double>)new Dictionary<string, double> { ["x1"] = v[0], ["x2"] = v[1], ["x3"] = v[2], ["x4"] = v[3], ["x5"] = v[4] })
+            .ToArray();
+        File.Delete(csv);
+        return (trained.Onnx!, rows);
+    }
+
+    /// <summary>Calls <paramref name="predict"/> from <paramref name="concurrency"/> workers for <paramref name="duration"/>: calls/s, p50 and p99 in ms.</summary>
+    public static async Task<(double PerSecond, double P50, double P99)> MeasureAsync(Func<IReadOnlyDictionary<string, double>, Task> predict,
         IReadOnlyDictionary<string, double>[] rows, int concurrency, TimeSpan duration)
     {
         var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();

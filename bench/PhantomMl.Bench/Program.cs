@@ -7,6 +7,7 @@
 //  4. (agents) 10,000 noop executions at once against the bare SQL of their durable moves, and memory per waiting execution.
 //  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
 //     latency of downsampled history queries.
+//  6. (analytics) Service metrics collection on vs off (two silos), and the dashboard's job page with a 1,000,000-point curve.
 //  5. (audit) 1,000,000 audit rows across 100 tenants: sealing, search p50/p95, chain verification rate, and audited
 //     changes with the chain's queue trigger off and on.
 using PhantomMl.Bench;
@@ -19,6 +20,13 @@ if (only is null or "inference")
 {
     Console.WriteLine("== Online predictions, one row per request");
     await InferenceThroughput.RunAsync(platform, settings);
+    Console.WriteLine();
+}
+
+if (only is null or "analytics")
+{
+    Console.WriteLine("== Analytics: the cost of collecting service metrics, and the dashboard with a 1,000,000-point curve");
+    await AnalyticsCost.RunAsync(platform, settings);
     Console.WriteLine();
 }
 

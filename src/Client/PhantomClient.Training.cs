@@ -84,6 +84,10 @@ public sealed partial class PhantomClient
         CancellationToken cancellationToken = default) =>
         CallAsync(grains => grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints), cancellationToken);
 
+    /// <summary>The names of a job's metrics.</summary>
+    public Task<IReadOnlyList<string>> GetMetricNamesAsync(string tenantKey, Guid jobId, CancellationToken cancellationToken = default) =>
+        CallAsync(grains => grains.TrainingMetrics().NamesAsync(tenantKey, jobId), cancellationToken);
+
     /// <summary>A metric's history between two steps (inclusive), downsampled to at most <paramref name="maxPoints"/> buckets: a zoomed chart.</summary>
     public Task<MetricHistory> GetMetricHistoryAsync(string tenantKey, Guid jobId, string metric, long? fromStep, long? toStep, int maxPoints = 1000,
         CancellationToken cancellationToken = default) =>

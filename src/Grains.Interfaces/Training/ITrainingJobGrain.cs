@@ -126,6 +126,12 @@ public interface ITrainingMetricsGrain : IGrainWithIntegerKey
     /// <summary>Several jobs' histories of one metric, for comparison.</summary>
     [Alias("CompareAsync")] Task<IReadOnlyList<MetricHistory>> CompareAsync(string tenantKey, Guid[] jobIds, string metric, int maxPoints);
 
+    /// <summary>
+    /// The names of a job's metrics, in order, read from the hourly rollup (a few rows per hour, however many points):
+    /// what a chart needs first, long before the latest value of each metric.
+    /// </summary>
+    [Alias("NamesAsync")] Task<IReadOnlyList<string>> NamesAsync(string tenantKey, Guid jobId);
+
     /// <summary>The latest point of every metric of a job.</summary>
     [Alias("LatestAsync")] Task<IReadOnlyList<LatestMetric>> LatestAsync(string tenantKey, Guid jobId);
 }

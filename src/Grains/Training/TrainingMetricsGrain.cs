@@ -108,6 +108,13 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> NamesAsync(string tenantKey, Guid jobId)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        return await metrics.NamesAsync(tenantId, jobId);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<LatestMetric>> LatestAsync(string tenantKey, Guid jobId)
     {
         var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");

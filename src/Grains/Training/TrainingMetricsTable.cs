@@ -166,6 +166,22 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         return new MetricTimeline(jobId, metric, from, to, (int)width, hourly ? "hourly-rollup" : "points", buckets.Sum(bucket => bucket.Count), buckets);
     }
 
+    /// <summary>The names of a job's metrics, from the hourly rollup (every point inserted is in it: the materialized view runs on insert).</summary>
+    public async Task<IReadOnlyList<string>> NamesAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken = default)
+    {
+        var names = new List<string>();
+        await using var reader = await connections.Client.ExecuteReaderAsync("""
+            SELECT DISTINCT metric_name FROM training_metrics_hourly
+             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} ORDER BY metric_name LIMIT 10000
+            """, Parameters(tenantId, jobId), null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     /// <summary>The point with the highest step of every metric of a job.</summary>
     public async Task<IReadOnlyList<LatestMetric>> LatestAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken = default)
     {

@@ -34,6 +34,7 @@ public static class TrainingApi
             .WithSummary("Log metric points (1 to 100,000): name, value, step, optional timestamp; NaN/Infinity only with allowNonFinite. " +
                          "batchId (or Idempotency-Key) makes a retry store nothing twice");
         jobs.MapGet("/{jobId:guid}/metrics/latest", LatestMetricsAsync).WithSummary("The latest point of every metric");
+        jobs.MapGet("/{jobId:guid}/metric-names", MetricNamesAsync).WithSummary("The names of the job's metrics (fast: read from the hourly rollup)");
         jobs.MapGet("/{jobId:guid}/metrics/{**metric}", MetricHistoryAsync)
             .WithSummary("A metric's history in at most maxPoints step buckets (min, max, avg each, so spikes survive), between fromStep and " +
                 "toStep when given (zoom); names may hold '/' (trial-3/accuracy)");
@@ -141,6 +142,9 @@ public static class TrainingApi
         TypedResults.Ok(fromStep is null && toStep is null
             ? await grains.TrainingMetrics().HistoryAsync(tenantKey, jobId, metric, maxPoints ?? 1000)
             : await grains.TrainingMetrics().HistoryRangeAsync(tenantKey, jobId, metric, maxPoints ?? 1000, fromStep, toStep));
+
+    private static async Task<Ok<IReadOnlyList<string>>> MetricNamesAsync(string tenantKey, Guid jobId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.TrainingMetrics().NamesAsync(tenantKey, jobId));
 
     private static async Task<Ok<MetricTimeline>> TimelineAsync(string tenantKey, Guid jobId, string metric, DateTimeOffset? from, DateTimeOffset? to,
         int? maxPoints, IGrainFactory grains) =>

@@ -48,6 +48,8 @@ public sealed class TenantIsolationTests(PlatformSiloFixture platform) : IClassF
             (HttpMethod.Post, $"/api/v1/tenants/{b}/compliance/privacy/access", new { userId = "bob" }),
             (HttpMethod.Post, $"/api/v1/tenants/{b}/compliance/privacy/erasure", new { userId = "bob" }),
             (HttpMethod.Get, $"/api/v1/tenants/{b}/compliance/privacy/requests", null),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/analytics/service", null),
+            (HttpMethod.Get, $"/api/v1/tenants/{b}/analytics/usage", null),
         ];
         foreach (var (method, path, body) in attempts)
         {

@@ -7,9 +7,11 @@ const palette = ["#0b57d0", "#a40e26", "#116329", "#8a6d00", "#6f42c1", "#0a7f8c
  * A line chart of x values and one or more y series, with an optional min/max band per series. Drag to zoom: onZoom
  * gets the selected x range so the caller can query that range again at full resolution.
  */
-export function lineChart(container, { title, xLabel, x, series, time = false, onZoom, height = 300 }) {
+export function lineChart(container, { title, xLabel, x, series, time = false, onZoom, height = 300, xRange }) {
   container.replaceChildren();
-  const width = Math.max(320, Math.min(container.clientWidth || 900, 1140) - 14);
+  // A page is built before it is shown, so the container may not be laid out yet: then the main column's width counts.
+  const available = container.clientWidth || document.getElementById("main")?.clientWidth - 40 || 900;
+  const width = Math.max(320, Math.min(available, 1140) - 14);
   const data = [x];
   const uSeries = [{ label: xLabel }];
   const bands = [];
@@ -21,12 +23,15 @@ export function lineChart(container, { title, xLabel, x, series, time = false, o
       bands.push({ series: [data.length - 2, data.length - 1], fill: colour + "22" });
     }
     data.push(s.values);
-    uSeries.push({ label: s.label, stroke: colour, width: 1.5 });
+    uSeries.push({ label: s.label, stroke: colour, width: 1.5, scale: s.scale ?? "y", points: { show: x.length < 60 } });
   });
+  // A series with its own scale (memory beside CPU %) gets its own axis on the right.
+  const extraScales = [...new Set(series.map(s => s.scale).filter(Boolean))];
   const options = {
     title, width, height, series: uSeries, bands,
-    scales: { x: { time } },
-    axes: [{ label: xLabel }, {}],
+    // A time window is shown whole even when only a few buckets have data, so one bucket is not stretched over years.
+    scales: { x: { time, ...(xRange ? { range: () => xRange } : {}) } },
+    axes: [{ label: xLabel }, {}, ...extraScales.map(scale => ({ scale, side: 1, label: scale, grid: { show: false } }))],
     cursor: { drag: { x: true, y: false } },
     hooks: onZoom ? {
       setSelect: [(u) => {

@@ -138,12 +138,13 @@ function servingSection(view, analytics) {
   view.append(latency, throughput, histogram);
   const primary = analytics.versions.find(v => v.route === "primary") ?? analytics.versions[0];
   const x = primary.buckets.map(b => Date.parse(b.start) / 1000);
+  const xRange = [Date.parse(analytics.from) / 1000, Date.parse(analytics.to) / 1000];
   lineChart(latency, { title: `Latency of ${primary.version} (${primary.route}), ms`, xLabel: "time", time: true, x,
     series: [{ label: "p50", values: primary.buckets.map(b => b.p50Ms) }, { label: "p95", values: primary.buckets.map(b => b.p95Ms) },
-      { label: "p99", values: primary.buckets.map(b => b.p99Ms) }], height: 220 });
+      { label: "p99", values: primary.buckets.map(b => b.p99Ms) }], height: 220, xRange });
   lineChart(throughput, { title: "Predictions per second, per version and route", xLabel: "time", time: true, x,
     series: analytics.versions.map(v => ({ label: `${v.version} ${v.route}`,
-      values: x.map(t => v.buckets.find(b => Date.parse(b.start) / 1000 === t)?.predictionsPerSecond ?? 0) })), height: 220 });
+      values: x.map(t => v.buckets.find(b => Date.parse(b.start) / 1000 === t)?.predictionsPerSecond ?? 0) })), height: 220, xRange });
   const bins = analytics.versions.reduce((sum, v) => sum.map((n, i) => n + (v.confidenceBins[i] ?? 0)), new Array(10).fill(0));
   barChart(histogram, { title: "Confidence of predictions", labels: bins.map((_, i) => (i / 10).toFixed(1)), values: bins });
 }
@@ -152,16 +153,25 @@ function servingSection(view, analytics) {
 
 export async function job(view, { tenant, job: jobId }, current) {
   const base = `${tenantPath(tenant)}/training-jobs/${seg(jobId)}`;
-  const [found, latest] = await Promise.all([api(base), api(`${base}/metrics/latest`)]);
+  // The names come from the hourly rollup (fast). The latest values scan every point: they are asked for after the curve,
+  // so the two big queries do not compete for the same cores.
+  const [found, names] = await Promise.all([api(base), api(`${base}/metric-names`)]);
+  const latest = el("div", { id: "latest" }, el("p", { class: "muted" }, "Latest values: loading…"));
   view.append(el("h1", {}, `Training job ${found.jobName}`),
     el("p", { class: "muted" }, `model ${found.modelName ?? "–"} · ${found.status} · ${Math.round(found.progress * 100)}% · attempt ${found.attempt} · ` +
       `dataset ${found.datasetUri}`));
   if (found.errorMessage) view.append(el("p", { class: "error" }, found.errorMessage));
-  view.append(table("Latest value of each metric", ["Metric", { label: "Step", num: true }, { label: "Value", num: true }, "At"],
-    latest.map(m => [m.metric, fmt.n(m.step), fmt.n(m.value), fmt.time(m.timestamp)]), "no metrics logged yet."));
-  if (!latest.length) return;
+  view.append(latest);
+  const showLatest = () => api(`${base}/metrics/latest`).then(values => current() && latest.replaceChildren(
+    table("Latest value of each metric", ["Metric", { label: "Step", num: true }, { label: "Value", num: true }, "At"],
+      values.map(m => [m.metric, fmt.n(m.step), fmt.n(m.value), fmt.time(m.timestamp)]), "no metrics logged yet.")),
+  e => latest.replaceChildren(el("p", { class: "error" }, e.message)));
+  if (!names.length) {
+    showLatest();
+    return;
+  }
 
-  const select = el("select", { id: "metric" }, latest.map(m => el("option", { value: m.metric }, m.metric)));
+  const select = el("select", { id: "metric" }, names.map(name => el("option", { value: name }, name)));
   const reset = el("button", { type: "button", class: "secondary", hidden: true }, "Show all steps");
   const status = el("p", { class: "muted", id: "curve-status", "aria-live": "polite" });
   const chart = el("div", { class: "chart", id: "curve" });
@@ -169,10 +179,12 @@ export async function job(view, { tenant, job: jobId }, current) {
     el("label", { for: "metric" }, "Metric", select), reset), status, chart);
 
   let zoom = null; // [fromStep, toStep] while zoomed in
-  const draw = async () => {
-    const width = Math.max(300, Math.min(chart.clientWidth || 1000, 1140));
-    const history = await api(`${base}/metrics/${select.value.split("/").map(seg).join("/")}${query({
-      maxPoints: Math.min(2000, width), fromStep: zoom?.[0], toStep: zoom?.[1] })}`);
+  // One bucket per pixel of the chart: the server downsamples (min, max and mean of each bucket), so a million points
+  // cost the browser no more than a thousand.
+  const width = Math.max(300, Math.min(document.getElementById("main")?.clientWidth - 40 || 1000, 1140));
+  const fetchHistory = () => api(`${base}/metrics/${select.value.split("/").map(seg).join("/")}${query({
+    maxPoints: Math.min(2000, width), fromStep: zoom?.[0], toStep: zoom?.[1] })}`);
+  const draw = (history) => {
     if (!current()) return;
     const b = history.buckets;
     status.textContent = `${fmt.n(history.totalPoints)} points ${zoom ? `between steps ${fmt.n(zoom[0])} and ${fmt.n(zoom[1])}` : ""}` +
@@ -180,14 +192,19 @@ export async function job(view, { tenant, job: jobId }, current) {
     chart.dataset.total = String(history.totalPoints);
     lineChart(chart, { title: select.value, xLabel: "step", x: b.map(p => p.firstStep),
       series: [{ label: select.value, values: b.map(p => p.avg), min: b.map(p => p.min), max: b.map(p => p.max) }],
-      onZoom: (from, to) => { zoom = [Math.max(0, Math.floor(from)), Math.ceil(to)]; reset.hidden = false; draw(); } });
+      onZoom: (from, to) => { zoom = [Math.max(0, Math.floor(from)), Math.ceil(to)]; reset.hidden = false; refresh(); } });
   };
-  select.addEventListener("change", () => { zoom = null; reset.hidden = true; draw(); });
-  reset.addEventListener("click", () => { zoom = null; reset.hidden = true; draw(); });
-  // The page first draws once it is on screen (the chart needs its width).
-  setTimeout(draw, 0);
+  const refresh = () => fetchHistory().then(draw, e => status.replaceChildren(el("span", { class: "error" }, e.message)));
+  select.addEventListener("change", () => { zoom = null; reset.hidden = true; refresh(); });
+  reset.addEventListener("click", () => { zoom = null; reset.hidden = true; refresh(); });
+  // Asked for now, drawn once the page is on screen (the chart measures its container).
+  const first = fetchHistory();
+  setTimeout(() => first.then(draw, e => status.replaceChildren(el("span", { class: "error" }, e.message))).finally(showLatest), 0);
   if (["scheduled", "running", "queued"].includes(found.status)) {
-    const timer = setInterval(() => current() && !zoom ? draw() : !current() && clearInterval(timer), 5000);
+    const timer = setInterval(() => {
+      if (!current()) clearInterval(timer);
+      else if (!zoom) { refresh(); showLatest(); }
+    }, 5000);
   }
 }
 
@@ -282,9 +299,10 @@ export async function platform(view) {
   for (const silo of health.silos.filter(s => s.resources.length)) {
     const chart = el("div", { class: "chart" });
     view.append(chart);
-    lineChart(chart, { title: `${silo.name}: CPU % and memory (MB)`, xLabel: "time", time: true, x: silo.resources.map(r => Date.parse(r.start) / 1000),
-      series: [{ label: "CPU %", values: silo.resources.map(r => r.cpuPercent) }, { label: "Memory MB", values: silo.resources.map(r => r.memoryMb) }],
-      height: 220 });
+    lineChart(chart, { title: `${silo.name}: CPU % (left) and memory, MB (right)`, xLabel: "time", time: true,
+      x: silo.resources.map(r => Date.parse(r.start) / 1000), xRange: [Date.parse(health.from) / 1000, Date.parse(health.to) / 1000],
+      series: [{ label: "CPU %", values: silo.resources.map(r => r.cpuPercent) },
+        { label: "Memory MB", values: silo.resources.map(r => r.memoryMb), scale: "MB" }], height: 220 });
   }
   view.append(el("h2", {}, "Busiest tenants, last day"), table("Tenants by grain calls", ["Tenant", "Name", { label: "Grain calls", num: true },
     { label: "Predictions", num: true }, { label: "Metric points", num: true }],
