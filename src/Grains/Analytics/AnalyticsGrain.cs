@@ -72,7 +72,7 @@ public sealed class AnalyticsGrain(AccessGuard guard, AnalyticsQueries queries, 
             throw PhantomException.Invalid("limit must be 1-100.", "limit");
         }
 
-        var (start, end) = Window(from, to, TimeSpan.FromDays(1));
+        var (start, end, _) = Window(from, to, null, TimeSpan.FromDays(1));
         var ranks = await queries.TopTenantsAsync(start, end, ranking, limit ?? 10);
         var names = await sql.TenantNamesAsync([.. ranks.Select(rank => Guid.TryParse(rank.TenantId, out var id) ? id : Guid.Empty)]);
         return new TopTenants(start, end, ranking, [.. ranks.Select(rank =>
@@ -83,8 +83,7 @@ public sealed class AnalyticsGrain(AccessGuard guard, AnalyticsQueries queries, 
     public async Task<PlatformHealth> PlatformHealthAsync(DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds)
     {
         await guard.AuthorizePlatformAsync(Permissions.ClusterOperate, new AuditEvent("system", "analytics", "silos", "read"));
-        var (start, end) = Window(from, to, TimeSpan.FromHours(1));
-        var bucket = Bucket(start, end, bucketSeconds);
+        var (start, end, bucket) = Window(from, to, bucketSeconds, TimeSpan.FromHours(1));
         var hosts = await GrainFactory.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true);
         var history = await queries.SiloResourcesAsync(start, end, bucket);
         var database = redis.GetDatabase();
@@ -112,34 +111,12 @@ public sealed class AnalyticsGrain(AccessGuard guard, AnalyticsQueries queries, 
             throw PhantomException.Invalid("operation is an operation name from a series' operations (1-300 characters).", "operation");
         }
 
-        var (from, to) = Window(query.From, query.To, TimeSpan.FromHours(1));
-        return (query.Service, query.Operation, from, to, Bucket(from, to, query.BucketSeconds));
+        var (from, to, bucket) = Window(query.From, query.To, query.BucketSeconds, TimeSpan.FromHours(1));
+        return (query.Service, query.Operation, from, to, bucket);
     }
 
-    private (DateTimeOffset From, DateTimeOffset To) Window(DateTimeOffset? from, DateTimeOffset? to, TimeSpan defaultLength)
-    {
-        var end = PlausibleTime.Check(to, "to") ?? time.GetUtcNow();
-        var start = PlausibleTime.Check(from, "from") ?? end - defaultLength;
-        if (start >= end || end - start > LongestWindow)
-        {
-            throw PhantomException.Invalid($"from must be before to, at most {LongestWindow.TotalDays:N0} days apart.", "from");
-        }
-
-        return (start, end);
-    }
-
-    private static int Bucket(DateTimeOffset from, DateTimeOffset to, int? bucketSeconds)
-    {
-        var window = (to - from).TotalSeconds;
-        var bucket = bucketSeconds ?? (int)Math.Max(1, Math.Ceiling(window / 60));
-        if (bucket < 1 || window / bucket > IAnalyticsGrain.MaxBuckets)
-        {
-            throw PhantomException.Invalid($"bucketSeconds must be at least 1 and make at most {IAnalyticsGrain.MaxBuckets} buckets of the window.",
-                "bucketSeconds");
-        }
-
-        return bucket;
-    }
+    private TimeWindow Window(DateTimeOffset? from, DateTimeOffset? to, int? bucketSeconds, TimeSpan defaultLength) =>
+        TimeWindow.Check(from, to, bucketSeconds, time.GetUtcNow(), defaultLength, LongestWindow, IAnalyticsGrain.MaxBuckets);
 
     private DateTimeOffset MonthStart(string? month)
     {

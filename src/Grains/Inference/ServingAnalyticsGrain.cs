@@ -26,21 +26,8 @@ public sealed class ServingAnalyticsGrain(AccessGuard guard, InferenceMetricsTab
         ModelLifecycle.Name(model);
         var found = await GrainFactory.Model(tenantKey, model!).GetAsync();
 
-        var end = PlausibleTime.Check(to, "to") ?? time.GetUtcNow();
-        PlausibleTime.Check(from, "from");
-        var start = from ?? end.AddHours(-1);
-        if (start >= end || end - start > LongestWindow)
-        {
-            throw PhantomException.Invalid($"from must be before to, at most {LongestWindow.TotalDays:N0} days apart.", "from");
-        }
-
-        var window = (end - start).TotalSeconds;
-        var bucket = bucketSeconds ?? (int)Math.Max(1, Math.Ceiling(window / 60));
-        if (bucket < 1 || window / bucket > IServingAnalyticsGrain.MaxBuckets)
-        {
-            throw PhantomException.Invalid($"bucketSeconds must be at least 1 and make at most {IServingAnalyticsGrain.MaxBuckets} buckets of the " +
-                $"window.", "bucketSeconds");
-        }
+        var (start, end, bucket) = TimeWindow.Check(from, to, bucketSeconds, time.GetUtcNow(), TimeSpan.FromHours(1), LongestWindow,
+            IServingAnalyticsGrain.MaxBuckets);
 
         if (version is not null)
         {
