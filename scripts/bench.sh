@@ -44,19 +44,24 @@ ASPNETCORE_ENVIRONMENT=Production "$REPO_ROOT/scripts/silo.sh" migrate >/dev/nul
 # The audit benchmark seals and times the chain itself: the silo's audit sweep waits a day instead of a minute.
 ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT/scripts/silo.sh" \
   --Phantom:Silo:ClusterId=bench --silo-port=11190 --gateway-port=30090 --http-port=5090 \
-  --Phantom:Audit:SealInterval=1.00:00:00 \
+  --Phantom:Audit:SealInterval=1.00:00:00 "--Phantom:Analytics:ServiceMetrics=$([[ "${PHANTOM_BENCH_METRICS_OFF:-second}" == first ]] && echo false || echo true)" \
   "--Phantom:Bootstrap:AdminKeyFile=$PHANTOM_BENCH_ADMIN_KEY_FILE" "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
   >"$LOG_DIR/bench-silo.log" 2>&1 &
 silo_pid=$!
-# The analytics benchmark compares against a second silo of the same build and database with service metrics off.
+# The analytics benchmark compares two silos of the same build and database, one with service metrics off: the second
+# one (its own cluster), or the first when PHANTOM_BENCH_METRICS_OFF=first, so a difference between the two silos
+# themselves can be told from the cost of collection.
 second_pid=""
 if [[ -z "${1:-}" || "$1" == analytics ]]; then
+  second_metrics=false
+  [[ "${PHANTOM_BENCH_METRICS_OFF:-second}" == first ]] && second_metrics=true
   ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT/scripts/silo.sh" \
-    --Phantom:Silo:ClusterId=bench-no-metrics --silo-port=11191 --gateway-port=30091 --http-port=5091 \
-    --Phantom:Audit:SealInterval=1.00:00:00 --Phantom:Analytics:ServiceMetrics=false "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
-    >"$LOG_DIR/bench-silo-no-metrics.log" 2>&1 &
+    --Phantom:Silo:ClusterId=bench-second --silo-port=11191 --gateway-port=30091 --http-port=5091 \
+    --Phantom:Audit:SealInterval=1.00:00:00 "--Phantom:Analytics:ServiceMetrics=$second_metrics" \
+    "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" >"$LOG_DIR/bench-silo-second.log" 2>&1 &
   second_pid=$!
-  export PHANTOM_BENCH_GATEWAY_NO_METRICS="127.0.0.1:30091"
+  export PHANTOM_BENCH_SECOND_GATEWAY="127.0.0.1:30091" PHANTOM_BENCH_SECOND_HAS_METRICS="$second_metrics"
+  export PHANTOM_BENCH_FIRST_SILO_PID="$silo_pid" PHANTOM_BENCH_SECOND_SILO_PID="$second_pid" # silo.sh execs dotnet
 fi
 cleanup() {
   for pid in "$silo_pid" $second_pid; do
@@ -69,7 +74,7 @@ cleanup() {
 trap cleanup EXIT
 wait_until_ready "$PHANTOM_BENCH_HTTP" 120 "$silo_pid" || fail "the benchmark silo did not start (log: $LOG_DIR/bench-silo.log)"
 if [[ -n "$second_pid" ]]; then
-  wait_until_ready "http://127.0.0.1:5091" 120 "$second_pid" || fail "the second benchmark silo did not start (log: $LOG_DIR/bench-silo-no-metrics.log)"
+  wait_until_ready "http://127.0.0.1:5091" 120 "$second_pid" || fail "the second benchmark silo did not start (log: $LOG_DIR/bench-silo-second.log)"
 fi
 
 dotnet "$REPO_ROOT/bench/PhantomMl.Bench/bin/Release/net10.0/PhantomMl.Bench.dll" "$@"

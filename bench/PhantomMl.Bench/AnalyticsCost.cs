@@ -30,9 +30,9 @@ public static class AnalyticsCost
 
     private static async Task CollectionCostAsync(BenchPlatform platform, BenchSettings settings)
     {
-        if (settings.GatewayWithoutMetrics is null)
+        if (settings.SecondGateway is null)
         {
-            Console.WriteLine("collection on/off: skipped (PHANTOM_BENCH_GATEWAY_NO_METRICS not set; scripts/bench.sh analytics sets it)");
+            Console.WriteLine("collection on/off: skipped (PHANTOM_BENCH_SECOND_GATEWAY not set; scripts/bench.sh analytics sets it)");
             return;
         }
 
@@ -41,10 +41,13 @@ public static class AnalyticsCost
         await platform.Tenant.CreateModelAsync(platform.TenantKey, Model, new CreateModel("classifier", "fasttree"));
         await platform.Tenant.RegisterModelVersionAsync(platform.TenantKey, Model, new RegisterVersion("1"));
         await platform.Tenant.UploadModelArtifactAsync(platform.TenantKey, Model, "1", new MemoryStream(onnx));
-        await using var off = await PhantomClient.ConnectAsync(new PhantomClientOptions
+        await using var second = await PhantomClient.ConnectAsync(new PhantomClientOptions
         {
-            Gateways = [settings.GatewayWithoutMetrics], ClusterId = $"{settings.ClusterId}-no-metrics", ApiKey = platform.TenantApiKey,
+            Gateways = [settings.SecondGateway], ClusterId = $"{settings.ClusterId}-second", ApiKey = platform.TenantApiKey,
         });
+        var (on, off) = settings.SecondSiloHasMetrics ? (second, platform.Tenant) : (platform.Tenant, second);
+        var (onPid, offPid) = settings.SecondSiloHasMetrics ? (settings.SecondSiloPid, settings.FirstSiloPid) : (settings.FirstSiloPid, settings.SecondSiloPid);
+        Console.WriteLine($"collection is off on the {(settings.SecondSiloHasMetrics ? "first" : "second")} silo (PHANTOM_BENCH_METRICS_OFF)");
 
         var duration = TimeSpan.FromSeconds(Math.Max(2, settings.Duration.TotalSeconds / 2));
         var workloads = new (string Name, Func<PhantomClient, IReadOnlyDictionary<string, double>, Task> Call)[]
@@ -55,19 +58,24 @@ public static class AnalyticsCost
         foreach (var (name, call) in workloads)
         {
             // Warm both silos first (JIT tiers, model sessions, connections): unmeasured.
-            foreach (var client in new[] { platform.Tenant, off })
+            foreach (var client in new[] { on, off })
             {
                 await InferenceThroughput.MeasureAsync(row => call(client, row), rows, Concurrency, TimeSpan.FromSeconds(8));
             }
 
-            var sides = new Dictionary<string, List<(double PerSecond, double P50, double P99)>> { ["on"] = [], ["off"] = [] };
+            var sides = new Dictionary<string, List<(double PerSecond, double P50, double P99, long Calls)>> { ["on"] = [], ["off"] = [] };
+            var cpu = new Dictionary<string, (double Seconds, long Calls)> { ["on"] = (0, 0), ["off"] = (0, 0) };
             for (var round = 0; round < 6; round++)
             {
                 // Alternating which side goes first, so neither always runs right after the other's burst.
-                var order = round % 2 == 0 ? new[] { ("on", platform.Tenant), ("off", off) } : [("off", off), ("on", platform.Tenant)];
+                var order = round % 2 == 0 ? new[] { ("on", on), ("off", off) } : [("off", off), ("on", on)];
                 foreach (var (side, client) in order)
                 {
-                    sides[side].Add(await InferenceThroughput.MeasureAsync(row => call(client, row), rows, Concurrency, duration));
+                    var pid = side == "on" ? onPid : offPid;
+                    var before = SiloCpuSeconds(pid);
+                    var measured = await InferenceThroughput.MeasureAsync(row => call(client, row), rows, Concurrency, duration);
+                    sides[side].Add(measured);
+                    cpu[side] = (cpu[side].Seconds + (SiloCpuSeconds(pid) - before), cpu[side].Calls + measured.Calls);
                 }
             }
 
@@ -80,6 +88,13 @@ public static class AnalyticsCost
 
             var ratio = Median(sides["on"].Select(r => r.PerSecond)) / Median(sides["off"].Select(r => r.PerSecond));
             Console.WriteLine($"ratio {name} on/off: {ratio:F3} (cost of collection {(1 - ratio) * 100:F1}%, target under 5%)");
+            if (onPid > 0 && offPid > 0)
+            {
+                // The silo's own CPU per call (/proc/<pid>/stat): what collection adds to each call, whatever else the
+                // machine was doing. ClickHouse's work to store the rows is in the sidecar, not here.
+                var (onCpu, offCpu) = (cpu["on"].Seconds / cpu["on"].Calls * 1e6, cpu["off"].Seconds / cpu["off"].Calls * 1e6);
+                Console.WriteLine($"silo CPU per call {name}: on {onCpu:F1} µs, off {offCpu:F1} µs, ratio on/off {onCpu / offCpu:F3}");
+            }
         }
     }
 
@@ -142,6 +157,19 @@ public static class AnalyticsCost
         Console.WriteLine($"history API alone (1,000 buckets of {CurvePoints:N0} points): p50 {api:F0} ms");
         Console.WriteLine($"job page, navigation to curve drawn: p50 {load:F0} ms  max {loads.Max():F0} ms over {loads.Count} loads (target under 1,000 ms)");
         Console.WriteLine($"ratio page/API: {load / api:F2}");
+    }
+
+    // utime + stime of a process, in seconds (clock ticks of 10 ms); 0 when the process is not known.
+    private static double SiloCpuSeconds(int pid)
+    {
+        if (pid <= 0 || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return 0;
+        }
+
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
     }
 
     private static double Median(IEnumerable<double> values)

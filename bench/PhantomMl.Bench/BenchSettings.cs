@@ -21,7 +21,10 @@ public sealed record BenchSettings(
     int AgentWaiting,
     int AuditRows,
     int AuditTenants,
-    string? GatewayWithoutMetrics)
+    string? SecondGateway,
+    bool SecondSiloHasMetrics,
+    int FirstSiloPid,
+    int SecondSiloPid)
 {
     public static BenchSettings FromEnvironment() => new(
         Require("ConnectionStrings__PostgreSql"),
@@ -43,7 +46,10 @@ public sealed record BenchSettings(
         Int("PHANTOM_BENCH_AGENT_WAITING", 10_000),
         Int("PHANTOM_BENCH_AUDIT_ROWS", 1_000_000),
         Int("PHANTOM_BENCH_AUDIT_TENANTS", 100),
-        Environment.GetEnvironmentVariable("PHANTOM_BENCH_GATEWAY_NO_METRICS") is { Length: > 0 } off ? off : null);
+        Environment.GetEnvironmentVariable("PHANTOM_BENCH_SECOND_GATEWAY") is { Length: > 0 } second ? second : null,
+        Environment.GetEnvironmentVariable("PHANTOM_BENCH_SECOND_HAS_METRICS") == "true",
+        Int("PHANTOM_BENCH_FIRST_SILO_PID", 0),
+        Int("PHANTOM_BENCH_SECOND_SILO_PID", 0));
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : throw new InvalidOperationException($"{name} is not set: run scripts/bench.sh");

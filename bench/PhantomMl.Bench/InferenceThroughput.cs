@@ -40,7 +40,7 @@ public static class InferenceThroughput
             foreach (var (name, predict) in paths)
             {
                 await predict(rows[0]); // warm: session loaded, connections open
-                var (perSecond, p50, p99) = await MeasureAsync(predict, rows, concurrency, duration);
+                var (perSecond, p50, p99, _) = await MeasureAsync(predict, rows, concurrency, duration);
                 results[(name, concurrency)] = perSecond;
                 Console.WriteLine($"{name,-30} concurrency {concurrency,2}: {perSecond,9:N0} predictions/s  p50 {p50,7:F2} ms  p99 {p99,7:F2} ms");
             }
@@ -72,8 +72,8 @@ public static class InferenceThroughput
         return (trained.Onnx!, rows);
     }
 
-    /// <summary>Calls <paramref name="predict"/> from <paramref name="concurrency"/> workers for <paramref name="duration"/>: calls/s, p50 and p99 in ms.</summary>
-    public static async Task<(double PerSecond, double P50, double P99)> MeasureAsync(Func<IReadOnlyDictionary<string, double>, Task> predict,
+    /// <summary>Calls <paramref name="predict"/> from <paramref name="concurrency"/> workers for <paramref name="duration"/>: calls/s, p50 and p99 in ms, calls made.</summary>
+    public static async Task<(double PerSecond, double P50, double P99, long Calls)> MeasureAsync(Func<IReadOnlyDictionary<string, double>, Task> predict,
         IReadOnlyDictionary<string, double>[] rows, int concurrency, TimeSpan duration)
     {
         var latencies = new System.Collections.Concurrent.ConcurrentBag<double>();
@@ -88,6 +88,6 @@ public static class InferenceThroughput
             }
         })));
         var sorted = latencies.Order().ToArray();
-        return (sorted.Length / clock.Elapsed.TotalSeconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)]);
+        return (sorted.Length / clock.Elapsed.TotalSeconds, sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.99)], sorted.Length);
     }
 }

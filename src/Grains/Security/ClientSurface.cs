@@ -12,7 +12,9 @@ public static class ClientSurface
     /// </summary>
     private static readonly HashSet<string> OrleansClientProtocol = new(StringComparer.Ordinal) { "Orleans.Runtime.IClusterManifestSystemTarget" };
 
-    private static readonly ConcurrentDictionary<MethodInfo, bool> Callable = new();
+    // Keyed by the method's runtime handle, not the MethodInfo: hashing a reflection object by identity takes the runtime's
+    // slow path, and this is asked on every grain call.
+    private static readonly ConcurrentDictionary<nint, bool> Callable = new();
 
     /// <summary>Whether a client may call <paramref name="method"/> at all.</summary>
     public static bool AdmitsClients(MethodInfo method) => IsClientCallable(method) || IsOrleansClientProtocol(method);
@@ -21,10 +23,10 @@ public static class ClientSurface
     /// Whether <paramref name="method"/> (or its interface) is marked client-callable and not silo-only: its callers are
     /// authenticated first.
     /// </summary>
-    public static bool IsClientCallable(MethodInfo method) => Callable.GetOrAdd(method, static m =>
+    public static bool IsClientCallable(MethodInfo method) => Callable.GetOrAdd(method.MethodHandle.Value, static (_, m) =>
         m.GetCustomAttribute<SiloOnlyAttribute>() is null
         && (m.GetCustomAttribute<ClientCallableAttribute>() is not null
-            || m.DeclaringType?.GetCustomAttribute<ClientCallableAttribute>() is not null));
+            || m.DeclaringType?.GetCustomAttribute<ClientCallableAttribute>() is not null), method);
 
     /// <summary>
     /// Whether <paramref name="request"/> is a timer tick the silo's runtime delivered to one of its own grains or grain

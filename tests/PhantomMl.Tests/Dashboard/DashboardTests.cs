@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Playwright;
 using PhantomMl.Tests.Infrastructure;
+using PhantomMl.Tests.Training;
 
 namespace PhantomMl.Tests.Dashboard;
 
@@ -75,6 +76,47 @@ public sealed class DashboardTests(PlatformSiloFixture platform) : IClassFixture
         await Expect(lineage.Locator($"g[data-type='training_job'][data-id='{jobId}']"));
         await Expect(lineage.Locator("g[data-type='dataset'][data-id='s3://datasets/churn.csv']"));
         await Expect(lineage.Locator("g[data-type='alias'][data-id='churn/aliases/champion']"));
+    }
+
+    [Fact]
+    public async Task The_inference_page_shows_latency_throughput_and_the_confidence_histogram_of_real_predictions()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("uiserve");
+        await platform.AddModelWithArtifactAsync(tenant, key, "scorer", "classifier", "fasttree",
+            await SampleDatasets.TrainBinaryOnnxAsync(rows: 500, seed: 7, trees: 5), "application/octet-stream", "1");
+        const int Requests = 12;
+        for (var i = 0; i < Requests; i++)
+        {
+            await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/predict", key,
+                new { rows = new[] { new Dictionary<string, double> { ["x1"] = i / 10.0, ["x2"] = -i / 10.0, ["x3"] = 0.5, ["x4"] = 1, ["x5"] = i / 20.0 } },
+                    bypassCache = true });
+        }
+
+        // The recorder writes predictions to ClickHouse within its interval; the page shows what is there.
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(60);
+        while ((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer/analytics", key))
+               .GetProperty("versions").EnumerateArray().Sum(v => v.GetProperty("requests").GetInt64()) < Requests)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the predictions did not reach the analytics within 60 s");
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        }
+
+        var page = await Browser.NewPageAsync();
+        await page.GotoAsync(Url("/ui/#/signin"));
+        await page.GetByLabel("API key").FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = $"Tenant {tenant}" }));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Inference" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Inference analytics" }));
+        await Expect(page.GetByRole(AriaRole.Cell, new() { Name = "primary", Exact = true }));
+        await Expect(page.GetByRole(AriaRole.Img, new() { Name = "Latency of 1 (primary), ms", Exact = false }));
+        var histogram = page.GetByRole(AriaRole.Img, new() { Name = "Confidence of predictions", Exact = false });
+        await Expect(histogram);
+        // The histogram's text equivalent lists each bin's count: together, every prediction.
+        var label = (await histogram.GetAttributeAsync("aria-label"))!;
+        var total = label[(label.IndexOf(':') + 1)..].Split(',').Sum(bin => int.Parse(bin.Trim().Split(' ')[1]));
+        Assert.Equal(Requests, total);
+        await Browser.ScreenshotAsync(page, "inference-analytics");
     }
 
     [Fact]
