@@ -30,7 +30,9 @@ public sealed class AgentFailoverTests(ClusterDatabasesFixture fixture)
         await Task.WhenAll(first.WaitUntilReadyAsync(), second.WaitUntilReadyAsync());
         var api = new PlatformApi(first);
         var (tenant, key) = await api.CreateTenantWithAdminAsync("agent-failover", new { concurrent_workflow_runs = 100, concurrent_agent_executions = 200 });
-        await api.DefineAgentAsync(tenant, key, "sleeper", new { agentType = "noop", timeoutMs = 120_000, maxRetries = 2, config = new { sleepMs = 6000 } });
+        // Long enough that an execution found on the first silo is still running when the search for a run there ends and
+        // the silo is killed: with 6 s, a slow search let it complete first (attempt 1), failing the test one run in many.
+        await api.DefineAgentAsync(tenant, key, "sleeper", new { agentType = "noop", timeoutMs = 120_000, maxRetries = 2, config = new { sleepMs = 30_000 } });
         await api.DefineAgentAsync(tenant, key, "echo", new { agentType = "noop" });
         await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"/api/v1/tenants/{tenant}/workflows/two-steps", key, new
         {
@@ -64,11 +66,12 @@ public sealed class AgentFailoverTests(ClusterDatabasesFixture fixture)
         }
 
         Assert.True(execution is not null && run is not null, "Nothing was placed on the first silo in 20 rounds.");
+        Assert.Equal("running", (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/agent-executions/{execution}", key)).Status());
         first.Kill();
 
         // The sweep normally ticks every minute; an operator's "now" is the same pass.
         var survivor = new PlatformApi(second);
-        var deadline = DateTimeOffset.UtcNow.AddMinutes(2);
+        var deadline = DateTimeOffset.UtcNow.AddMinutes(3);
         JsonElement retried = default, finishedRun = default;
         while (DateTimeOffset.UtcNow < deadline)
         {
