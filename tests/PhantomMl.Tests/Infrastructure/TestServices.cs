@@ -86,12 +86,35 @@ public static class TestServices
     }
 
     /// <summary>A TCP port on 127.0.0.1 that was free a moment ago.</summary>
+    /// <summary>
+    /// A port free on loopback now, for a test silo to bind a moment later. Taken from 20000-29999, below the kernel's
+    /// ephemeral range (32768-60999): a port the kernel hands out itself (port 0) can be taken by any outgoing
+    /// connection between this check and the silo's bind, which failed a run with "address already in use". Each port
+    /// is handed out once per test process.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < PortRange; attempt++)
+        {
+            var port = LowestPort + (int)((uint)Interlocked.Increment(ref _nextPort) % PortRange);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // in use by someone else: the next one
+            }
+        }
+
+        throw new InvalidOperationException($"No free port in {LowestPort}-{LowestPort + PortRange - 1}.");
     }
+
+    private const int LowestPort = 20_000;
+    private const int PortRange = 10_000;
+    private static int _nextPort = Random.Shared.Next(PortRange);
 
     private static string Require(string name) =>
         Environment.GetEnvironmentVariable($"ConnectionStrings__{name}") is { Length: > 0 } value
