@@ -1,4 +1,5 @@
 
+using Orleans.Concurrency;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Models;
@@ -20,12 +21,20 @@ public interface IModelGrain : IGrainWithStringKey
 
     /// <summary>
     /// Changes the model if <paramref name="expectedETag"/> is current; null (HTTP <c>If-Match: *</c>) applies the
-    /// change to whatever is current, still one change at a time, so nothing another writer changed is lost.
+    /// change to whatever is current, still one change at a time, so nothing another writer changed is lost. The call
+    /// interleaves only to authorize and queue: the changes waiting together are applied in arrival order and committed
+    /// in one transaction by <see cref="CommitRowChangesAsync"/> (group commit), each caller answered as if alone.
     /// </summary>
-    [Alias("UpdateAsync")] Task<ModelView> UpdateAsync(UpdateModel command, long? expectedETag);
+    [AlwaysInterleave, Alias("UpdateAsync")] Task<ModelView> UpdateAsync(UpdateModel command, long? expectedETag);
 
-    /// <summary>Moves the model to another status along the documented lifecycle (illegal = 409).</summary>
-    [Alias("ChangeStatusAsync")] Task<ModelView> ChangeStatusAsync(string status, long expectedETag);
+    /// <summary>Moves the model to another status along the documented lifecycle (illegal = 409); group committed like updates.</summary>
+    [AlwaysInterleave, Alias("ChangeStatusAsync")] Task<ModelView> ChangeStatusAsync(string status, long expectedETag);
+
+    /// <summary>
+    /// Commits the queued row changes: the activation's call to itself, ordinary (not interleaving), so a batch never
+    /// overlaps another call.
+    /// </summary>
+    [SiloOnly, Alias("CommitRowChangesAsync")] Task CommitRowChangesAsync();
 
     /// <summary>Deletes the model with its versions, aliases and lineage; releases its quota.</summary>
     [Alias("DeleteAsync")] Task DeleteAsync(long expectedETag);

@@ -27,3 +27,6 @@ public enum AuditClaim
     /// <summary>The same caller used this key before for a different request: nothing was written.</summary>
     KeyReused,
 }
+
+/// <summary>One row to record: who (user and client), what, and the suffix that tells a second row of one request apart.</summary>
+public readonly record struct PendingAuditRow(string UserId, ClientDetails Client, AuditEvent Audit, string? EventIdSuffix = null);

@@ -29,33 +29,75 @@ public sealed class AuditSql(TenantDatabase database)
     public async Task<AuditClaim> RecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
         string userId, ClientDetails client, AuditEvent audit, string? eventIdSuffix = null)
     {
-        var details = DetailsJson(audit.Details);
-        await using var command = new NpgsqlCommand("""
-            SELECT record_audit_event_once(@tenant, @event, @fingerprint, now(), @user, @session, @type::audit_event_type_enum, @resourceType,
-                                           @resourceId, @action, @result::audit_result_enum, @ip, @agent, NULL, @details, NULL, NULL)
-            """, connection, transaction);
-        command.Parameters.AddWithValue("tenant", tenantId);
-        command.Parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
-        command.Parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
-        command.Parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);
-        command.Parameters.Add(new NpgsqlParameter("session",
-            NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
-        command.Parameters.AddWithValue("type", audit.EventType);
-        command.Parameters.AddWithValue("resourceType", BoundedText.Fit(audit.ResourceType, 100)!);
-        command.Parameters.AddWithValue("resourceId", BoundedText.Fit(audit.ResourceId, 255)!);
-        command.Parameters.AddWithValue("action", BoundedText.Fit(audit.Action, 100)!);
-        command.Parameters.AddWithValue("result", audit.Result);
-        command.Parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = ParseAddress(client.IpAddress) });
-        command.Parameters.Add(new NpgsqlParameter("agent",
-            NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)details ?? DBNull.Value });
-        return (short)(await command.ExecuteScalarAsync())! switch
-        {
-            1 => AuditClaim.Recorded,
-            0 => AuditClaim.Replay,
-            _ => AuditClaim.KeyReused,
-        };
+        await using var command = new NpgsqlCommand(RecordSql, connection, transaction);
+        AddRecordParameters(command.Parameters, tenantId, new PendingAuditRow(userId, client, audit, eventIdSuffix));
+        return Claim(await command.ExecuteScalarAsync());
     }
+
+    /// <summary>
+    /// Writes several rows inside the caller's transaction in one round trip (a group commit's changes), in order; answers
+    /// each row's claim, as <see cref="RecordAsync"/> would have one by one.
+    /// </summary>
+    public async Task<AuditClaim[]> RecordManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        IReadOnlyList<PendingAuditRow> entries)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        foreach (var entry in entries)
+        {
+            var command = new NpgsqlBatchCommand(RecordSql);
+            AddRecordParameters(command.Parameters, tenantId, entry);
+            batch.BatchCommands.Add(command);
+        }
+
+        var claims = new AuditClaim[entries.Count];
+        await using var reader = await batch.ExecuteReaderAsync();
+        for (var i = 0; i < claims.Length; i++)
+        {
+            if (i > 0)
+            {
+                await reader.NextResultAsync();
+            }
+
+            await reader.ReadAsync();
+            claims[i] = Claim(reader.GetValue(0));
+        }
+
+        return claims;
+    }
+
+    private const string RecordSql = """
+        SELECT record_audit_event_once(@tenant, @event, @fingerprint, now(), @user, @session, @type::audit_event_type_enum, @resourceType,
+                                       @resourceId, @action, @result::audit_result_enum, @ip, @agent, NULL, @details, NULL, NULL)
+        """;
+
+    private static AuditClaim Claim(object? claimed) => (short)claimed! switch
+    {
+        1 => AuditClaim.Recorded,
+        0 => AuditClaim.Replay,
+        _ => AuditClaim.KeyReused,
+    };
+
+    private static void AddRecordParameters(NpgsqlParameterCollection parameters, Guid tenantId, PendingAuditRow entry)
+    {
+        var (userId, client, audit, eventIdSuffix) = entry;
+        var details = DetailsJson(audit.Details);
+        parameters.AddWithValue("tenant", tenantId);
+        parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
+        parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
+        parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);
+        parameters.Add(new NpgsqlParameter("session", NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
+        parameters.AddWithValue("type", audit.EventType);
+        parameters.AddWithValue("resourceType", BoundedText.Fit(audit.ResourceType, 100)!);
+        parameters.AddWithValue("resourceId", BoundedText.Fit(audit.ResourceId, 255)!);
+        parameters.AddWithValue("action", BoundedText.Fit(audit.Action, 100)!);
+        parameters.AddWithValue("result", audit.Result);
+        parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = ParseAddress(client.IpAddress) });
+        parameters.Add(new NpgsqlParameter("agent", NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
+        parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)details ?? DBNull.Value });
+    }
+
+    /// <summary>The suffix of a row written for an attempt that changed nothing: a row of its own for each attempt.</summary>
+    public static string AttemptSuffix(AuditEvent audit) => $":{audit.Result}:{Guid.CreateVersion7():N}";
 
     /// <summary>
     /// Writes a row in a transaction of its own: an attempt that changed nothing (denied, failed), or something the
@@ -64,7 +106,7 @@ public sealed class AuditSql(TenantDatabase database)
     /// </summary>
     public Task RecordAloneAsync(Guid tenantId, string userId, ClientDetails client, AuditEvent audit) =>
         database.InTenantAsync(tenantId, (connection, transaction) =>
-            RecordAsync(connection, transaction, tenantId, userId, client, audit, eventIdSuffix: $":{audit.Result}:{Guid.CreateVersion7():N}"));
+            RecordAsync(connection, transaction, tenantId, userId, client, audit, AttemptSuffix(audit)));
 
     /// <summary>Whether <paramref name="userId"/> recorded <paramref name="eventId"/> in the tenant (a request applied before).</summary>
     public Task<bool> WasRecordedAsync(Guid tenantId, string userId, string eventId) =>

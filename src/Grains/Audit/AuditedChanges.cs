@@ -39,10 +39,9 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
                 _ => throw PhantomException.IdempotencyKeyReused(caller.Client.RequestId),
             };
         }
-        catch (PhantomException e) when (e.Status is not (401 or 404))
+        catch (PhantomException e) when (IsAudited(e))
         {
-            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client,
-                audit.As(e.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = e.Status, error = e.Detail }));
+            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client, AttemptOf(audit, e));
             throw;
         }
         catch (PostgresException e) when (DatabaseErrors.AsProblem(e) is { } problem)
@@ -52,4 +51,11 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
             throw problem.Status == 409 ? PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.") : problem;
         }
     }
+
+    /// <summary>Whether a refusal inside a change is audited: 401 and 404 were audited where they were decided.</summary>
+    public static bool IsAudited(PhantomException refusal) => refusal.Status is not (401 or 404);
+
+    /// <summary>The row of an attempt the change refused: denied for a quota, failed otherwise, with the reason.</summary>
+    public static AuditEvent AttemptOf(AuditEvent audit, PhantomException refusal) =>
+        audit.As(refusal.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = refusal.Status, error = refusal.Detail });
 }

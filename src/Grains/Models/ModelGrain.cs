@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
+using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
 using PhantomMl.Grains.Tenants;
@@ -12,7 +13,8 @@ namespace PhantomMl.Grains.Models;
 /// artifact_uploads) is the state; this activation keeps the model row and its aliases in memory, read on the first
 /// authorized call and reloaded after every change it commits. Nothing is read before a caller is authorized: the
 /// activation itself only parses its key. Every change checks the caller, then the ETag, then commits together with its
-/// audit row. The methods are split by concern: versions, aliases and serving, lineage, artifacts.
+/// audit row. Changes to the model row are group committed (<c>ModelGrain.RowChanges.cs</c>). The methods are split by
+/// concern: versions, aliases and serving, lineage, artifacts.
 /// </summary>
 public sealed partial class ModelGrain(
     TenantDatabase database,
@@ -27,6 +29,7 @@ public sealed partial class ModelGrain(
     TimeProvider time,
     ILogger<ModelGrain> logger) : Grain, IModelGrain, IModelRefresh
 {
+    private readonly GroupCommit<RowChange, ModelView> _rowChanges = new();
     private string _tenantKey = "";
     private string _name = "";
     private Guid _tenantId;
@@ -39,6 +42,14 @@ public sealed partial class ModelGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_tenantKey, _name) = GrainKeys.ParseModel(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _rowChanges.FailAll(PhantomException.Unavailable(ProblemTypes.SiloStopping, "Not applied",
+            "The change was not applied: the model's grain is stopping. Send it again."));
         return Task.CompletedTask;
     }
 
@@ -165,33 +176,18 @@ public sealed partial class ModelGrain(
     private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
     {
         var access = await guard.AuthorizeAsync(_tenantKey, permission, audit);
-        if (!_loaded)
-        {
-            _tenantId = access.TenantId;
-            await ReloadAsync();
-            _loaded = true;
-        }
-
+        await EnsureLoadedAsync(access.TenantId);
         return access.Caller;
     }
 
-    private async Task<ModelView> ChangeModelAsync(string action, long? expectedETag, object? details, Func<ModelRecord, ModelRecord> change)
+    private async Task EnsureLoadedAsync(Guid tenantId)
     {
-        var audit = Event(action, Details: details);
-        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
-        var model = Model;
-        // A stale ETag is answered at once, before any database work: under contention most attempts are stale.
-        // It changes nothing and refuses nothing, so it leaves no audit row.
-        var expected = expectedETag ?? model.RowVersion;
-        RequireETag(expected);
-        await InvalidateCacheAsync();
-        // The UPDATE returns the committed row, and these changes leave the aliases alone: no reload is needed.
-        _model = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-            await modelSql.UpdateAsync(connection, transaction, change(model),
-                expected) ?? throw PhantomException.PreconditionFailed(model.RowVersion),
-            replay: () => Task.FromResult(Model));
-        await PublishAsync();
-        return View();
+        if (!_loaded)
+        {
+            _tenantId = tenantId;
+            await ReloadAsync();
+            _loaded = true;
+        }
     }
 
     /// <summary>A change to versions, aliases or artifacts is a change to the model: its ETag moves too.</summary>

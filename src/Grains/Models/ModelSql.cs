@@ -50,9 +50,12 @@ public sealed partial class ModelSql
         return await SingleAsync(command);
     }
 
-    /// <summary>Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not.</summary>
+    /// <summary>
+    /// Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not. The ETag
+    /// moves by <paramref name="changes"/>: a group commit writes several changes' final state at once.
+    /// </summary>
     public async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
-        string? activeVersion = null, bool setActive = false)
+        string? activeVersion = null, bool setActive = false, int changes = 1)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE models
@@ -69,12 +72,13 @@ public sealed partial class ModelSql
                        WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
                    f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions
                        WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
-                   row_version = row_version + 1, updated_at = now()
+                   row_version = row_version + @changes, updated_at = now()
              WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
             RETURNING {ModelColumns}
             """);
         command.Parameters.AddWithValue("id", model.Id);
         command.Parameters.AddWithValue("expected", expectedVersion);
+        command.Parameters.AddWithValue("changes", (long)changes);
         command.Parameters.AddWithValue("status", model.Status);
         command.Parameters.AddWithValue("setActive", setActive);
         command.Parameters.Add(new NpgsqlParameter("active", NpgsqlDbType.Varchar) { Value = (object?)activeVersion ?? DBNull.Value });
