@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks (scripts/bench.sh [registry|training|inference|agents|audit|analytics], default all): starts the local services, a fresh database, and one silo on its own ports, runs
+# Benchmarks (scripts/bench.sh [registry|updates|training|inference|agents|audit|analytics], default all): starts the local services, a fresh database, and one silo on its own ports, runs
 # bench/PhantomMl.Bench against them, then removes the database and stops the services it started. Prints ratios
 # measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),
 # PHANTOM_BENCH_MODELS_PER_TENANT (1000), PHANTOM_BENCH_SEARCHES (400), PHANTOM_BENCH_METRIC_POINTS (4000000: 1,000,000 per metric),
-# PHANTOM_BENCH_AUDIT_ROWS (1000000), PHANTOM_BENCH_AUDIT_TENANTS (100).
+# PHANTOM_BENCH_AUDIT_ROWS (1000000), PHANTOM_BENCH_AUDIT_TENANTS (100), PHANTOM_BENCH_UPDATE_MODELS (1 or 64: only that run of `updates`).
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 "$REPO_ROOT/scripts/setup.sh" all

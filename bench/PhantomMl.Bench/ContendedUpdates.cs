@@ -5,7 +5,10 @@ using StackExchange.Redis;
 
 namespace PhantomMl.Bench;
 
-/// <summary>Many writers changing one model at once, each its own tag; an update is lost if a later one overwrote it.</summary>
+/// <summary>
+/// Many writers changing models at once (all one model, or each its own), each writer its own tag; an update is lost if a
+/// later one overwrote it.
+/// </summary>
 public static class ContendedUpdates
 {
     public sealed record Result(long Updates, TimeSpan Elapsed, double[] LatenciesMs, long LostUpdates, long Retries)
@@ -15,9 +18,10 @@ public static class ContendedUpdates
         public double PerSecond => Updates / Elapsed.TotalSeconds;
 
         /// <summary>A writer's update is lost when the stored value is not the last one it was told had landed.</summary>
-        public Result Check(IReadOnlyDictionary<string, string> finalTags) => this with
+        public Result Check(IReadOnlyList<IReadOnlyDictionary<string, string>> finalTags) => this with
         {
-            LostUpdates = Acknowledged.Select((sequence, writer) => finalTags.TryGetValue($"w{writer}", out var stored) && stored == sequence.ToString() ? 0 : 1).Sum(),
+            LostUpdates = Acknowledged.Select((sequence, writer) =>
+                finalTags[writer % finalTags.Count].TryGetValue($"w{writer}", out var stored) && stored == sequence.ToString() ? 0 : 1).Sum(),
         };
 
         public void Print(string name)
@@ -34,29 +38,44 @@ public static class ContendedUpdates
     /// The platform's way: each writer sends its change (its own tag, set to its next sequence number) with
     /// If-Match: * and the model's grain applies the changes one at a time; nothing is read first, nothing retried.
     /// </summary>
-    public static async Task<Result> RunGrainAsync(BenchPlatform platform, BenchSettings settings)
+    public static async Task<Result> RunGrainAsync(BenchPlatform platform, BenchSettings settings, int models)
     {
-        const string name = "contended-grain";
-        await platform.Tenant.CreateModelAsync(platform.TenantKey, name, new CreateModel("classifier", "fasttree"));
-        var result = await RunAsync(settings, (writer, sequence) =>
-            platform.Tenant.UpdateModelAsync(platform.TenantKey, name, new UpdateModel(MergeTags: Tag(writer, sequence)), expectedETag: null));
-        return result.Check((await platform.Tenant.GetModelAsync(platform.TenantKey, name)).Tags);
+        var names = Enumerable.Range(0, models).Select(m => $"contended-grain-{models}-{m}").ToArray();
+        foreach (var name in names)
+        {
+            await platform.Tenant.CreateModelAsync(platform.TenantKey, name, new CreateModel("classifier", "fasttree"));
+        }
+
+        var result = await RunAsync(settings, (writer, sequence) => platform.Tenant.UpdateModelAsync(platform.TenantKey, names[writer % models],
+            new UpdateModel(MergeTags: Tag(writer, sequence)), expectedETag: null));
+        var final = new List<IReadOnlyDictionary<string, string>>();
+        foreach (var name in names)
+        {
+            final.Add((await platform.Tenant.GetModelAsync(platform.TenantKey, name)).Tags);
+        }
+
+        return result.Check(final);
     }
 
     /// <summary>
     /// The design document's StrongConsistencyManager, faithfully: a Redis lock per model (SET NX PX 30000,
     /// released by a compare-and-delete script), then a transaction that reads the row FOR UPDATE and writes it.
     /// </summary>
-    public static async Task<Result> RunLockBaselineAsync(BenchPlatform platform, BenchSettings settings)
+    public static async Task<Result> RunLockBaselineAsync(BenchPlatform platform, BenchSettings settings, int models)
     {
-        const string name = "contended-baseline";
-        var model = await platform.Tenant.CreateModelAsync(platform.TenantKey, name, new CreateModel("classifier", "fasttree"));
+        var ids = new List<Guid>();
+        foreach (var m in Enumerable.Range(0, models))
+        {
+            ids.Add((await platform.Tenant.CreateModelAsync(platform.TenantKey, $"contended-baseline-{models}-{m}", new CreateModel("classifier", "fasttree"))).Id);
+        }
+
         var redis = platform.Redis.GetDatabase();
-        var lockKey = $"model_lock:{model.Id}";
         const string release = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
         long retries = 0;
         var result = await RunAsync(settings, async (writer, sequence) =>
         {
+            var modelId = ids[writer % models];
+            var lockKey = $"model_lock:{modelId}";
             var token = Guid.NewGuid().ToString();
             while (!await redis.StringSetAsync(lockKey, token, TimeSpan.FromSeconds(30), When.NotExists))
             {
@@ -75,7 +94,7 @@ public static class ContendedUpdates
                     await using (var select = new NpgsqlCommand("SELECT tags::text FROM models WHERE tenant_id = @tenant AND id = @id FOR UPDATE", connection, transaction))
                     {
                         select.Parameters.AddWithValue("tenant", platform.TenantId);
-                        select.Parameters.AddWithValue("id", model.Id);
+                        select.Parameters.AddWithValue("id", modelId);
                         tags = (string)(await select.ExecuteScalarAsync())!;
                     }
 
@@ -89,7 +108,7 @@ public static class ContendedUpdates
                         "UPDATE models SET tags = @tags::jsonb, row_version = row_version + 1, updated_at = now() WHERE tenant_id = @tenant AND id = @id", connection, transaction))
                     {
                         update.Parameters.AddWithValue("tenant", platform.TenantId);
-                        update.Parameters.AddWithValue("id", model.Id);
+                        update.Parameters.AddWithValue("id", modelId);
                         update.Parameters.AddWithValue("tags", System.Text.Json.JsonSerializer.Serialize(merged));
                         await update.ExecuteNonQueryAsync();
                     }
@@ -103,7 +122,13 @@ public static class ContendedUpdates
             }
         });
 
-        return result.Check(await FinalBaselineTagsAsync(platform, model.Id)) with { Retries = retries };
+        var final = new List<IReadOnlyDictionary<string, string>>();
+        foreach (var id in ids)
+        {
+            final.Add(await FinalBaselineTagsAsync(platform, id));
+        }
+
+        return result.Check(final) with { Retries = retries };
     }
 
     private static Task<Dictionary<string, string>> FinalBaselineTagsAsync(BenchPlatform platform, Guid modelId) =>

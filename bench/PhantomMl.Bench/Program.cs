@@ -1,6 +1,7 @@
-// Benchmarks, run by scripts/bench.sh [registry|training|inference] against a silo on a fresh database (default: all):
-//  1. (registry) 64 concurrent writers doing read-modify-write on one model: the grain design (optimistic ETags,
-//     serialised by the model's activation) against the design document's own approach (Redis lock +
+// Benchmarks, run by scripts/bench.sh [registry|updates|training|inference|agents|audit|analytics] against a silo on a fresh
+// database (default: all):
+//  1. (registry, updates) 64 concurrent writers doing read-modify-write on one model, then on 64 models: the grain design
+//     (serialised by the model's activation, group committed) against the design document's own approach (Redis lock +
 //     SELECT ... FOR UPDATE), implemented faithfully here only as the baseline.
 //  2. (registry) Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
 //  0. (inference) Single-row predictions: raw ONNX Runtime against the SDK and HTTP paths at concurrency 1 and 64.
@@ -51,17 +52,28 @@ if (only is null or "training")
     Console.WriteLine();
 }
 
-if (only is not (null or "registry"))
+if (only is not (null or "registry" or "updates"))
 {
     return;
 }
 
-Console.WriteLine($"== Concurrent updates of one model: {settings.Writers} writers for {settings.Duration.TotalSeconds:F0} s each way");
-var grain = await ContendedUpdates.RunGrainAsync(platform, settings);
-var baseline = await ContendedUpdates.RunLockBaselineAsync(platform, settings);
-grain.Print("grain (ETag, one activation)");
-baseline.Print("baseline (Redis lock + FOR UPDATE)");
-Console.WriteLine($"ratio grain/baseline updates/s: {grain.PerSecond / baseline.PerSecond:F2}");
+// PHANTOM_BENCH_UPDATE_MODELS picks one of the two runs (1 or the writer count); both by default.
+foreach (var models in new[] { 1, settings.Writers }.Distinct().Where(m => Environment.GetEnvironmentVariable("PHANTOM_BENCH_UPDATE_MODELS") is not { Length: > 0 } only
+             || only == m.ToString()))
+{
+    Console.WriteLine($"== Concurrent updates of {(models == 1 ? "one model" : $"{models} models")}: {settings.Writers} writers for {settings.Duration.TotalSeconds:F0} s each way");
+    var grain = await ContendedUpdates.RunGrainAsync(platform, settings, models);
+    var baseline = await ContendedUpdates.RunLockBaselineAsync(platform, settings, models);
+    grain.Print("grain (group commit, one activation)");
+    baseline.Print("baseline (Redis lock + FOR UPDATE)");
+    Console.WriteLine($"ratio grain/baseline updates/s: {grain.PerSecond / baseline.PerSecond:F2}");
+    Console.WriteLine();
+}
+
+if (only is "updates")
+{
+    return;
+}
 
 Console.WriteLine();
 Console.WriteLine($"== Search with {settings.Tenants * settings.ModelsPerTenant:N0} models across {settings.Tenants} tenants");

@@ -35,33 +35,47 @@ public sealed class AuditSql(TenantDatabase database)
     }
 
     /// <summary>
-    /// Writes several rows inside the caller's transaction in one round trip (a group commit's changes), in order; answers
-    /// each row's claim, as <see cref="RecordAsync"/> would have one by one.
+    /// One statement that writes several rows of a tenant's batch (<see cref="TenantDatabase.InTenantBatchAsync{T}"/>, which
+    /// binds <c>@tenant</c>), in order, each through record_audit_event_once exactly as <see cref="RecordAsync"/> writes
+    /// one: a group commit's rows cost one statement, not one each. Read its claims with <see cref="ReadClaimsAsync"/>.
     /// </summary>
-    public async Task<AuditClaim[]> RecordManyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
-        IReadOnlyList<PendingAuditRow> entries)
+    public static NpgsqlBatchCommand RecordManyCommand(IReadOnlyList<PendingAuditRow> rows)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        foreach (var entry in entries)
+        var command = new NpgsqlBatchCommand("""
+            SELECT r.n, record_audit_event_once(@tenant, r.event, r.fingerprint, now(), r.user_id, r.session, r.type::audit_event_type_enum,
+                                                r.resource_type, r.resource_id, r.action, r.result::audit_result_enum, r.ip::inet, r.agent, NULL,
+                                                r.details::jsonb, NULL, NULL)
+              FROM unnest(@events::varchar[], @fingerprints::bytea[], @users::varchar[], @sessions::varchar[], @types::text[],
+                          @resourceTypes::varchar[], @resourceIds::varchar[], @actions::varchar[], @results::text[], @ips::text[],
+                          @agents::text[], @details::text[])
+                   WITH ORDINALITY AS r(event, fingerprint, user_id, session, type, resource_type, resource_id, action, result, ip, agent, details, n)
+            """);
+        var details = rows.Select(row => DetailsJson(row.Audit.Details)).ToArray();
+        command.Parameters.AddWithValue("events", rows.Select(row => BoundedText.Fit(row.Client.RequestId + row.EventIdSuffix, 255)!).ToArray());
+        command.Parameters.AddWithValue("fingerprints", rows.Select((row, i) => Fingerprint(row.Audit, details[i])).ToArray());
+        command.Parameters.AddWithValue("users", rows.Select(row => BoundedText.Fit(row.UserId, 255)!).ToArray());
+        command.Parameters.AddWithValue("sessions", rows.Select(row => BoundedText.Fit(row.Client.SessionId, 255)).ToArray());
+        command.Parameters.AddWithValue("types", rows.Select(row => row.Audit.EventType).ToArray());
+        command.Parameters.AddWithValue("resourceTypes", rows.Select(row => BoundedText.Fit(row.Audit.ResourceType, 100)!).ToArray());
+        command.Parameters.AddWithValue("resourceIds", rows.Select(row => BoundedText.Fit(row.Audit.ResourceId, 255)!).ToArray());
+        command.Parameters.AddWithValue("actions", rows.Select(row => BoundedText.Fit(row.Audit.Action, 100)!).ToArray());
+        command.Parameters.AddWithValue("results", rows.Select(row => row.Audit.Result).ToArray());
+        command.Parameters.AddWithValue("ips", rows.Select(row => ParseAddress(row.Client.IpAddress) is System.Net.IPAddress ip ? ip.ToString() : null).ToArray());
+        command.Parameters.AddWithValue("agents", rows.Select(row => BoundedText.Fit(row.Client.UserAgent, 1024)).ToArray());
+        command.Parameters.AddWithValue("details", details);
+        return command;
+    }
+
+    /// <summary>Reads what <see cref="RecordManyCommand"/> found, in the rows' order, and moves to the next statement's result.</summary>
+    public static async Task<AuditClaim[]> ReadClaimsAsync(NpgsqlDataReader reader, int count)
+    {
+        var claims = new AuditClaim[count];
+        while (await reader.ReadAsync())
         {
-            var command = new NpgsqlBatchCommand(RecordSql);
-            AddRecordParameters(command.Parameters, tenantId, entry);
-            batch.BatchCommands.Add(command);
+            claims[reader.GetInt64(0) - 1] = Claim(reader.GetValue(1));
         }
 
-        var claims = new AuditClaim[entries.Count];
-        await using var reader = await batch.ExecuteReaderAsync();
-        for (var i = 0; i < claims.Length; i++)
-        {
-            if (i > 0)
-            {
-                await reader.NextResultAsync();
-            }
-
-            await reader.ReadAsync();
-            claims[i] = Claim(reader.GetValue(0));
-        }
-
+        await reader.NextResultAsync();
         return claims;
     }
 
@@ -82,6 +96,7 @@ public sealed class AuditSql(TenantDatabase database)
         var (userId, client, audit, eventIdSuffix) = entry;
         var details = DetailsJson(audit.Details);
         parameters.AddWithValue("tenant", tenantId);
+
         parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
         parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
         parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);

@@ -15,9 +15,6 @@ public sealed partial class ModelGrain
     /// <summary>A change to the model row, authorized, waiting for its batch.</summary>
     private sealed record RowChange(TenantAccess Access, AuditEvent Audit, long? ExpectedETag, Func<ModelRecord, ModelRecord> Change);
 
-    /// <summary>Thrown inside a batch's transaction to roll it back and apply the batch one change at a time instead.</summary>
-    private sealed class OneAtATime : Exception;
-
     /// <inheritdoc />
     public Task CommitRowChangesAsync() => _rowChanges.DrainAsync(CommitAsync);
 
@@ -34,7 +31,7 @@ public sealed partial class ModelGrain
     private async Task CommitAsync(IReadOnlyList<GroupCommit<RowChange, ModelView>.Waiting> batch)
     {
         await EnsureLoadedAsync(batch[0].Change.Access.TenantId);
-        if (batch.Count > 1 && await TryCommitTogetherAsync(batch))
+        if (await TryCommitTogetherAsync(batch))
         {
             return;
         }
@@ -71,8 +68,9 @@ public sealed partial class ModelGrain
 
     /// <summary>
     /// Applies the batch's changes in memory, in order, each to the state the previous one left, and commits the last
-    /// state with every audit row in one transaction. False, with nothing written, when a change turned out to be a
-    /// replayed request or the row was not the one this activation holds: the batch then goes one change at a time.
+    /// state with every audit row in one transaction (also for a batch of one: two round trips instead of four). False,
+    /// with nothing written, when a change turned out to be a replayed request or the row was not the one this
+    /// activation holds: the batch then goes one change at a time, the path that answers replays.
     /// </summary>
     private async Task<bool> TryCommitTogetherAsync(IReadOnlyList<GroupCommit<RowChange, ModelView>.Waiting> batch)
     {
@@ -114,39 +112,45 @@ public sealed partial class ModelGrain
             await InvalidateCacheAsync();
         }
 
-        try
+        // One round trip with every audit row and the UPDATE, a second to commit: row locks are held for two round trips.
+        var statements = new List<Npgsql.NpgsqlBatchCommand>();
+        if (rows.Count > 0)
         {
-            var committed = await database.InTenantAsync(_tenantId, async (connection, transaction) =>
-            {
-                var claims = rows.Count == 0 ? [] : await auditSql.RecordManyAsync(connection, transaction, _tenantId, rows);
-                if (applied.Any(row => claims[row] != AuditClaim.Recorded))
-                {
-                    throw new OneAtATime();
-                }
-
-                return applied.Count == 0 ? start
-                    : await modelSql.UpdateAsync(connection, transaction, current, start.RowVersion, changes: applied.Count) ?? throw new OneAtATime();
-            });
-            _model = committed;
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (outcomes[i].After is { } after)
-                {
-                    // Every change of the batch committed at the same moment: its own state, the commit's time.
-                    batch[i].Answer.TrySetResult(after.RowVersion == committed.RowVersion
-                        ? View()
-                        : (after with { UpdatedAt = committed.UpdatedAt }).ToView(_aliases, _traffic));
-                }
-                else
-                {
-                    batch[i].Answer.TrySetException(outcomes[i].Refusal!);
-                }
-            }
+            statements.Add(AuditSql.RecordManyCommand(rows));
         }
-        catch (OneAtATime)
+
+        if (applied.Count > 0)
+        {
+            statements.Add(ModelSql.UpdateRowCommand(current, start.RowVersion, applied.Count));
+        }
+
+        var committed = statements.Count == 0 ? start : await database.InTenantBatchAsync(_tenantId, statements, async reader =>
+        {
+            var claims = rows.Count == 0 ? [] : await AuditSql.ReadClaimsAsync(reader, rows.Count);
+            var updated = applied.Count == 0 ? start : await ModelSql.ReadUpdatedAsync(reader);
+            // A replayed request, or a row this activation does not hold: nothing is kept, and the batch goes one at a time.
+            return updated is null || applied.Any(row => claims[row] != AuditClaim.Recorded) ? (false, null) : (true, updated);
+        });
+        if (committed is null)
         {
             await ReloadAsync();
             return false;
+        }
+
+        _model = committed;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (outcomes[i].After is { } after)
+            {
+                // Every change of the batch committed at the same moment: its own state, the commit's time.
+                batch[i].Answer.TrySetResult(after.RowVersion == committed.RowVersion
+                    ? View()
+                    : (after with { UpdatedAt = committed.UpdatedAt }).ToView(_aliases, _traffic));
+            }
+            else
+            {
+                batch[i].Answer.TrySetException(outcomes[i].Refusal!);
+            }
         }
 
         await PublishAsync();

@@ -46,16 +46,13 @@ public sealed partial class ModelSql
         command.Parameters.AddWithValue("tenant", model.TenantId);
         command.Parameters.AddWithValue("name", model.Name);
         command.Parameters.AddWithValue("createdBy", model.CreatedBy);
-        AddMutable(command, model);
+        AddMutable(command.Parameters, model);
         return await SingleAsync(command);
     }
 
-    /// <summary>
-    /// Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not. The ETag
-    /// moves by <paramref name="changes"/>: a group commit writes several changes' final state at once.
-    /// </summary>
+    /// <summary>Writes the mutable columns if the row is still at <paramref name="expectedVersion"/>; null when it is not.</summary>
     public async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
-        string? activeVersion = null, bool setActive = false, int changes = 1)
+        string? activeVersion = null, bool setActive = false)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, $"""
             UPDATE models
@@ -72,17 +69,16 @@ public sealed partial class ModelSql
                        WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
                    f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions
                        WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
-                   row_version = row_version + @changes, updated_at = now()
+                   row_version = row_version + 1, updated_at = now()
              WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
             RETURNING {ModelColumns}
             """);
         command.Parameters.AddWithValue("id", model.Id);
         command.Parameters.AddWithValue("expected", expectedVersion);
-        command.Parameters.AddWithValue("changes", (long)changes);
         command.Parameters.AddWithValue("status", model.Status);
         command.Parameters.AddWithValue("setActive", setActive);
         command.Parameters.Add(new NpgsqlParameter("active", NpgsqlDbType.Varchar) { Value = (object?)activeVersion ?? DBNull.Value });
-        AddMutable(command, model);
+        AddMutable(command.Parameters, model);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadModel(reader) : null;
     }
@@ -94,14 +90,39 @@ public sealed partial class ModelSql
         await command.ExecuteNonQueryAsync();
     }
 
-    private static void AddMutable(NpgsqlCommand command, ModelRecord model)
+    /// <summary>
+    /// The row changes of a group commit as one statement of a tenant batch (<c>@tenant</c> bound by the batch): writes
+    /// the last state if the row is still at <paramref name="expectedVersion"/> and moves the ETag by
+    /// <paramref name="changes"/>; read its result with <see cref="ReadUpdatedAsync"/>.
+    /// </summary>
+    public static NpgsqlBatchCommand UpdateRowCommand(ModelRecord model, long expectedVersion, int changes)
     {
-        command.Parameters.AddWithValue("type", model.ModelType);
-        command.Parameters.AddWithValue("algorithm", model.Algorithm);
-        command.Parameters.Add(new NpgsqlParameter("features", NpgsqlDbType.Integer) { Value = (object?)model.FeatureCount ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("samples", NpgsqlDbType.Bigint) { Value = (object?)model.TrainingSamples ?? DBNull.Value });
-        command.Parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(model.Tags, Json) });
-        command.Parameters.Add(new NpgsqlParameter("metadata", NpgsqlDbType.Jsonb) { Value = (object?)model.Metadata ?? DBNull.Value });
+        var command = new NpgsqlBatchCommand($"""
+            UPDATE models
+               SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
+                   training_samples = @samples, tags = @tags, metadata = @metadata, row_version = row_version + @changes, updated_at = now()
+             WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
+            RETURNING {ModelColumns}
+            """);
+        command.Parameters.AddWithValue("id", model.Id);
+        command.Parameters.AddWithValue("expected", expectedVersion);
+        command.Parameters.AddWithValue("changes", (long)changes);
+        command.Parameters.AddWithValue("status", model.Status);
+        AddMutable(command.Parameters, model);
+        return command;
+    }
+
+    /// <summary>The row <see cref="UpdateRowCommand"/> wrote; null when the row was not at the expected version.</summary>
+    public static async Task<ModelRecord?> ReadUpdatedAsync(NpgsqlDataReader reader) => await reader.ReadAsync() ? ReadModel(reader) : null;
+
+    private static void AddMutable(NpgsqlParameterCollection parameters, ModelRecord model)
+    {
+        parameters.AddWithValue("type", model.ModelType);
+        parameters.AddWithValue("algorithm", model.Algorithm);
+        parameters.Add(new NpgsqlParameter("features", NpgsqlDbType.Integer) { Value = (object?)model.FeatureCount ?? DBNull.Value });
+        parameters.Add(new NpgsqlParameter("samples", NpgsqlDbType.Bigint) { Value = (object?)model.TrainingSamples ?? DBNull.Value });
+        parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(model.Tags, Json) });
+        parameters.Add(new NpgsqlParameter("metadata", NpgsqlDbType.Jsonb) { Value = (object?)model.Metadata ?? DBNull.Value });
     }
 
     private static async Task<ModelRecord> SingleAsync(NpgsqlCommand command)

@@ -97,6 +97,28 @@ public sealed class GroupCommitTests(PlatformSiloFixture platform) : IClassFixtu
         Assert.Equal(applied.Count, rowsAlone.Where(r => r.Result == "success").Select(r => r.Timestamp).Distinct().Count());
     }
 
+    [Fact]
+    public async Task A_replayed_update_is_answered_without_applying_it_twice_and_a_reused_key_changes_nothing()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("replay");
+        var path = $"/api/v1/tenants/{tenant}/models/replayed";
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key,
+            new { name = "replayed", modelType = "classifier", algorithm = "fasttree" });
+        var headers = new Dictionary<string, string> { ["Idempotency-Key"] = "update-1", ["If-Match"] = "*" };
+
+        var first = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Patch, path, key, new { mergeTags = new { stage = "one" } }, headers);
+        // The replay's audit claim finds the request applied: the batch rolls back and the change is answered one at a time.
+        var replay = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Patch, path, key, new { mergeTags = new { stage = "one" } }, headers);
+        Assert.Equal(first.GetProperty("eTag").GetInt64(), replay.GetProperty("eTag").GetInt64());
+        await platform.ExpectAsync((HttpStatusCode)422, HttpMethod.Patch, path, key, new { mergeTags = new { stage = "two" } }, headers);
+
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, path, key);
+        Assert.Equal(first.GetProperty("eTag").GetInt64(), model.GetProperty("eTag").GetInt64());
+        Assert.Equal("one", model.GetProperty("tags").GetProperty("stage").GetString());
+        Assert.Equal(1, (await platform.AuditAsync(tenant)).Count(row => row.GetProperty("action").GetString() == "update"
+            && row.GetProperty("result").GetString() == "success"));
+    }
+
     private static async Task<Outcome> ApplyAsync(PhantomClient client, string tenant, string model, int i, CancellationToken token)
     {
         var (command, expected) = UpdateNumber(i);
