@@ -6,7 +6,8 @@ namespace PhantomMl.Grains.Security;
 /// Who a presented API key belongs to, remembered by each silo so that a hot path (predictions) does not ask
 /// PostgreSQL on every call, without weakening "a revoked key is refused on the very next call, on every silo": a
 /// remembered caller is trusted only while the cluster's <see cref="CredentialEpoch"/> is the one it was read under,
-/// and every change that narrows rights moves the epoch before it is acknowledged. The epoch is read before the
+/// and every change that narrows rights moves the epoch, on every silo, before it is acknowledged. Reading the epoch costs
+/// no round trip while the silo's lease holds (see <see cref="CredentialEpoch"/>). The epoch is read before the
 /// PostgreSQL lookup, so a change that commits during the lookup still invalidates the entry. When the epoch cannot be
 /// read, nothing is trusted; entries also expire after <see cref="EntryLifetime"/>.
 /// </summary>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -8,20 +10,33 @@ namespace PhantomMl.Grains.Security;
 /// <summary>
 /// The cluster-wide credential epoch: a number that moves every time someone's rights narrow (a key revoked, a user's
 /// roles, grants or status changed, a tenant updated or suspended). Its truth is a PostgreSQL sequence, which survives
-/// restarts and never goes backwards; Redis holds a copy so that a call costs one Redis read, not a PostgreSQL one.
-/// The copy only ever moves up (a Lua max), and when Redis has lost it (a restart of a Redis that keeps nothing on
-/// disk) it is read back from PostgreSQL, so a restart can never make an older epoch, and the callers remembered
-/// under it, current again. Each silo also keeps a floor: the highest value it read from PostgreSQL, refreshed every
-/// <see cref="FloorRefresh"/>, and the epoch it answers is never below it. So when a change could not be copied to
-/// Redis (Redis timing out), a stale copy cannot revive older callers for longer than that.
+/// restarts and never goes backwards. A call costs no network round trip to know it:
+/// <list type="bullet">
+/// <item>Each silo keeps the highest value it knows, read from PostgreSQL every <see cref="Refresh"/> and raised by pushes.</item>
+/// <item>A change is pushed to every silo the cluster's membership lists (<see cref="CredentialEpochService"/>) and
+/// acknowledged before the change is: an acknowledging silo refuses the old rights from its very next call on.</item>
+/// <item>A silo trusts what it knows only while its last PostgreSQL read began less than <see cref="Lease"/> ago. When a
+/// silo does not acknowledge (unreachable, paused), the change waits until that lease has run out since the sequence
+/// moved: by then the silo has either read the new value or stopped trusting its own, and falls back to reading Redis's
+/// copy (or PostgreSQL) on every call, as every silo did before the push existed.</item>
+/// </list>
+/// Redis's copy only ever moves up (a Lua max), and when Redis has lost it, it is read back from PostgreSQL, so a restart
+/// can never make an older epoch, and the callers remembered under it, current again.
 /// </summary>
-public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiplexer redis, ClusterSecret secret, ILogger<CredentialEpoch> logger)
-    : IHostedService, IDisposable
+public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiplexer redis, ClusterSecret secret, IServiceProvider services,
+    ILogger<CredentialEpoch> logger) : IHostedService, IDisposable
 {
-    /// <summary>How often each silo reads the epoch from PostgreSQL, to catch a change Redis did not receive.</summary>
-    public static readonly TimeSpan FloorRefresh = TimeSpan.FromSeconds(5);
+    /// <summary>How often each silo reads the epoch from PostgreSQL (which renews its lease).</summary>
+    public static readonly TimeSpan Refresh = TimeSpan.FromSeconds(1);
 
-    private long _floor;
+    /// <summary>How long after its last PostgreSQL read began a silo trusts the epoch it knows without asking anyone.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a change waits for a silo's acknowledgement before it waits out the lease instead.</summary>
+    public static readonly TimeSpan AckTimeout = TimeSpan.FromSeconds(2);
+
+    private long _known;
+    private long _leaseFrom; // when the last successful read began (a Stopwatch timestamp); 0: never
     private Timer? _refresh;
 
     private RedisKey? _key;
@@ -43,15 +58,31 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
         return current
         """;
 
+    /// <summary>Whether this silo's lease is current: it may answer the epoch it knows without a round trip.</summary>
+    public bool HasLease => Interlocked.Read(ref _leaseFrom) is var from and > 0 && Stopwatch.GetElapsedTime(from) < Lease;
+
+    /// <summary>Raises what this silo knows to at least <paramref name="value"/> (a push, or a read).</summary>
+    public void Raise(long value)
+    {
+        var current = Interlocked.Read(ref _known);
+        while (value > current && Interlocked.CompareExchange(ref _known, value, current) != current)
+        {
+            current = Interlocked.Read(ref _known);
+        }
+    }
+
     /// <summary>The current epoch; null when it cannot be known (then no remembered caller may be trusted).</summary>
-    public async Task<long?> ReadAsync()
+    public Task<long?> ReadAsync() => HasLease ? Task.FromResult<long?>(Interlocked.Read(ref _known)) : ReadWithoutLeaseAsync();
+
+    /// <summary>The epoch from Redis's copy (or PostgreSQL), for a silo whose lease ran out.</summary>
+    private async Task<long?> ReadWithoutLeaseAsync()
     {
         try
         {
             var cached = await redis.GetDatabase().StringGetAsync(Key);
             if (!cached.IsNull)
             {
-                return Math.Max((long)cached, Interlocked.Read(ref _floor));
+                return Math.Max((long)cached, Interlocked.Read(ref _known));
             }
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -63,7 +94,7 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
         try
         {
             var truth = await sql.ReadCredentialEpochAsync();
-            RaiseFloor(truth);
+            Raise(truth);
             return Math.Max((long)await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [truth]), truth);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or NpgsqlException)
@@ -75,18 +106,18 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
 
     /// <summary>
     /// Moves the epoch on: called after a narrowing change commits and before it is acknowledged. PostgreSQL's sequence
-    /// moves first (retried); if Redis cannot take the new value, silos that can still read the old copy catch up within
-    /// <see cref="FloorRefresh"/> (logged as an error).
+    /// moves first (retried); then the new value is pushed to every silo and copied to Redis. A silo that does not
+    /// acknowledge within <see cref="AckTimeout"/> is waited out (<see cref="Lease"/> since the sequence moved).
     /// </summary>
     public async Task AdvanceAsync()
     {
-        long next = 0;
+        long next;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 next = await sql.AdvanceCredentialEpochAsync();
-                RaiseFloor(next);
+                Raise(next);
                 break;
             }
             catch (NpgsqlException e) when (attempt < 3)
@@ -96,18 +127,62 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
             }
         }
 
+        var moved = Stopwatch.GetTimestamp();
+        var pushed = PushAsync(next);
+        await CopyToRedisAsync(next);
+        if (await pushed is { Count: > 0 } silent)
+        {
+            var wait = Lease - Stopwatch.GetElapsedTime(moved);
+            LogWaitingOutLease(string.Join(", ", silent), wait.TotalMilliseconds);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+        }
+    }
+
+    /// <summary>Pushes <paramref name="epoch"/> to every other silo the membership lists; answers the ones that did not acknowledge.</summary>
+    private async Task<List<SiloAddress>> PushAsync(long epoch)
+    {
+        var membership = services.GetRequiredService<IClusterMembershipService>();
+        var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
+        var push = services.GetRequiredService<CredentialEpochPush>();
+        // Every silo that may serve calls, or soon will: one that is still joining has no lease older than this change
+        // unless it read before it, so it must acknowledge too.
+        var silos = membership.CurrentSnapshot.Members.Values
+            .Where(member => member.Status is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created && !member.SiloAddress.Equals(self))
+            .Select(member => member.SiloAddress).ToList();
+        var acknowledged = await Task.WhenAll(silos.Select(async silo =>
+        {
+            try
+            {
+                await push.RaiseAsync(silo, epoch).WaitAsync(AckTimeout);
+                return true;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                LogPushFailed(e, silo.ToString());
+                return false;
+            }
+        }));
+        return [.. silos.Where((_, i) => !acknowledged[i])];
+    }
+
+    /// <summary>Copies the value to Redis, where silos without a lease read it (retried; logged when it cannot).</summary>
+    private async Task CopyToRedisAsync(long epoch)
+    {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [next]);
+                await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [epoch]);
                 return;
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
                 if (attempt == 3)
                 {
-                    LogNotPropagated(e, FloorRefresh.TotalSeconds);
+                    LogNotCopied(e);
                     return;
                 }
 
@@ -119,7 +194,7 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _refresh = new Timer(_ => _ = RefreshFloorAsync(), null, FloorRefresh, FloorRefresh);
+        _refresh = new Timer(_ => _ = RefreshAsync(), null, TimeSpan.Zero, Refresh);
         return Task.CompletedTask;
     }
 
@@ -133,40 +208,46 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
     /// <inheritdoc />
     public void Dispose() => _refresh?.Dispose();
 
-    /// <summary>Reads the truth, and brings Redis's copy up to it when a change did not reach it.</summary>
-    private async Task RefreshFloorAsync()
+    /// <summary>
+    /// Reads the truth, which renews this silo's lease from the moment the read began (a value read then is at least what
+    /// the sequence held then), and brings Redis's copy up to it when a change did not reach it.
+    /// </summary>
+    private async Task RefreshAsync()
     {
+        var began = Stopwatch.GetTimestamp();
         try
         {
-            var truth = await sql.ReadCredentialEpochAsync();
-            RaiseFloor(truth);
-            await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [truth]);
+            Raise(await sql.ReadCredentialEpochAsync());
+            var from = Interlocked.Read(ref _leaseFrom);
+            while (began > from && Interlocked.CompareExchange(ref _leaseFrom, began, from) != from)
+            {
+                from = Interlocked.Read(ref _leaseFrom);
+            }
+
+            await redis.GetDatabase().ScriptEvaluateAsync(RaiseScript, [Key], [Interlocked.Read(ref _known)]);
         }
         catch (Exception e) when (e is RedisException or TimeoutException or NpgsqlException or InvalidOperationException)
         {
-            LogRefreshFailed(e); // the next tick tries again; calls meanwhile trust what they can read
-        }
-    }
-
-    private void RaiseFloor(long value)
-    {
-        var current = Interlocked.Read(ref _floor);
-        while (value > current && Interlocked.CompareExchange(ref _floor, value, current) != current)
-        {
-            current = Interlocked.Read(ref _floor);
+            LogRefreshFailed(e); // the next tick tries again; once the lease runs out, calls read Redis's copy
         }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The credential epoch cannot be read: API keys are checked against PostgreSQL on every call")]
     private partial void LogRedisUnavailable(Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Refreshing the credential epoch's floor failed")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refreshing the credential epoch from PostgreSQL failed")]
     private partial void LogRefreshFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Moving the credential epoch failed (attempt {Attempt}); retrying")]
     private partial void LogRetry(Exception exception, int attempt);
 
     [LoggerMessage(Level = LogLevel.Error,
-        Message = "A credential change could not be copied to Redis; other silos may accept the old rights for up to {Seconds} s")]
-    private partial void LogNotPropagated(Exception exception, double seconds);
+        Message = "A credential change could not be copied to Redis; silos without a lease may accept the old rights until they read PostgreSQL")]
+    private partial void LogNotCopied(Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pushing the credential epoch to silo {Silo} failed")]
+    private partial void LogPushFailed(Exception exception, string silo);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silos {Silos} did not acknowledge a credential change; waiting {Milliseconds} ms for their lease to run out")]
+    private partial void LogWaitingOutLease(string silos, double milliseconds);
 }

@@ -67,6 +67,9 @@ public static class OrleansExtensions
             // The trust boundary: silos mark their calls; clients may call only the client surface, authenticated first.
             orleans.AddOutgoingGrainCallFilter<OriginStampFilter>();
             orleans.AddIncomingGrainCallFilter<ClientCallGate>();
+            // Credential changes are pushed to every silo (CredentialEpoch): one service per silo takes them.
+            orleans.AddGrainService<CredentialEpochService>();
+            orleans.Services.AddSingleton<CredentialEpochPush>();
             if (tls.Enabled)
             {
                 orleans.UseClusterTls(tls);

@@ -94,6 +94,53 @@ public sealed class CredentialChangeTests(ClusterDatabasesFixture fixture)
         await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, adminKey, rows);
     }
 
+    [Fact]
+    public async Task A_revocation_waits_out_a_silo_that_cannot_acknowledge_and_that_silo_refuses_the_key_when_it_wakes()
+    {
+        var clusterId = ClusterDatabasesFixture.NewClusterId();
+        await using var first = await SiloProcess.StartAsync(clusterId, fixture.Databases);
+        await first.WaitUntilReadyAsync();
+        var viaFirst = new PlatformApi(first);
+        // Every grain a revocation calls activates while the first silo is alone (a first revocation), so they stay there
+        // and the revocation below does not wait on the frozen silo for anything but the acknowledgement.
+        var (tenant, adminKey) = await viaFirst.CreateTenantWithAdminAsync("frozen");
+        var warmUp = await viaFirst.AddUserWithKeyAsync(tenant, "wally", ["ml-engineer"]);
+        await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"/api/v1/tenants/{tenant}/api-keys/{await KeyIdAsync(viaFirst, tenant, "wally", adminKey)}", adminKey);
+        await viaFirst.ExpectAsync(HttpStatusCode.Unauthorized, HttpMethod.Get, $"/api/v1/tenants/{tenant}", warmUp);
+        var key = await viaFirst.AddUserWithKeyAsync(tenant, "fred", ["ml-engineer"]);
+        await using var second = await SiloProcess.StartAsync(clusterId, fixture.Databases);
+        await second.WaitUntilReadyAsync();
+        var viaSecond = new PlatformApi(second);
+        // With two silos, the grain directory is split between them: the first silo looks the tenant's grain up once
+        // more now, so that the revocation finds its address in the first silo's cache and not on the frozen silo.
+        var keyId = await KeyIdAsync(viaFirst, tenant, "fred", adminKey);
+        var predict = $"/api/v1/tenants/{tenant}/models/absent/versions/1/predict";
+        var rows = new { rows = new[] { new Dictionary<string, double> { ["x"] = 1 } } };
+        await BothAsync(viaFirst, viaSecond, HttpStatusCode.NotFound, HttpMethod.Post, predict, key, rows);
+
+        // The second silo freezes, remembering the key: the push cannot reach it, so the revocation answers only once
+        // the second silo's lease has run out (it can no longer trust what it knows without asking).
+        second.Pause();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            await viaFirst.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"/api/v1/tenants/{tenant}/api-keys/{keyId}", adminKey);
+            Assert.True(started.Elapsed >= TimeSpan.FromSeconds(2.5), $"the revocation answered after {started.Elapsed} while a silo could not acknowledge");
+        }
+        finally
+        {
+            second.Resume();
+        }
+
+        Assert.Contains(first.LogLines(), line => line.Contains("did not acknowledge a credential change", StringComparison.Ordinal));
+        // Awake, the second silo refuses the key on its very next call, and so does the first.
+        await viaSecond.ExpectAsync(HttpStatusCode.Unauthorized, HttpMethod.Post, predict, key, rows);
+        await viaFirst.ExpectAsync(HttpStatusCode.Unauthorized, HttpMethod.Post, predict, key, rows);
+    }
+
+    private static async Task<string> KeyIdAsync(PlatformApi api, string tenant, string user, string adminKey) =>
+        (await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/users/{user}/api-keys", adminKey))[0].GetProperty("id").GetString()!;
+
     private static Task<JsonElement[]> BothAsync(PlatformApi first, PlatformApi second, HttpStatusCode status, HttpMethod method, string path, string key, object body) =>
         Task.WhenAll(first.ExpectAsync(status, method, path, key, body), second.ExpectAsync(status, method, path, key, body));
 }

@@ -141,6 +141,12 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the silo stays in the cluster but answers nothing (a host that froze) until <see cref="Resume"/>.</summary>
+    public void Pause() => _ = SendSignal(_process.Id, 19);
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => _ = SendSignal(_process.Id, 18);
+
     /// <summary>SIGTERM and wait: the silo leaves the cluster gracefully.</summary>
     public async Task StopAsync()
     {
