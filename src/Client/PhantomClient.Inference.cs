@@ -8,12 +8,15 @@ public sealed partial class PhantomClient
 {
     /// <summary>
     /// Scores rows with a version (label, alias, or "active" for the active version); <paramref name="bypassCache"/>
-    /// scores them afresh instead of answering from the result cache.
+    /// scores them afresh instead of answering from the result cache. Concurrent predictions for the same version are
+    /// sent together in one grain call (<see cref="PhantomClientOptions.CoalescePredictions"/>), each answered as if alone.
     /// </summary>
     public Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias,
         IReadOnlyList<IReadOnlyDictionary<string, double>> rows, bool bypassCache = false, CancellationToken cancellationToken = default) =>
-        CallAsync(grains => grains.Predictor().PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)),
-            cancellationToken);
+        _options.CoalescePredictions
+            ? _predictions.PredictAsync((tenantKey, model, versionOrAlias), new PredictRequest(rows, bypassCache)).WaitAsync(cancellationToken)
+            : CallAsync(grains => grains.Predictor().PredictAsync(tenantKey, model, versionOrAlias, new PredictRequest(rows, bypassCache)),
+                cancellationToken);
 
     /// <summary>The inputs a version's model expects.</summary>
     public Task<IReadOnlyList<ModelInput>> DescribeModelInputsAsync(string tenantKey, string model, string versionOrAlias,

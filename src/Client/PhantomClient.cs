@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using PhantomMl.Grains;
 using PhantomMl.Grains.Diagnostics;
+using PhantomMl.Grains.Inference;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Client;
@@ -19,12 +20,15 @@ public sealed partial class PhantomClient : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly PhantomClientOptions _options;
+    private readonly PredictionCoalescer _predictions;
 
     private PhantomClient(IHost host, PhantomClientOptions options)
     {
         _host = host;
         _options = options;
         Grains = host.Services.GetRequiredService<IClusterClient>();
+        _predictions = new PredictionCoalescer((version, requests) =>
+            CallAsync(grains => grains.Predictor().PredictManyAsync(version.TenantKey, version.Model, version.Version, requests)));
     }
 
     /// <summary>The grain factory, for calls this SDK does not wrap yet.</summary>

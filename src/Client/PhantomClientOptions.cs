@@ -51,4 +51,10 @@ public sealed class PhantomClientOptions
 
     /// <summary>How long one grain call may take before it fails with a timeout. Default 10 s.</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether concurrent predictions for the same version are sent together in one grain call (each still answered,
+    /// charged and recorded as if alone). Default true; a lone prediction is sent at once either way.
+    /// </summary>
+    public bool CoalescePredictions { get; set; } = true;
 }

@@ -36,6 +36,10 @@ public sealed record PredictionView(
     [property: Id(4)] bool Cached = false,
     [property: Id(5)] string Route = "primary");
 
+/// <summary>What one of several requests sent together got: its prediction, or the refusal it alone would have got.</summary>
+[GenerateSerializer, Alias("phantomml.inference.PredictOutcome")]
+public sealed record PredictOutcome([property: Id(0)] PredictionView? Prediction, [property: Id(1)] PhantomException? Refusal = null);
+
 /// <summary>One input the model expects.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.inference.ModelInput")]
 public sealed record ModelInput([property: Id(0)] string Name, [property: Id(1)] string ElementType, [property: Id(2)] IReadOnlyList<int> Shape);
@@ -48,8 +52,19 @@ public interface IPredictionGrain : IGrainWithIntegerKey
     /// <summary>Most rows in one request.</summary>
     const int MaxRows = 10_000;
 
+    /// <summary>Most requests in one <see cref="PredictManyAsync"/>.</summary>
+    const int MaxRequests = 256;
+
     /// <summary>Scores rows with a version, addressed by label or alias (or "active").</summary>
     [Alias("PredictAsync")] Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request);
+
+    /// <summary>
+    /// Several requests of one caller for the same version in one call (the SDK coalesces concurrent predictions): each
+    /// is checked, charged, recorded and answered exactly as if sent alone (its own prediction or its own refusal), and
+    /// their rows are scored together.
+    /// </summary>
+    [Alias("PredictManyAsync")] Task<IReadOnlyList<PredictOutcome>> PredictManyAsync(string tenantKey, string model, string versionOrAlias,
+        IReadOnlyList<PredictRequest> requests);
 
     /// <summary>The inputs a version's model expects.</summary>
     [Alias("DescribeAsync")] Task<IReadOnlyList<ModelInput>> DescribeAsync(string tenantKey, string model, string versionOrAlias);

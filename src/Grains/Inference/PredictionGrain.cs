@@ -39,8 +39,102 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
     /// <inheritdoc />
     public async Task<PredictionView> PredictAsync(string tenantKey, string model, string versionOrAlias, PredictRequest request)
     {
+        var outcome = (await PredictManyAsync(tenantKey, model, versionOrAlias, [request]))[0];
+        return outcome.Prediction ?? throw outcome.Refusal!;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PredictOutcome>> PredictManyAsync(string tenantKey, string model, string versionOrAlias,
+        IReadOnlyList<PredictRequest> requests)
+    {
         var (caller, tenantId) = await AuthorizeAsync(tenantKey, model, "predict");
+        if (requests is not { Count: > 0 and <= IPredictionGrain.MaxRequests })
+        {
+            throw PhantomException.Invalid($"Send 1 to {IPredictionGrain.MaxRequests} requests.", "requests");
+        }
+
         var tenantLimits = await limits.GetAsync(tenantId);
+        var owner = Owner(tenantId, tenantLimits);
+        var route = await ResolveAsync(tenantKey, model, versionOrAlias);
+        var outcomes = new PredictOutcome[requests.Count];
+        var admitted = new List<Admitted>(requests.Count);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                if (await AdmitAsync(tenantKey, tenantId, owner, tenantLimits, route, requests[i]) is var (artifact, routeName, rows, cached)
+                    && cached is not null)
+                {
+                    outcomes[i] = new PredictOutcome(cached with { Route = routeName });
+                }
+                else
+                {
+                    admitted.Add(new Admitted(i, artifact, routeName, rows));
+                }
+            }
+            catch (PhantomException refusal)
+            {
+                outcomes[i] = new PredictOutcome(null, refusal);
+            }
+        }
+
+        // Scored in this turn, the requests of one artifact together: a batch takes well under a millisecond, less than
+        // handing it to another thread and back. (A model's first load is the exception; it runs on the thread pool
+        // inside the session cache.) Concurrent calls for the same artifact on this silo still join one micro-batch.
+        foreach (var group in admitted.GroupBy(request => request.Artifact.Sha256))
+        {
+            var artifact = group.First().Artifact;
+            var started = Stopwatch.GetTimestamp();
+            var predictions = await batcher.ScoreAsync(owner, artifact, group.Count() == 1 ? group.First().Rows : [.. group.SelectMany(request => request.Rows)]);
+            var inferenceMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            var offset = 0;
+            foreach (var request in group)
+            {
+                var answer = new PredictionView(model, artifact.Version, group.Count() == 1 ? predictions : [.. predictions.Skip(offset).Take(request.Rows.Count)],
+                    inferenceMs, Route: request.RouteName);
+                offset += request.Rows.Count;
+                if (!requests[request.Index].BypassCache)
+                {
+                    await cache.SetAsync(tenantKey, artifact, request.Rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
+                }
+
+                outcomes[request.Index] = new PredictOutcome(answer);
+            }
+        }
+
+        var share = tenantLimits[Quotas.RecordingQueueRecords];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            if (outcomes[i].Prediction is not { } answer)
+            {
+                continue;
+            }
+
+            var rows = requests[i].Rows;
+            recorder.Record(Record(tenantId, route, caller, answer.Version, answer.Route, rows, answer.Predictions, answer.InferenceMs, answer.Cached),
+                share);
+            if (route.Shadow is { } shadow && TryStartShadow(tenantId, tenantLimits[Quotas.ConcurrentShadowScorings]))
+            {
+                _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, rows, share));
+            }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>A request admitted for scoring: its place among the call's requests, what serves it, and its rows.</summary>
+    private sealed record Admitted(int Index, ArtifactView Artifact, string RouteName,
+        IReadOnlyList<IReadOnlyDictionary<string, double>> Rows);
+
+    /// <summary>
+    /// Admits one request: its rows are within the tenant's bound and fit the model's inputs, and it is charged one
+    /// request and its rows. Answers what serves it (a traffic split picks per request) and, when the result cache has
+    /// the answer, that answer (still charged: a cached answer is still a request). Throws the request's own refusal.
+    /// </summary>
+    private async Task<(ArtifactView Artifact, string RouteName, IReadOnlyList<IReadOnlyDictionary<string, double>> Rows, PredictionView? Cached)>
+        AdmitAsync(string tenantKey, Guid tenantId, ModelOwner owner, IReadOnlyDictionary<string, long> tenantLimits, ServingRoute route,
+            PredictRequest? request)
+    {
         var maxRows = Math.Min(IPredictionGrain.MaxRows, tenantLimits[Quotas.PredictRowsPerRequest]);
         if (request?.Rows is not { Count: > 0 } rows || rows.Count > maxRows)
         {
@@ -52,42 +146,17 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
             throw PhantomException.Invalid("A row is null; each row maps the model's inputs to numbers.", "rows");
         }
 
-        var owner = Owner(tenantId, tenantLimits);
-        var route = await ResolveAsync(tenantKey, model, versionOrAlias);
         var (artifact, routeName) = route.Challenger is { } challenger && Random.Shared.Next(100) < route.ChallengerPercent
             ? (challenger, "challenger")
             : (route.Primary, "primary");
-
-        var answer = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, rows);
-        if (answer is null)
+        var cached = request.BypassCache ? null : await cache.GetAsync(tenantKey, artifact, rows);
+        if (cached is null)
         {
-            // Scored in this turn: a batch takes well under a millisecond, less than handing it to another thread and
-            // back. (A model's first load is the exception; it runs on the thread pool inside the session cache.)
-            await batcher.ValidateAsync(owner, artifact, rows);
-            await ChargeAsync(tenantId, rows.Count); // only a request that can be scored counts
-            var started = Stopwatch.GetTimestamp();
-            var predictions = await batcher.ScoreAsync(owner, artifact, rows);
-            answer = new PredictionView(model, artifact.Version, predictions, Stopwatch.GetElapsedTime(started).TotalMilliseconds, Route: routeName);
-            if (!request.BypassCache)
-            {
-                await cache.SetAsync(tenantKey, artifact, rows, answer); // a bypassing caller asked for a fresh answer, not to fill the cache
-            }
-        }
-        else
-        {
-            await ChargeAsync(tenantId, rows.Count); // a cached answer is still a request
-            answer = answer with { Route = routeName };
+            await batcher.ValidateAsync(owner, artifact, rows); // only a request that can be scored counts
         }
 
-        var share = tenantLimits[Quotas.RecordingQueueRecords];
-        recorder.Record(Record(tenantId, route, caller, artifact.Version, routeName, rows, answer.Predictions, answer.InferenceMs, answer.Cached),
-            share);
-        if (route.Shadow is { } shadow && TryStartShadow(tenantId, tenantLimits[Quotas.ConcurrentShadowScorings]))
-        {
-            _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, rows, share));
-        }
-
-        return answer;
+        await ChargeAsync(tenantId, rows.Count);
+        return (artifact, routeName, rows, cached);
     }
 
     /// <inheritdoc />

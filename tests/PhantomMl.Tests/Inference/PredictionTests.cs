@@ -114,6 +114,77 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         File.Delete(csv);
     }
 
+    [Fact]
+    public async Task Concurrent_SDK_predictions_are_coalesced_yet_each_is_answered_refused_and_recorded_as_if_alone()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var csv = Path.Combine(Path.GetTempPath(), $"coalesce-{Guid.NewGuid():N}.csv");
+        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 500, seed: 5), token);
+        var recipe = TrainingRecipe.Parse("""{"trainer": "builtin", "task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""",
+            """{"trees": 10}""", "model://data/versions/1");
+        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, token);
+        File.Delete(csv);
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("coalesce");
+        var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "scorer", modelType = "classifier", algorithm = "fasttree" });
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "1" });
+        var onnx = new ByteArrayContent(trained.Onnx!);
+        onnx.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/artifact", key, onnx);
+        await using var client = await PhantomMl.Client.PhantomClient.ConnectAsync(new PhantomMl.Client.PhantomClientOptions
+        {
+            MembershipConnectionString = platform.Databases.Membership,
+            ClusterId = platform.ClusterId,
+            ApiKey = key,
+        }, token);
+        var alone = await client.PredictAsync(tenant, "scorer", "1", [Row(0.5)], bypassCache: true, cancellationToken: token);
+
+        // 300 at once: every 7th misses an input (400, alone); the others ask for 1 to 3 rows. Each must get exactly its
+        // own rows' answers, the same as a request sent alone.
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 300).Select(async i =>
+        {
+            var rows = Enumerable.Range(0, 1 + i % 3).Select(_ => (IReadOnlyDictionary<string, double>)Row(0.5)).ToList();
+            if (i % 7 == 6)
+            {
+                rows[0] = new Dictionary<string, double> { ["x1"] = 1 };
+            }
+
+            try
+            {
+                return (i, View: await client.PredictAsync(tenant, "scorer", "1", rows, bypassCache: true, cancellationToken: token), Status: 200);
+            }
+            catch (PhantomMl.Grains.PhantomException e)
+            {
+                return (i, View: (PhantomMl.Grains.Inference.PredictionView?)null, e.Status);
+            }
+        }));
+        foreach (var (i, view, status) in outcomes)
+        {
+            Assert.Equal(i % 7 == 6 ? 400 : 200, status);
+            if (view is not null)
+            {
+                Assert.Equal(1 + i % 3, view.Predictions.Count);
+                Assert.All(view.Predictions, prediction => Assert.Equal(alone.Predictions[0].Prediction, prediction.Prediction));
+            }
+        }
+
+        // Recorded one row per request, as if sent alone (the refused ones not at all).
+        var served = outcomes.Count(o => o.Status == 200) + 1;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long recorded;
+        while ((recorded = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL")) < served
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, token);
+        }
+
+        Assert.Equal(served, recorded);
+        // And they did travel together: requests sent in one grain call share that call's request id.
+        var calls = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(DISTINCT metadata->>'requestId') FROM inference_jobs WHERE batch_id IS NULL");
+        Assert.True(calls < served / 2, $"{served} predictions arrived in {calls} grain calls");
+    }
+
     private static void AssertClose(double expected, double actual) =>
         Assert.True(Math.Abs(expected - actual) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"expected {expected}, served {actual}");
 
