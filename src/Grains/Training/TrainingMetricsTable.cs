@@ -71,38 +71,21 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         parameters.AddParameter("metric", metric);
         parameters.AddParameter("from_step", (ulong)Math.Min(fromStep ?? 0, uint.MaxValue));
         parameters.AddParameter("to_step", (ulong)Math.Min(toStep ?? uint.MaxValue, uint.MaxValue));
-        // The first query fixes the bucket width; points keep arriving meanwhile, so the second reads only the steps the
-        // first saw and the total is counted from the second, the buckets and the total then describe the same rows.
-        long total = 0, first = 0, last = 0;
-        await using (var range = await connections.Client.ExecuteReaderAsync(
-            "SELECT count(), min(batch), max(batch) FROM training_metrics WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} " +
-                "AND metric_name = {metric:String} AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}",
-            parameters, null, cancellationToken))
-        {
-            if (await range.ReadAsync(cancellationToken))
-            {
-                total = Convert.ToInt64(range.GetValue(0), CultureInfo.InvariantCulture);
-                first = Convert.ToInt64(range.GetValue(1), CultureInfo.InvariantCulture);
-                last = Convert.ToInt64(range.GetValue(2), CultureInfo.InvariantCulture);
-            }
-        }
-
-        if (total == 0)
-        {
-            return new MetricHistory(jobId, metric, 0, []);
-        }
-
-        var width = Math.Max(1, (last - first + maxBuckets) / maxBuckets);
-        parameters.AddParameter("first", (ulong)first);
-        parameters.AddParameter("width", (ulong)width);
-        parameters.AddParameter("last", (ulong)last);
+        parameters.AddParameter("buckets", (ulong)maxBuckets);
+        // One query, two passes over the metric's rows (read through the by-step projection, ClickHouse migration 0007):
+        // the first fixes the step range and with it the bucket width; points keep arriving meanwhile, so the second reads
+        // only the steps the first saw, and the buckets and their total describe the same rows.
         var buckets = new List<MetricBucket>(maxBuckets);
         await using var reader = await connections.Client.ExecuteReaderAsync("""
-            SELECT intDiv(batch - {first:UInt64}, {width:UInt64}) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
+            WITH (SELECT (min(batch), max(batch)) FROM training_metrics
+                   WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+                     AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}) AS range,
+                 greatest(1, intDiv(range.2 - range.1 + {buckets:UInt64}, {buckets:UInt64})) AS width
+            SELECT intDiv(batch - range.1, width) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
                 avg(metric_value), count()
               FROM training_metrics
              WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
-               AND batch BETWEEN {first:UInt64} AND {last:UInt64}
+               AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64} AND batch BETWEEN range.1 AND range.2
              GROUP BY bucket ORDER BY bucket
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
