@@ -72,21 +72,23 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         parameters.AddParameter("from_step", (ulong)Math.Min(fromStep ?? 0, uint.MaxValue));
         parameters.AddParameter("to_step", (ulong)Math.Min(toStep ?? uint.MaxValue, uint.MaxValue));
         parameters.AddParameter("buckets", (ulong)maxBuckets);
-        // One query, two passes over the metric's rows (read through the by-step projection, ClickHouse migration 0007):
-        // the first fixes the step range and with it the bucket width; points keep arriving meanwhile, so the second reads
-        // only the steps the first saw, and the buckets and their total describe the same rows.
+        // One query over the metric's rows, read through the by-step projection (ClickHouse migration 0007): its first and
+        // last step (the first and last granule, in key order) fix the bucket width; points keep arriving meanwhile, so
+        // the buckets read only the steps between those two, and the buckets and their total describe the same rows.
         var buckets = new List<MetricBucket>(maxBuckets);
-        await using var reader = await connections.Client.ExecuteReaderAsync("""
-            WITH (SELECT (min(batch), max(batch)) FROM training_metrics
-                   WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
-                     AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}) AS range,
-                 greatest(1, intDiv(range.2 - range.1 + {buckets:UInt64}, {buckets:UInt64})) AS width
-            SELECT intDiv(batch - range.1, width) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
+        const string metricSteps = """
+            FROM training_metrics
+            WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+              AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}
+            """;
+        await using var reader = await connections.Client.ExecuteReaderAsync($$"""
+            WITH (SELECT batch {{metricSteps}} ORDER BY batch LIMIT 1) AS first_step,
+                 (SELECT batch {{metricSteps}} ORDER BY batch DESC LIMIT 1) AS last_step,
+                 greatest(1, intDiv(last_step - first_step + {buckets:UInt64}, {buckets:UInt64})) AS width
+            SELECT intDiv(batch - first_step, width) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
                 avg(metric_value), count()
-              FROM training_metrics
-             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
-               AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64} AND batch BETWEEN range.1 AND range.2
-             GROUP BY bucket ORDER BY bucket
+            {{metricSteps}} AND batch BETWEEN first_step AND last_step
+            GROUP BY bucket ORDER BY bucket
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -210,6 +210,15 @@ public sealed class ServiceMetricsTests(PlatformSiloFixture platform) : IClassFi
             cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(100, zoomed.TotalPoints);
         Assert.Equal((100, 199), (zoomed.Buckets[0].FirstStep, zoomed.Buckets[^1].LastStep));
+        // A range past the last step, and a metric never logged, are empty histories, not errors.
+        foreach (var (metric, from) in new[] { ("loss", 1_000_000L), ("never-logged", 0L) })
+        {
+            var empty = await client.GetMetricHistoryAsync(tenant, job.Id, metric, fromStep: from, toStep: from + 1_000, maxPoints: 10,
+                cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Equal(0, empty.TotalPoints);
+            Assert.Empty(empty.Buckets);
+        }
+
         await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Get,
             $"/api/v1/tenants/{tenant}/training-jobs/{job.Id}/metrics/loss?fromStep=9&toStep=3", key);
     }
