@@ -5,6 +5,7 @@
 //     SELECT ... FOR UPDATE), implemented faithfully here only as the baseline.
 //  2. (registry) Registry search latency with 100,000 models across 100 tenants, and the plan of the list query.
 //  0. (inference) Single-row predictions: raw ONNX Runtime against the SDK and HTTP paths at concurrency 1 and 64.
+//  7. (floor) An authenticated no-op SDK call against a bare Orleans grain call (a silo in this process), at 1 and 64.
 //  4. (agents) 10,000 noop executions at once against the bare SQL of their durable moves, and memory per waiting execution.
 //  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
 //     latency of downsampled history queries.
@@ -21,6 +22,13 @@ if (only is null or "inference")
 {
     Console.WriteLine("== Online predictions, one row per request");
     await InferenceThroughput.RunAsync(platform, settings);
+    Console.WriteLine();
+}
+
+if (only is null or "floor")
+{
+    Console.WriteLine("== Grain-call floor: an authenticated SDK call that does no work against a bare Orleans call");
+    await CallFloor.RunAsync(platform, settings);
     Console.WriteLine();
 }
 

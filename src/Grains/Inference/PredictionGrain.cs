@@ -165,7 +165,7 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
         var (_, tenantId) = await AuthorizeAsync(tenantKey, model, "describe");
         var owner = Owner(tenantId, await limits.GetAsync(tenantId));
         var route = await ResolveAsync(tenantKey, model, versionOrAlias);
-        return await Task.Run(() => batcher.DescribeAsync(owner, route.Primary));
+        return await batcher.DescribeAsync(owner, route.Primary); // a first load runs on the thread pool inside the session cache
     }
 
     private async Task ChargeAsync(Guid tenantId, int rows)
