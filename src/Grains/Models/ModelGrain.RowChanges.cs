@@ -107,10 +107,8 @@ public sealed partial class ModelGrain
             }
         }
 
-        if (applied.Count > 0)
-        {
-            await InvalidateCacheAsync();
-        }
+        // The cached view goes before the change commits (see InvalidateCacheAsync), meanwhile the first round trip runs.
+        var invalidated = applied.Count > 0 ? InvalidateCacheAsync() : Task.CompletedTask;
 
         // One round trip with every audit row and the UPDATE, a second to commit: row locks are held for two round trips.
         var statements = new List<Npgsql.NpgsqlBatchCommand>();
@@ -128,6 +126,7 @@ public sealed partial class ModelGrain
         {
             var claims = rows.Count == 0 ? [] : await AuditSql.ReadClaimsAsync(reader, rows.Count);
             var updated = applied.Count == 0 ? start : await ModelSql.ReadUpdatedAsync(reader);
+            await invalidated;
             // A replayed request, or a row this activation does not hold: nothing is kept, and the batch goes one at a time.
             return updated is null || applied.Any(row => claims[row] != AuditClaim.Recorded) ? (false, null) : (true, updated);
         });
