@@ -21,9 +21,6 @@ public sealed class GroupCommit<TChange, TResult>
     /// <summary>A change waiting for its batch, and where its caller's answer goes.</summary>
     public sealed record Waiting(TChange Change, TaskCompletionSource<TResult> Answer);
 
-    /// <summary>How many changes wait (for diagnostics and tests).</summary>
-    public int Count => _waiting.Count;
-
     /// <summary>
     /// Queues <paramref name="change"/> and answers when its batch has committed (or refused it). When nothing drains,
     /// <paramref name="scheduleDrain"/> is called: it must make the activation call <see cref="DrainAsync"/> as an

@@ -81,7 +81,7 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
         // Scored in this turn, the requests of one artifact together: a batch takes well under a millisecond, less than
         // handing it to another thread and back. (A model's first load is the exception; it runs on the thread pool
         // inside the session cache.) Concurrent calls for the same artifact on this silo still join one micro-batch.
-        foreach (var group in admitted.GroupBy(request => request.Artifact.Sha256))
+        foreach (var group in admitted.GroupBy(request => (request.Artifact.Sha256, request.Artifact.Version)))
         {
             var artifact = group.First().Artifact;
             var started = Stopwatch.GetTimestamp();

@@ -141,12 +141,27 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
         }
     }
 
-    /// <summary>Pushes <paramref name="epoch"/> to every other silo the membership lists; answers the ones that did not acknowledge.</summary>
-    private async Task<List<SiloAddress>> PushAsync(long epoch)
+    /// <summary>
+    /// Pushes <paramref name="epoch"/> to every other silo the membership table lists; answers the ones that did not
+    /// acknowledge (or "membership" when the table could not be read: then no silo list can be trusted complete).
+    /// </summary>
+    private async Task<List<string>> PushAsync(long epoch)
     {
         var membership = services.GetRequiredService<IClusterMembershipService>();
         var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;
         var push = services.GetRequiredService<CredentialEpochPush>();
+        var silent = new List<string>();
+        try
+        {
+            // Read from the table, not from gossip: a silo that joined a moment ago must be asked too.
+            await membership.Refresh().AsTask().WaitAsync(AckTimeout);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogPushFailed(e, "membership");
+            silent.Add("membership");
+        }
+
         // Every silo that may serve calls, or soon will: one that is still joining has no lease older than this change
         // unless it read before it, so it must acknowledge too.
         var silos = membership.CurrentSnapshot.Members.Values
@@ -165,7 +180,8 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
                 return false;
             }
         }));
-        return [.. silos.Where((_, i) => !acknowledged[i])];
+        silent.AddRange(silos.Where((_, i) => !acknowledged[i]).Select(silo => silo.ToString()));
+        return silent;
     }
 
     /// <summary>Copies the value to Redis, where silos without a lease read it (retried; logged when it cannot).</summary>
