@@ -162,10 +162,10 @@ public sealed partial class CredentialEpoch(SecuritySql sql, IConnectionMultiple
             silent.Add("membership");
         }
 
-        // Every silo that may serve calls, or soon will: one that is still joining has no lease older than this change
-        // unless it read before it, so it must acknowledge too.
+        // Every silo that may serve calls, or soon will, or still does: one that is joining may have read the sequence just
+        // before it moved, and one that is shutting down still answers the calls it has. Only dead silos are left out.
         var silos = membership.CurrentSnapshot.Members.Values
-            .Where(member => member.Status is SiloStatus.Active or SiloStatus.Joining or SiloStatus.Created && !member.SiloAddress.Equals(self))
+            .Where(member => member.Status is not (SiloStatus.Dead or SiloStatus.None) && !member.SiloAddress.Equals(self))
             .Select(member => member.SiloAddress).ToList();
         var acknowledged = await Task.WhenAll(silos.Select(async silo =>
         {
