@@ -50,19 +50,19 @@ public sealed class AuditSql(TenantDatabase database)
                           @agents::text[], @details::text[])
                    WITH ORDINALITY AS r(event, fingerprint, user_id, session, type, resource_type, resource_id, action, result, ip, agent, details, n)
             """);
-        var details = rows.Select(row => DetailsJson(row.Audit.Details)).ToArray();
-        command.Parameters.AddWithValue("events", rows.Select(row => BoundedText.Fit(row.Client.RequestId + row.EventIdSuffix, 255)!).ToArray());
-        command.Parameters.AddWithValue("fingerprints", rows.Select((row, i) => Fingerprint(row.Audit, details[i])).ToArray());
-        command.Parameters.AddWithValue("users", rows.Select(row => BoundedText.Fit(row.UserId, 255)!).ToArray());
-        command.Parameters.AddWithValue("sessions", rows.Select(row => BoundedText.Fit(row.Client.SessionId, 255)).ToArray());
-        command.Parameters.AddWithValue("types", rows.Select(row => row.Audit.EventType).ToArray());
-        command.Parameters.AddWithValue("resourceTypes", rows.Select(row => BoundedText.Fit(row.Audit.ResourceType, 100)!).ToArray());
-        command.Parameters.AddWithValue("resourceIds", rows.Select(row => BoundedText.Fit(row.Audit.ResourceId, 255)!).ToArray());
-        command.Parameters.AddWithValue("actions", rows.Select(row => BoundedText.Fit(row.Audit.Action, 100)!).ToArray());
-        command.Parameters.AddWithValue("results", rows.Select(row => row.Audit.Result).ToArray());
-        command.Parameters.AddWithValue("ips", rows.Select(row => ParseAddress(row.Client.IpAddress) is System.Net.IPAddress ip ? ip.ToString() : null).ToArray());
-        command.Parameters.AddWithValue("agents", rows.Select(row => BoundedText.Fit(row.Client.UserAgent, 1024)).ToArray());
-        command.Parameters.AddWithValue("details", details);
+        var fitted = rows.Select(Fit).ToArray();
+        command.Parameters.AddWithValue("events", fitted.Select(row => row.EventId).ToArray());
+        command.Parameters.AddWithValue("fingerprints", fitted.Select(row => row.Fingerprint).ToArray());
+        command.Parameters.AddWithValue("users", fitted.Select(row => row.UserId).ToArray());
+        command.Parameters.AddWithValue("sessions", fitted.Select(row => row.SessionId).ToArray());
+        command.Parameters.AddWithValue("types", fitted.Select(row => row.EventType).ToArray());
+        command.Parameters.AddWithValue("resourceTypes", fitted.Select(row => row.ResourceType).ToArray());
+        command.Parameters.AddWithValue("resourceIds", fitted.Select(row => row.ResourceId).ToArray());
+        command.Parameters.AddWithValue("actions", fitted.Select(row => row.Action).ToArray());
+        command.Parameters.AddWithValue("results", fitted.Select(row => row.Result).ToArray());
+        command.Parameters.AddWithValue("ips", fitted.Select(row => row.IpAddress?.ToString()).ToArray());
+        command.Parameters.AddWithValue("agents", fitted.Select(row => row.UserAgent).ToArray());
+        command.Parameters.AddWithValue("details", fitted.Select(row => row.Details).ToArray());
         return command;
     }
 
@@ -93,22 +93,34 @@ public sealed class AuditSql(TenantDatabase database)
 
     private static void AddRecordParameters(NpgsqlParameterCollection parameters, Guid tenantId, PendingAuditRow entry)
     {
-        var (userId, client, audit, eventIdSuffix) = entry;
-        var details = DetailsJson(audit.Details);
+        var row = Fit(entry);
         parameters.AddWithValue("tenant", tenantId);
+        parameters.AddWithValue("event", row.EventId);
+        parameters.AddWithValue("fingerprint", row.Fingerprint);
+        parameters.AddWithValue("user", row.UserId);
+        parameters.Add(new NpgsqlParameter("session", NpgsqlDbType.Varchar) { Value = (object?)row.SessionId ?? DBNull.Value });
+        parameters.AddWithValue("type", row.EventType);
+        parameters.AddWithValue("resourceType", row.ResourceType);
+        parameters.AddWithValue("resourceId", row.ResourceId);
+        parameters.AddWithValue("action", row.Action);
+        parameters.AddWithValue("result", row.Result);
+        parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = (object?)row.IpAddress ?? DBNull.Value });
+        parameters.Add(new NpgsqlParameter("agent", NpgsqlDbType.Text) { Value = (object?)row.UserAgent ?? DBNull.Value });
+        parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)row.Details ?? DBNull.Value });
+    }
 
-        parameters.AddWithValue("event", BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!);
-        parameters.AddWithValue("fingerprint", Fingerprint(audit, details));
-        parameters.AddWithValue("user", BoundedText.Fit(userId, 255)!);
-        parameters.Add(new NpgsqlParameter("session", NpgsqlDbType.Varchar) { Value = (object?)BoundedText.Fit(client.SessionId, 255) ?? DBNull.Value });
-        parameters.AddWithValue("type", audit.EventType);
-        parameters.AddWithValue("resourceType", BoundedText.Fit(audit.ResourceType, 100)!);
-        parameters.AddWithValue("resourceId", BoundedText.Fit(audit.ResourceId, 255)!);
-        parameters.AddWithValue("action", BoundedText.Fit(audit.Action, 100)!);
-        parameters.AddWithValue("result", audit.Result);
-        parameters.Add(new NpgsqlParameter("ip", NpgsqlDbType.Inet) { Value = ParseAddress(client.IpAddress) });
-        parameters.Add(new NpgsqlParameter("agent", NpgsqlDbType.Text) { Value = (object?)BoundedText.Fit(client.UserAgent, 1024) ?? DBNull.Value });
-        parameters.Add(new NpgsqlParameter("details", NpgsqlDbType.Jsonb) { Value = (object?)details ?? DBNull.Value });
+    /// <summary>A row's values made fit for their columns, whether written alone or with others.</summary>
+    private sealed record FittedRow(string EventId, byte[] Fingerprint, string UserId, string? SessionId, string EventType, string ResourceType,
+        string ResourceId, string Action, string Result, System.Net.IPAddress? IpAddress, string? UserAgent, string? Details);
+
+    private static FittedRow Fit(PendingAuditRow row)
+    {
+        var (userId, client, audit, eventIdSuffix) = row;
+        var details = DetailsJson(audit.Details);
+        return new FittedRow(BoundedText.Fit(client.RequestId + eventIdSuffix, 255)!, Fingerprint(audit, details), BoundedText.Fit(userId, 255)!,
+            BoundedText.Fit(client.SessionId, 255), audit.EventType, BoundedText.Fit(audit.ResourceType, 100)!, BoundedText.Fit(audit.ResourceId, 255)!,
+            BoundedText.Fit(audit.Action, 100)!, audit.Result, System.Net.IPAddress.TryParse(client.IpAddress, out var address) ? address : null,
+            BoundedText.Fit(client.UserAgent, 1024), details);
     }
 
     /// <summary>The suffix of a row written for an attempt that changed nothing: a row of its own for each attempt.</summary>
@@ -218,9 +230,6 @@ public sealed class AuditSql(TenantDatabase database)
     /// <summary>What makes two requests under one idempotency key the same request: the operation, its resource and its details.</summary>
     private static byte[] Fingerprint(AuditEvent audit, string? details) =>
         SHA256.HashData(Encoding.UTF8.GetBytes($"{audit.EventType}\n{audit.ResourceType}\n{audit.ResourceId}\n{audit.Action}\n{details}"));
-
-    private static object ParseAddress(string? address) =>
-        System.Net.IPAddress.TryParse(address, out var parsed) ? parsed : DBNull.Value;
 
     private static string? Nullable(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

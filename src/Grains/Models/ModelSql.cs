@@ -54,31 +54,8 @@ public sealed partial class ModelSql
     public async Task<ModelRecord?> UpdateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model, long expectedVersion,
         string? activeVersion = null, bool setActive = false)
     {
-        await using var command = TenantDatabase.TenantCommand(transaction, $"""
-            UPDATE models
-               SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
-                   training_samples = @samples, tags = @tags, metadata = @metadata,
-                   version = CASE WHEN @setActive THEN @active ELSE version END,
-                   artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions
-                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE artifact_uri END,
-                   accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions
-                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE accuracy END,
-                   precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions
-                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE precision_score END,
-                   recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions
-                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
-                   f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions
-                       WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
-                   row_version = row_version + 1, updated_at = now()
-             WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
-            RETURNING {ModelColumns}
-            """);
-        command.Parameters.AddWithValue("id", model.Id);
-        command.Parameters.AddWithValue("expected", expectedVersion);
-        command.Parameters.AddWithValue("status", model.Status);
-        command.Parameters.AddWithValue("setActive", setActive);
-        command.Parameters.Add(new NpgsqlParameter("active", NpgsqlDbType.Varchar) { Value = (object?)activeVersion ?? DBNull.Value });
-        AddMutable(command.Parameters, model);
+        await using var command = TenantDatabase.TenantCommand(transaction, UpdateSql);
+        AddUpdate(command.Parameters, model, expectedVersion, changes: 1, activeVersion, setActive);
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadModel(reader) : null;
     }
@@ -97,23 +74,49 @@ public sealed partial class ModelSql
     /// </summary>
     public static NpgsqlBatchCommand UpdateRowCommand(ModelRecord model, long expectedVersion, int changes)
     {
-        var command = new NpgsqlBatchCommand($"""
-            UPDATE models
-               SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
-                   training_samples = @samples, tags = @tags, metadata = @metadata, row_version = row_version + @changes, updated_at = now()
-             WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
-            RETURNING {ModelColumns}
-            """);
-        command.Parameters.AddWithValue("id", model.Id);
-        command.Parameters.AddWithValue("expected", expectedVersion);
-        command.Parameters.AddWithValue("changes", (long)changes);
-        command.Parameters.AddWithValue("status", model.Status);
-        AddMutable(command.Parameters, model);
+        var command = new NpgsqlBatchCommand(UpdateSql);
+        AddUpdate(command.Parameters, model, expectedVersion, changes, activeVersion: null, setActive: false);
         return command;
     }
 
     /// <summary>The row <see cref="UpdateRowCommand"/> wrote; null when the row was not at the expected version.</summary>
     public static async Task<ModelRecord?> ReadUpdatedAsync(NpgsqlDataReader reader) => await reader.ReadAsync() ? ReadModel(reader) : null;
+
+    /// <summary>
+    /// Writes the mutable columns (and, when <c>@setActive</c>, the active version's) if the row is still at
+    /// <c>@expected</c>, moving the ETag by <c>@changes</c>.
+    /// </summary>
+    private const string UpdateSql = $"""
+        UPDATE models
+           SET model_type = @type, algorithm = @algorithm, status = @status::model_status_enum, feature_count = @features,
+               training_samples = @samples, tags = @tags, metadata = @metadata,
+               version = CASE WHEN @setActive THEN @active ELSE version END,
+               artifact_uri = CASE WHEN @setActive THEN (SELECT artifact_uri FROM model_versions
+                   WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE artifact_uri END,
+               accuracy = CASE WHEN @setActive THEN (SELECT accuracy FROM model_versions
+                   WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE accuracy END,
+               precision_score = CASE WHEN @setActive THEN (SELECT precision_score FROM model_versions
+                   WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE precision_score END,
+               recall_score = CASE WHEN @setActive THEN (SELECT recall_score FROM model_versions
+                   WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE recall_score END,
+               f1_score = CASE WHEN @setActive THEN (SELECT f1_score FROM model_versions
+                   WHERE tenant_id = @tenant AND model_id = @id AND version = @active) ELSE f1_score END,
+               row_version = row_version + @changes, updated_at = now()
+         WHERE tenant_id = @tenant AND id = @id AND row_version = @expected
+        RETURNING {ModelColumns}
+        """;
+
+    private static void AddUpdate(NpgsqlParameterCollection parameters, ModelRecord model, long expectedVersion, int changes, string? activeVersion,
+        bool setActive)
+    {
+        parameters.AddWithValue("id", model.Id);
+        parameters.AddWithValue("expected", expectedVersion);
+        parameters.AddWithValue("changes", (long)changes);
+        parameters.AddWithValue("status", model.Status);
+        parameters.AddWithValue("setActive", setActive);
+        parameters.Add(new NpgsqlParameter("active", NpgsqlDbType.Varchar) { Value = (object?)activeVersion ?? DBNull.Value });
+        AddMutable(parameters, model);
+    }
 
     private static void AddMutable(NpgsqlParameterCollection parameters, ModelRecord model)
     {
