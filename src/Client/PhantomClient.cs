@@ -20,14 +20,14 @@ public sealed partial class PhantomClient : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly PhantomClientOptions _options;
-    private readonly PredictionCoalescer _predictions;
+    private readonly PredictionCoalescer<(string TenantKey, string Model, string Version)> _predictions;
 
     private PhantomClient(IHost host, PhantomClientOptions options)
     {
         _host = host;
         _options = options;
         Grains = host.Services.GetRequiredService<IClusterClient>();
-        _predictions = new PredictionCoalescer((version, requests) =>
+        _predictions = new PredictionCoalescer<(string TenantKey, string Model, string Version)>((version, requests) =>
             CallAsync(grains => grains.Predictor().PredictManyAsync(version.TenantKey, version.Model, version.Version, requests)));
     }
 
@@ -45,8 +45,14 @@ public sealed partial class PhantomClient : IAsyncDisposable
 
         var gateways = await ResolveGatewaysAsync(options, cancellationToken);
 
-        var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
+        // The SDK lives inside its user's process: its host takes neither Ctrl-C nor SIGTERM over (a console lifetime would
+        // stop the client on them and print its status), reads no configuration of the application, and logs only
+        // warnings, to standard error.
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddSingleton<IHostLifetime, EmbeddedLifetime>())
+            .ConfigureLogging(logging => logging
+                .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+                .SetMinimumLevel(LogLevel.Warning))
             .UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(cluster =>
@@ -88,6 +94,14 @@ public sealed partial class PhantomClient : IAsyncDisposable
 
         await host.StartAsync(cancellationToken);
         return new PhantomClient(host, options);
+    }
+
+    /// <summary>A host lifetime that leaves the process's signals to the application the SDK runs in.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private static async Task<IPEndPoint[]> ResolveGatewaysAsync(PhantomClientOptions options, CancellationToken cancellationToken)
