@@ -111,11 +111,14 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
             }
 
             var rows = requests[i].Rows;
-            recorder.Record(Record(tenantId, route, caller, answer.Version, answer.Route, rows, answer.Predictions, answer.InferenceMs, answer.Cached),
-                share);
+            // Each request of the call is recorded as its own request (analytics count requests by their id): the
+            // call's id alone for a lone request, with the request's place in the call for requests sent together.
+            var requestId = requests.Count == 1 ? caller.Client.RequestId : $"{caller.Client.RequestId}:{i}";
+            recorder.Record(Record(tenantId, route, caller, requestId, answer.Version, answer.Route, rows, answer.Predictions, answer.InferenceMs,
+                answer.Cached), share);
             if (route.Shadow is { } shadow && TryStartShadow(tenantId, tenantLimits[Quotas.ConcurrentShadowScorings]))
             {
-                _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, rows, share));
+                _ = Task.Run(() => ShadowAsync(owner, route, shadow, caller, requestId, rows, share));
             }
         }
 
@@ -190,7 +193,7 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
     private static void ShadowDone(Guid tenantId) => ShadowsInFlight.AddOrUpdate(tenantId, 0, (_, running) => Math.Max(0, running - 1));
 
     /// <summary>Scores a copy of the request with the shadow version and records it; the caller never sees it.</summary>
-    private async Task ShadowAsync(ModelOwner owner, ServingRoute route, ArtifactView shadow, Caller caller,
+    private async Task ShadowAsync(ModelOwner owner, ServingRoute route, ArtifactView shadow, Caller caller, string requestId,
         IReadOnlyList<IReadOnlyDictionary<string, double>> rows, long share)
     {
         try
@@ -198,7 +201,7 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
             await quota.ConsumeAsync(owner.TenantId, Quotas.ShadowScorings, rows.Count, options.Value.RowQuotaLeaseSize);
             var started = Stopwatch.GetTimestamp();
             var predictions = await batcher.PredictAsync(owner, shadow, rows);
-            recorder.Record(Record(owner.TenantId, route, caller, shadow.Version, "shadow", rows, predictions,
+            recorder.Record(Record(owner.TenantId, route, caller, requestId, shadow.Version, "shadow", rows, predictions,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, cached: false), share);
         }
         catch (PhantomException e) when (e.Status == 429)
@@ -218,9 +221,9 @@ public sealed partial class PredictionGrain(AccessGuard guard, InternalCalls int
     private static ModelOwner Owner(Guid tenantId, IReadOnlyDictionary<string, long> tenantLimits) =>
         new(tenantId, (int)Math.Clamp(tenantLimits[Quotas.OnnxThreads], 1, 64), tenantLimits[Quotas.OnnxSessionBytes]);
 
-    private InferenceRecord Record(Guid tenantId, ServingRoute route, Caller caller, string version, string routeName,
+    private InferenceRecord Record(Guid tenantId, ServingRoute route, Caller caller, string requestId, string version, string routeName,
         IReadOnlyList<IReadOnlyDictionary<string, double>> rows, IReadOnlyList<RowPrediction> predictions, double inferenceMs, bool cached) =>
-        new(Guid.CreateVersion7(), time.GetUtcNow(), tenantId, route.ModelId, version, routeName, route.Alias, caller.Client.RequestId, caller.UserId,
+        new(Guid.CreateVersion7(), time.GetUtcNow(), tenantId, route.ModelId, version, routeName, route.Alias, requestId, caller.UserId,
             caller.Client.SessionId, cached, rows, predictions, inferenceMs);
 
     private async Task<(Caller Caller, Guid TenantId)> AuthorizeAsync(string tenantKey, string model, string action)

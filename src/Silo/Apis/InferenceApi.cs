@@ -41,12 +41,13 @@ public static class InferenceApi
         return routes;
     }
 
-    private static async Task<Ok<PredictionView>> PredictActiveAsync(string tenantKey, string name, PredictRequest request, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.Predictor().PredictAsync(tenantKey, name, "active", request));
+    private static async Task<Ok<PredictionView>> PredictActiveAsync(string tenantKey, string name, PredictRequest request,
+        HttpPredictions predictions, HttpContext http) =>
+        TypedResults.Ok(await predictions.PredictAsync(tenantKey, name, "active", request, http));
 
     private static async Task<Ok<PredictionView>> PredictAsync(string tenantKey, string name, string version, PredictRequest request,
-        IGrainFactory grains) =>
-        TypedResults.Ok(await grains.Predictor().PredictAsync(tenantKey, name, version, request));
+        HttpPredictions predictions, HttpContext http) =>
+        TypedResults.Ok(await predictions.PredictAsync(tenantKey, name, version, request, http));
 
     private static async Task<Ok<IReadOnlyList<ModelInput>>> DescribeAsync(string tenantKey, string name, string version, IGrainFactory grains) =>
         TypedResults.Ok(await grains.Predictor().DescribeAsync(tenantKey, name, version));

@@ -1,4 +1,5 @@
 using PhantomMl.Grains.Inference;
+using PhantomMl.Silo.Apis;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -21,6 +22,8 @@ public static class InferenceExtensions
         builder.Services.AddSingleton<MicroBatcher>();
         builder.Services.AddSingleton<PredictionCache>();
         builder.Services.AddSingleton<BatchRun>();
+        // Concurrent HTTP predictions of one caller for one version share a grain call.
+        builder.Services.AddSingleton<HttpPredictions>();
         return builder;
     }
 }

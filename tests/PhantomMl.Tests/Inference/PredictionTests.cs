@@ -179,10 +179,84 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         }
 
         Assert.Equal(served, recorded);
-        // And they did travel together: requests sent in one grain call share that call's request id.
+        // Each is recorded as its own request; and they did travel together: requests sent in one grain call carry that
+        // call's request id, followed by ':' and their place in the call.
+        Assert.Equal(served, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(DISTINCT metadata->>'requestId') FROM inference_jobs WHERE batch_id IS NULL"));
         var calls = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
-            "SELECT count(DISTINCT metadata->>'requestId') FROM inference_jobs WHERE batch_id IS NULL");
+            "SELECT count(DISTINCT split_part(metadata->>'requestId', ':', 1)) FROM inference_jobs WHERE batch_id IS NULL");
         Assert.True(calls < served / 2, $"{served} predictions arrived in {calls} grain calls");
+    }
+
+    [Fact]
+    public async Task Concurrent_HTTP_predictions_share_grain_calls_only_within_one_caller_and_each_is_answered_as_if_alone()
+    {
+        var token = TestContext.Current.CancellationToken;
+        var onnx = await SampleDatasets.TrainBinaryOnnxAsync(rows: 500, seed: 5, trees: 10);
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("httpcoalesce");
+        var otherKey = await platform.AddUserWithKeyAsync(tenant, "second", ["ml-engineer"]);
+        var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "scorer", modelType = "classifier", algorithm = "fasttree" });
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "1" });
+        var artifact = new ByteArrayContent(onnx);
+        artifact.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/artifact", key, artifact);
+        var path = $"/api/v1/tenants/{tenant}/models/scorer/versions/1/predict";
+        var alone = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, path, key, new { rows = new[] { Row(0.5) }, bypassCache = true });
+        var expected = alone.GetProperty("predictions")[0].GetProperty("prediction").GetDouble();
+
+        // 240 at once from two users' keys; every 7th misses an input (400, alone); one carries its own Idempotency-Key.
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 240).Select(async i =>
+        {
+            var rows = Enumerable.Range(0, 1 + i % 3).Select(_ => Row(0.5)).ToList();
+            if (i % 7 == 6)
+            {
+                rows[0] = new Dictionary<string, double> { ["x1"] = 1 };
+            }
+
+            var headers = i == 100 ? new Dictionary<string, string> { ["Idempotency-Key"] = "own-prediction-id" } : null;
+            using var response = await platform.SendAsync(HttpMethod.Post, path, i % 2 == 0 ? key : otherKey, new { rows, bypassCache = true }, headers);
+            var body = await response.Content.ReadAsStringAsync(token);
+            return (i, Status: (int)response.StatusCode, Body: body);
+        }));
+        foreach (var (i, status, body) in outcomes)
+        {
+            Assert.True((i % 7 == 6 ? 400 : 200) == status, $"request {i}: {status} {body}");
+            if (status == 200)
+            {
+                var predictions = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("predictions");
+                Assert.Equal(1 + i % 3, predictions.GetArrayLength());
+                Assert.All(predictions.EnumerateArray(), row => Assert.Equal(expected, row.GetProperty("prediction").GetDouble()));
+            }
+            else
+            {
+                Assert.Contains("x2", body); // its own refusal: the input it lacks
+            }
+        }
+
+        var served = outcomes.Count(o => o.Status == 200) + 1;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long recorded;
+        while ((recorded = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL")) < served
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, token);
+        }
+
+        Assert.Equal(served, recorded);
+        // Each is recorded as its own request; a grain call carries one caller: no call has predictions of both users.
+        Assert.Equal(served, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(DISTINCT metadata->>'requestId') FROM inference_jobs WHERE batch_id IS NULL"));
+        Assert.Equal(0, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(*) FROM (SELECT split_part(metadata->>'requestId', ':', 1) FROM inference_jobs WHERE batch_id IS NULL GROUP BY 1 " +
+            "HAVING count(DISTINCT created_by) > 1) shared"));
+        // The request with its own Idempotency-Key kept it, alone.
+        Assert.Equal(1, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(*) FROM inference_jobs WHERE metadata->>'requestId' = 'own-prediction-id'"));
+        // And the others did travel together.
+        var calls = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
+            "SELECT count(DISTINCT split_part(metadata->>'requestId', ':', 1)) FROM inference_jobs WHERE batch_id IS NULL");
+        Assert.True(calls < served, $"{served} predictions arrived in {calls} grain calls");
     }
 
     private static void AssertClose(double expected, double actual) =>
