@@ -48,6 +48,7 @@ ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning "$REPO_ROOT
   "--Phantom:Bootstrap:AdminKeyFile=$PHANTOM_BENCH_ADMIN_KEY_FILE" "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" \
   >"$LOG_DIR/bench-silo.log" 2>&1 &
 silo_pid=$!
+export PHANTOM_BENCH_FIRST_SILO_PID="$silo_pid" # silo.sh execs dotnet: benchmarks read the silo's CPU from /proc
 # The analytics benchmark compares two silos of the same build and database, one with service metrics off: the second
 # one (its own cluster), or the first when PHANTOM_BENCH_METRICS_OFF=first, so a difference between the two silos
 # themselves can be told from the cost of collection.
@@ -61,7 +62,7 @@ if [[ -z "${1:-}" || "$1" == analytics ]]; then
     "--Phantom:Artifacts:Root=$PHANTOM_HOME/bench-artifacts" >"$LOG_DIR/bench-silo-second.log" 2>&1 &
   second_pid=$!
   export PHANTOM_BENCH_SECOND_GATEWAY="127.0.0.1:30091" PHANTOM_BENCH_SECOND_HAS_METRICS="$second_metrics"
-  export PHANTOM_BENCH_FIRST_SILO_PID="$silo_pid" PHANTOM_BENCH_SECOND_SILO_PID="$second_pid" # silo.sh execs dotnet
+  export PHANTOM_BENCH_SECOND_SILO_PID="$second_pid"
 fi
 cleanup() {
   for pid in "$silo_pid" $second_pid; do

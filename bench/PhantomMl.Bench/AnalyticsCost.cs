@@ -72,10 +72,10 @@ public static class AnalyticsCost
                 foreach (var (side, client) in order)
                 {
                     var pid = side == "on" ? onPid : offPid;
-                    var before = SiloCpuSeconds(pid);
+                    var before = ProcessCpu.Seconds(pid);
                     var measured = await InferenceThroughput.MeasureAsync(row => call(client, row), rows, Concurrency, duration);
                     sides[side].Add(measured);
-                    cpu[side] = (cpu[side].Seconds + (SiloCpuSeconds(pid) - before), cpu[side].Calls + measured.Calls);
+                    cpu[side] = (cpu[side].Seconds + (ProcessCpu.Seconds(pid) - before), cpu[side].Calls + measured.Calls);
                 }
             }
 
@@ -157,19 +157,6 @@ public static class AnalyticsCost
         Console.WriteLine($"history API alone (1,000 buckets of {CurvePoints:N0} points): p50 {api:F0} ms");
         Console.WriteLine($"job page, navigation to curve drawn: p50 {load:F0} ms  max {loads.Max():F0} ms over {loads.Count} loads (target under 1,000 ms)");
         Console.WriteLine($"ratio page/API: {load / api:F2}");
-    }
-
-    // utime + stime of a process, in seconds (clock ticks of 10 ms); 0 when the process is not known.
-    private static double SiloCpuSeconds(int pid)
-    {
-        if (pid <= 0 || !File.Exists($"/proc/{pid}/stat"))
-        {
-            return 0;
-        }
-
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
     }
 
     private static double Median(IEnumerable<double> values)

@@ -33,16 +33,25 @@ public static class InferenceThroughput
             ("SDK call floor (inputs)", _ => platform.Tenant.DescribeModelInputsAsync(platform.TenantKey, "scorer", "1")),
             ("HTTP -> silo", async row => (await http.PostAsJsonAsync($"/api/v1/tenants/{platform.TenantKey}/models/scorer/versions/1/predict", new { rows = new[] { row }, bypassCache = true }))
                 .EnsureSuccessStatusCode().Dispose()),
+            // The HTTP twin of the SDK floor: Kestrel, the middleware and the same grain call, nothing scored or recorded.
+            ("HTTP call floor (inputs)", async _ => (await http.GetAsync($"/api/v1/tenants/{platform.TenantKey}/models/scorer/versions/1/inputs"))
+                .EnsureSuccessStatusCode().Dispose()),
         };
+        var benchPid = Environment.ProcessId;
         var results = new Dictionary<(string, int), double>();
         foreach (var concurrency in new[] { 1, 64 })
         {
             foreach (var (name, predict) in paths)
             {
                 await predict(rows[0]); // warm: session loaded, connections open
-                var (perSecond, p50, p99, _) = await MeasureAsync(predict, rows, concurrency, duration);
+                var (siloBefore, benchBefore) = (ProcessCpu.Seconds(settings.FirstSiloPid), ProcessCpu.Seconds(benchPid));
+                var (perSecond, p50, p99, calls) = await MeasureAsync(predict, rows, concurrency, duration);
                 results[(name, concurrency)] = perSecond;
-                Console.WriteLine($"{name,-30} concurrency {concurrency,2}: {perSecond,9:N0} predictions/s  p50 {p50,7:F2} ms  p99 {p99,7:F2} ms");
+                // CPU per call of the silo and of this process (the client side, whether SDK, HttpClient or raw scoring).
+                var cpu = settings.FirstSiloPid > 0
+                    ? $"  CPU/call: silo {(ProcessCpu.Seconds(settings.FirstSiloPid) - siloBefore) * 1e6 / calls,5:F0} µs, bench {(ProcessCpu.Seconds(benchPid) - benchBefore) * 1e6 / calls,5:F0} µs"
+                    : "";
+                Console.WriteLine($"{name,-30} concurrency {concurrency,2}: {perSecond,9:N0} predictions/s  p50 {p50,7:F2} ms  p99 {p99,7:F2} ms{cpu}");
             }
         }
 
