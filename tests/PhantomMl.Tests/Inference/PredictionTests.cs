@@ -170,15 +170,7 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
 
         // Recorded one row per request, as if sent alone (the refused ones not at all).
         var served = outcomes.Count(o => o.Status == 200) + 1;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        long recorded;
-        while ((recorded = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL")) < served
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, token);
-        }
-
-        Assert.Equal(served, recorded);
+        Assert.Equal(served, await RecordedAsync(tenantId, served, token));
         // Each is recorded as its own request; and they did travel together: requests sent in one grain call carry that
         // call's request id, followed by ':' and their place in the call.
         Assert.Equal(served, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
@@ -235,15 +227,7 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         }
 
         var served = outcomes.Count(o => o.Status == 200) + 1;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        long recorded;
-        while ((recorded = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL")) < served
-               && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(200, token);
-        }
-
-        Assert.Equal(served, recorded);
+        Assert.Equal(served, await RecordedAsync(tenantId, served, token));
         // Each is recorded as its own request; a grain call carries one caller: no call has predictions of both users.
         Assert.Equal(served, await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
             "SELECT count(DISTINCT metadata->>'requestId') FROM inference_jobs WHERE batch_id IS NULL"));
@@ -257,6 +241,20 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         var calls = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId,
             "SELECT count(DISTINCT split_part(metadata->>'requestId', ':', 1)) FROM inference_jobs WHERE batch_id IS NULL");
         Assert.True(calls < served, $"{served} predictions arrived in {calls} grain calls");
+    }
+
+    /// <summary>The tenant's recorded online predictions, once there are <paramref name="expected"/> (recording is queued) or after 30 s.</summary>
+    private async Task<long> RecordedAsync(Guid tenantId, long expected, CancellationToken token)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long recorded;
+        while ((recorded = await TenantSql.ScalarAsync<long>(platform.Databases.OwnerSource, tenantId, "SELECT count(*) FROM inference_jobs WHERE batch_id IS NULL")) < expected
+               && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200, token);
+        }
+
+        return recorded;
     }
 
     private static void AssertClose(double expected, double actual) =>
