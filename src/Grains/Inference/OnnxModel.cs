@@ -30,7 +30,7 @@ public sealed class OnnxModel : IDisposable
             // More threads than cores only take turns; and ONNX Runtime's threads spin while they wait for work, which on a
             // busy silo takes the cores from everything else (measured on 2 cores with 4 threads: a one-row prediction at
             // concurrency 1 took 3 ms instead of 0.4).
-            IntraOpNumThreads = Math.Clamp(threads, 1, Math.Max(1, Environment.ProcessorCount)),
+            IntraOpNumThreads = Math.Clamp(threads, 1, Environment.ProcessorCount),
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             EnableCpuMemArena = false,

@@ -118,19 +118,10 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
     public async Task Concurrent_SDK_predictions_are_coalesced_yet_each_is_answered_refused_and_recorded_as_if_alone()
     {
         var token = TestContext.Current.CancellationToken;
-        var csv = Path.Combine(Path.GetTempPath(), $"coalesce-{Guid.NewGuid():N}.csv");
-        await File.WriteAllBytesAsync(csv, await SampleDatasets.GenerateAsync("binary", 500, seed: 5), token);
-        var recipe = TrainingRecipe.Parse("""{"trainer": "builtin", "task": "binary-classification", "algorithm": "fasttree", "rounds": 1}""",
-            """{"trees": 10}""", "model://data/versions/1");
-        var trained = BuiltInTrainer.Train(csv, recipe, _ => true, token);
-        File.Delete(csv);
+        var onnx = await SampleDatasets.TrainBinaryOnnxAsync(rows: 500, seed: 5, trees: 10);
         var (tenant, key) = await platform.CreateTenantWithAdminAsync("coalesce");
         var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "scorer", modelType = "classifier", algorithm = "fasttree" });
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "1" });
-        var onnx = new ByteArrayContent(trained.Onnx!);
-        onnx.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/artifact", key, onnx);
+        await platform.AddModelWithArtifactAsync(tenant, key, "scorer", "classifier", "fasttree", onnx, "application/octet-stream", "1");
         await using var client = await PhantomMl.Client.PhantomClient.ConnectAsync(new PhantomMl.Client.PhantomClientOptions
         {
             MembershipConnectionString = platform.Databases.Membership,
@@ -188,11 +179,7 @@ public sealed class PredictionTests(PlatformSiloFixture platform) : IClassFixtur
         var (tenant, key) = await platform.CreateTenantWithAdminAsync("httpcoalesce");
         var otherKey = await platform.AddUserWithKeyAsync(tenant, "second", ["ml-engineer"]);
         var tenantId = Guid.Parse((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}", key)).GetProperty("id").GetString()!);
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models", key, new { name = "scorer", modelType = "classifier", algorithm = "fasttree" });
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/scorer/versions", key, new { version = "1" });
-        var artifact = new ByteArrayContent(onnx);
-        artifact.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/api/v1/tenants/{tenant}/models/scorer/versions/1/artifact", key, artifact);
+        await platform.AddModelWithArtifactAsync(tenant, key, "scorer", "classifier", "fasttree", onnx, "application/octet-stream", "1");
         var path = $"/api/v1/tenants/{tenant}/models/scorer/versions/1/predict";
         var alone = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, path, key, new { rows = new[] { Row(0.5) }, bypassCache = true });
         var expected = alone.GetProperty("predictions")[0].GetProperty("prediction").GetDouble();
