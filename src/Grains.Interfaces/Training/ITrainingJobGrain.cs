@@ -1,4 +1,5 @@
 
+using Orleans.Concurrency;
 using PhantomMl.Grains.Security;
 
 namespace PhantomMl.Grains.Training;
@@ -7,7 +8,9 @@ namespace PhantomMl.Grains.Training;
 /// One training job of one tenant (key: <c>tenantKey/jobId</c>). Its activation serialises the job's own
 /// transitions; the tenant's scheduler moves pending jobs to scheduled. Legal moves:
 /// pending → scheduled | cancelled; scheduled → running | cancelled; running → completed | failed | cancelled;
-/// failed | cancelled → pending (retry). Anything else is 409.
+/// failed | cancelled → pending (retry). Anything else is 409. What runners and users change (status, parameters,
+/// progress, cancel, retry) interleaves only to authorize and queue: the changes waiting together are applied in arrival
+/// order in one transaction by <see cref="CommitChangesAsync"/> (group commit), each caller answered as if alone.
 /// </summary>
 [ClientCallable]
 [Alias("phantomml.training.ITrainingJobGrain")]
@@ -26,22 +29,28 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     /// A runner reports progress: <c>running</c> (from scheduled), <c>completed</c> (with a metrics summary) or
     /// <c>failed</c> (with an error message).
     /// </summary>
-    [Alias("ReportStatusAsync")] Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary);
+    [AlwaysInterleave, Alias("ReportStatusAsync")] Task<TrainingJobView> ReportStatusAsync(string status, string? errorMessage, string? metricsSummary);
 
     /// <summary>
     /// Records parameters (as an external run learns them; MLflow's log_param) into the job's hyperparameters. A
     /// parameter keeps its first value: logging it again with another value is 409, with the same value a no-op.
     /// </summary>
-    [Alias("LogParamsAsync")] Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters);
+    [AlwaysInterleave, Alias("LogParamsAsync")] Task<TrainingJobView> LogParamsAsync(IReadOnlyDictionary<string, string> parameters);
 
     /// <summary>A running job's progress in [0, 1]; also its heartbeat.</summary>
-    [Alias("ReportProgressAsync")] Task<TrainingJobView> ReportProgressAsync(double progress);
+    [AlwaysInterleave, Alias("ReportProgressAsync")] Task<TrainingJobView> ReportProgressAsync(double progress);
 
     /// <summary>Cancels a job that has not finished.</summary>
-    [Alias("CancelAsync")] Task<TrainingJobView> CancelAsync(string? reason);
+    [AlwaysInterleave, Alias("CancelAsync")] Task<TrainingJobView> CancelAsync(string? reason);
 
     /// <summary>Puts a failed or cancelled job back in the queue as a new attempt.</summary>
-    [Alias("RetryAsync")] Task<TrainingJobView> RetryAsync();
+    [AlwaysInterleave, Alias("RetryAsync")] Task<TrainingJobView> RetryAsync();
+
+    /// <summary>
+    /// Commits the queued changes: the activation's call to itself, ordinary (not interleaving), so a batch never
+    /// overlaps another call.
+    /// </summary>
+    [SiloOnly, Alias("CommitChangesAsync")] Task CommitChangesAsync();
 
     /// <summary>
     /// Starts a scheduled job that asks for the built-in trainer, in this activation's silo (the scheduler calls it;

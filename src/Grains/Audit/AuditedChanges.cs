@@ -52,10 +52,104 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
         }
     }
 
+    /// <summary>
+    /// Applies <paramref name="batch"/> (all of <paramref name="tenantId"/>) in arrival order in one transaction, each
+    /// change exactly as <see cref="ApplyAsync{T}"/> applies it alone: its audit claim, then its change, each seeing what
+    /// the ones before it wrote. A change that is refused or fails is rolled back to the savepoint taken before it, and
+    /// its attempt row is written in its place, so the others go on. One commit for the batch. Returns each change's
+    /// outcome; nothing is committed when this throws (the connection failed).
+    /// </summary>
+    public async Task<AuditedOutcome[]> ApplyTogetherAsync(Guid tenantId, IReadOnlyList<AuditedChange> batch)
+    {
+        var outcomes = new AuditedOutcome[batch.Count];
+        await database.InTenantAsync(tenantId, async (connection, transaction) =>
+        {
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var change = batch[i];
+                if (change.TenantId != tenantId)
+                {
+                    throw new InvalidOperationException("A batch of audited changes belongs to one tenant.");
+                }
+
+                // Not released after: RELEASE would cost a round trip and free nothing (a written subtransaction keeps its
+                // id until the commit either way).
+                await transaction.SaveAsync("change");
+                try
+                {
+                    var claim = change.Audit is null ? AuditClaim.Recorded
+                        : await auditSql.RecordAsync(connection, transaction, tenantId, change.Caller.UserId, change.Caller.Client, change.Audit,
+                            change.EventIdSuffix);
+                    outcomes[i] = claim == AuditClaim.Recorded ? AuditedOutcome.Applied(await change.Apply(connection, transaction))
+                        : new AuditedOutcome(claim, null, null);
+                }
+                catch (Exception e) when (e is PostgresException or not NpgsqlException)
+                {
+                    await transaction.RollbackAsync("change");
+                    outcomes[i] = AuditedOutcome.Refused(await RecordAttemptAsync(connection, transaction, tenantId, change, e));
+                }
+            }
+
+            return outcomes;
+        });
+        return outcomes;
+    }
+
+    /// <summary>
+    /// What a change that threw answers, with its attempt's audit row written as <see cref="ApplyAsync{T}"/> writes it:
+    /// a refusal as itself, a database error as the problem it means; anything else unaudited, as itself.
+    /// </summary>
+    private async Task<Exception> RecordAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
+        AuditedChange change, Exception error)
+    {
+        var (attempt, answer) = error switch
+        {
+            _ when change.Audit is null => (null, error),
+            PhantomException refusal when IsAudited(refusal) => (AttemptOf(change.Audit, refusal), error),
+            PostgresException e when DatabaseErrors.AsProblem(e) is { } problem => (
+                change.Audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }),
+                problem.Status == 409 ? PhantomException.Conflict($"{change.Audit.ResourceType} '{change.Audit.ResourceId}' exists already.") : problem),
+            _ => (null, error),
+        };
+        if (attempt is not null)
+        {
+            await auditSql.RecordAsync(connection, transaction, tenantId, change.Caller.UserId, change.Caller.Client, attempt,
+                AuditSql.AttemptSuffix(attempt));
+        }
+
+        return answer;
+    }
+
     /// <summary>Whether a refusal inside a change is audited: 401 and 404 were audited where they were decided.</summary>
     public static bool IsAudited(PhantomException refusal) => refusal.Status is not (401 or 404);
 
     /// <summary>The row of an attempt the change refused: denied for a quota, failed otherwise, with the reason.</summary>
     public static AuditEvent AttemptOf(AuditEvent audit, PhantomException refusal) =>
         audit.As(refusal.Status == 429 ? AuditEvent.Denied : AuditEvent.Failure, new { status = refusal.Status, error = refusal.Detail });
+}
+
+/// <summary>
+/// A change waiting to be applied together with others (<see cref="AuditedChanges.ApplyTogetherAsync"/>): what
+/// <see cref="AuditedChanges.ApplyAsync{T}"/> takes for one. <paramref name="Audit"/> null: a change that is not audited
+/// row by row (a heartbeat). <paramref name="AfterCommit"/>: work to do once the change is committed and before anyone
+/// is answered; the same delegate (a method of the grain) runs once per batch however many changes name it.
+/// </summary>
+public sealed record AuditedChange(
+    Caller Caller,
+    Guid TenantId,
+    AuditEvent? Audit,
+    Func<NpgsqlConnection, NpgsqlTransaction, Task<object?>> Apply,
+    Func<Task<object?>>? Replay = null,
+    string? EventIdSuffix = null,
+    Func<Task>? AfterCommit = null);
+
+/// <summary>How one change of a batch ended: applied with its result, found applied before (a replay or a reused key), or refused.</summary>
+public sealed record AuditedOutcome(AuditClaim Claim, object? Result, Exception? Refusal)
+{
+    public static AuditedOutcome Applied(object? result) => new(AuditClaim.Recorded, result, null);
+
+    public static AuditedOutcome Refused(Exception refusal) => new(AuditClaim.Recorded, null, refusal);
+
+    /// <summary>Whether the change was committed.</summary>
+    public bool IsApplied => Claim == AuditClaim.Recorded && Refusal is null;
 }

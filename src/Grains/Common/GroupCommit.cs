@@ -9,11 +9,9 @@ namespace PhantomMl.Grains.Common;
 /// overlaps another one: the activation is still the only writer, and a batch of sixty-four costs one transaction.
 /// </summary>
 /// <remarks>Not thread-safe, and need not be: every method runs on the activation's single-threaded scheduler.</remarks>
-public sealed class GroupCommit<TChange, TResult>
+/// <param name="maxBatch">The most changes one transaction takes: bounds its size and the time its rows stay locked.</param>
+public sealed class GroupCommit<TChange, TResult>(int maxBatch = 256)
 {
-    /// <summary>The most changes one transaction takes: bounds its size and the time its rows stay locked.</summary>
-    public const int MaxBatch = 256;
-
     private List<Waiting> _waiting = [];
     private bool _draining;
     private long _drainsStarted;
@@ -78,15 +76,15 @@ public sealed class GroupCommit<TChange, TResult>
 
     private List<Waiting> Take()
     {
-        if (_waiting.Count <= MaxBatch)
+        if (_waiting.Count <= maxBatch)
         {
             var all = _waiting;
             _waiting = [];
             return all;
         }
 
-        var batch = _waiting.GetRange(0, MaxBatch);
-        _waiting.RemoveRange(0, MaxBatch);
+        var batch = _waiting.GetRange(0, maxBatch);
+        _waiting.RemoveRange(0, maxBatch);
         return batch;
     }
 

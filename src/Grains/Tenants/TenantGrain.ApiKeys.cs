@@ -18,7 +18,7 @@ public sealed partial class TenantGrain
         await RequireOwnOrManageAsync(caller, user, audit);
 
         var (secret, prefix, hash) = ApiKeySecret.Generate();
-        var key = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        var key = await ChangeAsync<ApiKeyView>(caller, audit, async (connection, transaction) =>
         {
             var name = TenantValidation.KeyName(command?.Name);
             if (PlausibleTime.Check(command?.ExpiresAt, "expiresAt") is { } expires && expires <= time.GetUtcNow())
@@ -26,9 +26,11 @@ public sealed partial class TenantGrain
                 throw PhantomException.Invalid("expiresAt must be in the future.", "expiresAt");
             }
 
-            if (user.Status != "active")
+            // As it is now: a change queued before this one may have disabled the user.
+            var status = (await tenantSql.ListUsersAsync(connection, transaction, user.UserId)).Single().Status;
+            if (status != "active")
             {
-                throw PhantomException.Conflict($"User '{user.UserId}' is {user.Status}; keys are issued to active users only.");
+                throw PhantomException.Conflict($"User '{user.UserId}' is {status}; keys are issued to active users only.");
             }
 
             return await tenantSql.InsertKeyAsync(connection, transaction, tenantId, user, name, prefix, hash, command?.ExpiresAt, caller.UserId);
@@ -61,13 +63,12 @@ public sealed partial class TenantGrain
             await guard.RefuseAsync(caller, audit, Permissions.ApiKeysManage);
         }
 
-        var revoked = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        return await ChangeAsync<ApiKeyView>(caller, audit, async (connection, transaction) =>
         {
             await tenantSql.RevokeKeyAsync(connection, transaction, keyId);
             return (await tenantSql.ListKeysAsync(connection, transaction, keyId: keyId)).Single();
-        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => tenantSql.ListKeysAsync(c, t, keyId: keyId))).Single());
-        await credentials.ForgetAllAsync();
-        return revoked;
+        }, replay: async () => (await database.InTenantAsync(tenantId, (c, t) => tenantSql.ListKeysAsync(c, t, keyId: keyId))).Single(),
+            afterCommit: credentials.ForgetAllAsync);
     }
 
     private async Task RequireOwnOrManageAsync(Caller caller, TenantUserView user, AuditEvent audit)

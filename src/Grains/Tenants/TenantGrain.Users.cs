@@ -13,9 +13,9 @@ public sealed partial class TenantGrain
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(command?.UserId), "add-user",
             Details: new { command?.Roles, command?.Permissions });
         var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
-        var tenant = Tenant;
-        var user = await changes.ApplyAsync(caller, tenant.Id, audit, async (connection, transaction) =>
+        return await ChangeAsync<TenantUserView>(caller, audit, async (connection, transaction) =>
         {
+            var tenant = Tenant;
             var valid = command ?? throw PhantomException.Invalid("Send the user.", "body");
             var userId = TenantValidation.UserId(valid.UserId);
             var email = TenantValidation.Email(valid.Email);
@@ -23,8 +23,7 @@ public sealed partial class TenantGrain
             var grants = TenantValidation.Grants(valid.Permissions);
             await tenantSql.ConsumeAsync(connection, transaction, tenant.Id, Quotas.Users, 1, tenant.EffectiveQuotas[Quotas.Users], time.GetUtcNow());
             return await tenantSql.InsertUserAsync(connection, transaction, tenant.Id, userId, email, roles, grants, valid.MfaEnabled);
-        }, replay: () => FindUserAsync(tenant.Id, command!.UserId));
-        return user;
+        }, replay: async () => await FindUserAsync(Tenant.Id, command!.UserId));
     }
 
     /// <inheritdoc />
@@ -32,8 +31,7 @@ public sealed partial class TenantGrain
     {
         var audit = new AuditEvent("user_management", "tenant-user", Truncate(userId), "update-user", Details: command);
         var caller = await AuthorizeAsync(Permissions.UsersManage, audit);
-        var tenantId = Tenant.Id;
-        var user = await changes.ApplyAsync(caller, tenantId, audit, async (connection, transaction) =>
+        return await ChangeAsync<TenantUserView>(caller, audit, async (connection, transaction) =>
         {
             var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
             return await tenantSql.UpdateUserAsync(connection, transaction, TenantValidation.UserId(userId),
@@ -43,10 +41,7 @@ public sealed partial class TenantGrain
                 valid.Status is null ? null : TenantValidation.UserStatus(valid.Status),
                 valid.MfaEnabled)
                 ?? throw PhantomException.NotFound("tenant-user", userId);
-        },
-            replay: () => FindUserAsync(tenantId, userId));
-        await credentials.ForgetAllAsync();
-        return user;
+        }, replay: async () => await FindUserAsync(Tenant.Id, userId), afterCommit: credentials.ForgetAllAsync);
     }
 
     /// <inheritdoc />

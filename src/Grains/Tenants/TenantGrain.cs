@@ -6,9 +6,9 @@ namespace PhantomMl.Grains.Tenants;
 
 /// <summary>
 /// See <see cref="ITenantGrain"/>. The tenants row and its usage counters are the state; PostgreSQL is
-/// their system of record, so this grain keeps no Orleans storage of its own. Each change commits in one
-/// transaction together with its audit row (the same request id replays as a no-op); refused and failed
-/// attempts leave their own audit row. Changes that can narrow a caller's rights (tenant status and settings, users,
+/// their system of record, so this grain keeps no Orleans storage of its own. Each change commits together with its
+/// audit row (the same request id replays as a no-op); refused and failed attempts leave their own audit row. Changes
+/// are group committed (<see cref="AuditedChangeQueue"/>): those that wait for the activation share one transaction. Changes that can narrow a caller's rights (tenant status and settings, users,
 /// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
 public sealed partial class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials,
@@ -16,9 +16,18 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
     TenantSql tenantSql, TenantResolver tenantResolver, AuditSql auditSql)
     : Grain, ITenantGrain
 {
+    private readonly AuditedChangeQueue _changes = new();
     private TenantRecord? _tenant;
 
     private string Key => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _changes.FailAll(PhantomException.Unavailable(ProblemTypes.SiloStopping, "Not applied",
+            "The change was not applied: the tenant's grain is stopping. Send it again."));
+        return Task.CompletedTask;
+    }
 
     /// <summary>The tenant, once the caller is authorized; a platform admin asking for a missing one gets 404 here.</summary>
     private TenantRecord Tenant => _tenant ?? throw PhantomException.NotFound("tenant", Key);
@@ -30,7 +39,13 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
     private async Task<Caller> AuthorizeAsync(string permission, AuditEvent audit)
     {
         var access = await guard.AuthorizeAsync(Key, permission, audit);
-        _tenant ??= await database.InTenantAsync(access.TenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction));
+        if (_tenant is null)
+        {
+            // Changes interleave with this load: one committed meanwhile set the row that is current, and is kept.
+            var loaded = await database.InTenantAsync(access.TenantId, (connection, transaction) => tenantSql.LoadAsync(connection, transaction));
+            _tenant ??= loaded;
+        }
+
         return access.Caller;
     }
 
@@ -85,9 +100,9 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, "update", Details: command);
         var caller = await AuthorizeAsync(Permissions.TenantsUpdate, audit);
-        var current = Tenant;
-        _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
+        return await ChangeAsync<TenantView>(caller, audit, async (connection, transaction) =>
         {
+            var current = Tenant;
             var valid = command ?? throw PhantomException.Invalid("Send the members to change.", "body");
             var overrides = new Dictionary<string, long>(current.QuotaOverrides);
             foreach (var (quota, limit) in TenantValidation.QuotaOverrides(valid.ResourceQuotas))
@@ -106,12 +121,8 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
                 DataResidency = valid.DataResidency is null ? current.DataResidency : TenantValidation.DataResidency(valid.DataResidency),
                 UpdatedAt = time.GetUtcNow(),
             };
-            await TenantSql.CheckAuditRetentionAsync(connection, transaction, updated);
-            await tenantSql.UpdateAsync(connection, transaction, updated);
-            return updated;
-        }, replay: () => Task.FromResult(Tenant));
-        await credentials.ForgetAllAsync();
-        return _tenant.ToView();
+            return await WriteAsync(connection, transaction, updated);
+        }, replay: () => Task.FromResult<object?>(Tenant.ToView()), afterCommit: credentials.ForgetAllAsync);
     }
 
     /// <inheritdoc />
@@ -124,9 +135,9 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
     {
         var audit = new AuditEvent("tenant_management", "tenant", Key, action, Details: new { reason });
         var caller = await AuthorizeAsync(Permissions.TenantsSuspend, audit);
-        var current = Tenant;
-        _tenant = await changes.ApplyAsync(caller, current.Id, audit, async (connection, transaction) =>
+        return await ChangeAsync<TenantView>(caller, audit, async (connection, transaction) =>
         {
+            var current = Tenant;
             if (action == "suspend" && (string.IsNullOrWhiteSpace(reason) || reason.Length > 1000 || reason.Any(char.IsControl)))
             {
                 throw PhantomException.Invalid("A suspension needs a reason of 1-1000 characters without control characters.", "reason");
@@ -137,14 +148,31 @@ public sealed partial class TenantGrain(TenantDatabase database, AccessGuard gua
                 throw PhantomException.Conflict($"Tenant '{Key}' is {current.Status}; only a tenant that is {from} can {action}.");
             }
 
-            var updated = current with { Status = to, UpdatedAt = time.GetUtcNow() };
-            await TenantSql.CheckAuditRetentionAsync(connection, transaction, updated);
-            await tenantSql.UpdateAsync(connection, transaction, updated);
-            return updated;
-        }, replay: () => Task.FromResult(Tenant));
-        await credentials.ForgetAllAsync();
-        return _tenant.ToView();
+            return await WriteAsync(connection, transaction, current with { Status = to, UpdatedAt = time.GetUtcNow() });
+        }, replay: () => Task.FromResult<object?>(Tenant.ToView()), afterCommit: credentials.ForgetAllAsync);
     }
+
+    /// <summary>Writes the tenants row in a queued change; the activation holds it from then on (until its batch fails).</summary>
+    private async Task<object?> WriteAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, TenantRecord updated)
+    {
+        await TenantSql.CheckAuditRetentionAsync(connection, transaction, updated);
+        await tenantSql.UpdateAsync(connection, transaction, updated);
+        _tenant = updated;
+        return updated.ToView();
+    }
+
+    /// <inheritdoc />
+    public Task CommitChangesAsync() => _changes.DrainAsync(changes, discard: () => _tenant = null);
+
+    /// <summary>
+    /// Queues an authorized change (see <see cref="AuditedChangeQueue"/>): it runs in the drain, in arrival order, seeing
+    /// every change queued before it, so it reads the tenant there and not before. <paramref name="afterCommit"/> runs
+    /// once per batch before anyone is answered: a change that narrows rights answers only once every silo forgot them.
+    /// </summary>
+    private Task<T> ChangeAsync<T>(Caller caller, AuditEvent audit, Func<Npgsql.NpgsqlConnection, Npgsql.NpgsqlTransaction, Task<object?>> change,
+        Func<Task<object?>>? replay, Func<Task>? afterCommit = null) =>
+        _changes.SubmitAsync<T>(new AuditedChange(caller, Tenant.Id, audit, change, replay, AfterCommit: afterCommit),
+            () => this.AsReference<ITenantGrain>().CommitChangesAsync());
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<QuotaUsage>> GetQuotaUsageAsync()

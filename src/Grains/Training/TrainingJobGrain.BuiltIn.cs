@@ -71,6 +71,8 @@ public sealed partial class TrainingJobGrain
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _changes.FailAll(PhantomException.Unavailable(ProblemTypes.SiloStopping, "Not applied",
+            "The change was not applied: the job's grain is stopping. Send it again."));
         if (Running)
         {
             // A graceful stop: the run ends here; the job stays running, the heartbeat stops, and the watchdog

@@ -31,13 +31,8 @@ public sealed partial class TrainingJobGrain
             throw PhantomException.Conflict("The built-in trainer reports this job's status itself; cancel it to stop it.");
         }
 
-        var job = await MoveAsync(caller, audit, status, errorMessage, TrainingJobValidation.JsonObjectOrNull(metricsSummary, "metricsSummary"));
-        if (status != "running")
-        {
-            await PumpAsync();
-        }
-
-        return job;
+        return await ChangeAsync(caller, audit, Move(status, errorMessage, TrainingJobValidation.JsonObjectOrNull(metricsSummary, "metricsSummary")),
+            afterCommit: status == "running" ? null : PumpAsync);
     }
 
     /// <inheritdoc />
@@ -64,7 +59,7 @@ public sealed partial class TrainingJobGrain
             }
         }
 
-        return await changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
+        return await ChangeAsync(caller, audit, async (_, transaction) =>
         {
             var current = await Existing(transaction);
             using var logged = JsonDocument.Parse(current.Hyperparameters ?? "{}");
@@ -78,20 +73,20 @@ public sealed partial class TrainingJobGrain
             }
 
             return (await trainingSql.MergeParamsAsync(transaction, _jobId, JsonSerializer.Serialize(parameters)))!;
-        }, replay: LoadAsync);
+        });
     }
 
     /// <inheritdoc />
     public async Task<TrainingJobView> ReportProgressAsync(double progress)
     {
-        await AuthorizeAsync(Permissions.TrainingRun, Event("report-progress", new { progress }));
+        var caller = await AuthorizeAsync(Permissions.TrainingRun, Event("report-progress", new { progress }));
         if (!double.IsFinite(progress) || progress is < 0 or > 1)
         {
             throw PhantomException.Invalid("progress is a number from 0 to 1.", "progress");
         }
 
         // Progress is frequent and not a change of state: not audited row by row.
-        return await database.InTenantAsync(_tenantId!.Value, async (_, transaction) =>
+        return await ChangeAsync(caller, audit: null, async (_, transaction) =>
             await trainingSql.SetProgressAsync(transaction, _jobId, progress)
             ?? throw PhantomException.Conflict($"Only a running job reports progress; this one is {(await Existing(transaction)).Status}."));
     }

@@ -13,7 +13,7 @@ namespace PhantomMl.Grains.Training;
 /// <summary>
 /// See <see cref="ITrainingJobGrain"/>. The job's row is its state and is read afresh on every call: the
 /// tenant's scheduler moves rows too, and every move is a conditional UPDATE from the status it expects, so
-/// neither can overwrite the other. A built-in run lives in this activation (see <see cref="BuiltInRun"/>),
+/// neither can overwrite the other. What a runner or user changes is group committed (<see cref="AuditedChangeQueue"/>). A built-in run lives in this activation (see <see cref="BuiltInRun"/>),
 /// kept alive and heartbeating by a grain timer while it trains on the thread pool.
 /// </summary>
 public sealed partial class TrainingJobGrain(
@@ -41,6 +41,7 @@ public sealed partial class TrainingJobGrain(
         ["cancelled"] = ["pending"],
     }.ToFrozenDictionary();
 
+    private readonly AuditedChangeQueue _changes = new();
     private string _tenantKey = "";
     private Guid _jobId;
     private Guid? _tenantId;
@@ -133,14 +134,9 @@ public sealed partial class TrainingJobGrain(
         {
             throw PhantomException.Invalid("reason, when given, is 1-1000 characters without control characters.", "reason");
         }
-        var job = await MoveAsync(caller, audit, "cancelled", reason is null ? "cancelled" : $"cancelled: {reason}", null);
-        if (_runCancellation is not null)
-        {
-            await _runCancellation.CancelAsync();
-        }
 
-        await PumpAsync();
-        return job;
+        return await ChangeAsync(caller, audit, Move("cancelled", reason is null ? "cancelled" : $"cancelled: {reason}", null),
+            afterCommit: StopRunAndPumpAsync);
     }
 
     /// <inheritdoc />
@@ -148,26 +144,56 @@ public sealed partial class TrainingJobGrain(
     {
         var audit = Event("retry");
         var caller = await AuthorizeAsync(Permissions.TrainingRun, audit);
-        await MoveAsync(caller, audit, "pending", null, null);
-        await PumpAsync();
+        // Answered as the job is after the pump, which may have scheduled it at once.
+        await ChangeAsync(caller, audit, Move("pending", null, null), afterCommit: PumpAsync);
         return await LoadAsync();
+    }
+
+    /// <inheritdoc />
+    public Task CommitChangesAsync() => _changes.DrainAsync(changes);
+
+    /// <summary>
+    /// Queues an authorized change (see <see cref="AuditedChangeQueue"/>): it runs in the drain, in arrival order, in one
+    /// transaction with the others waiting, reading the job as the changes before it left it. <paramref name="afterCommit"/>
+    /// runs once per batch before anyone is answered. <paramref name="audit"/> null: not audited row by row.
+    /// </summary>
+    private Task<TrainingJobView> ChangeAsync(Caller caller, AuditEvent? audit,
+        Func<Npgsql.NpgsqlConnection, Npgsql.NpgsqlTransaction, Task<TrainingJobView>> change, Func<Task>? afterCommit = null) =>
+        _changes.SubmitAsync<TrainingJobView>(
+            new AuditedChange(caller, _tenantId!.Value, audit, async (connection, transaction) => await change(connection, transaction),
+                async () => await LoadAsync(), AfterCommit: afterCommit),
+            () => this.AsReference<ITrainingJobGrain>().CommitChangesAsync());
+
+    private async Task StopRunAndPumpAsync()
+    {
+        if (_runCancellation is not null)
+        {
+            await _runCancellation.CancelAsync();
+        }
+
+        await PumpAsync();
     }
 
     private Task<TrainingJobView> MoveAsync(Caller caller, AuditEvent audit, string to, string? errorMessage, string? metricsSummary,
         string? runner = null, string? eventIdSuffix = null) =>
-        changes.ApplyAsync(caller, _tenantId!.Value, audit, async (_, transaction) =>
-        {
-            var current = await Existing(transaction);
-            if (!Transitions[current.Status].Contains(to))
-            {
-                throw PhantomException.Conflict(
-                    $"A {current.Status} job cannot become {to}; from {current.Status} it can become: " +
-                        $"{string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
-            }
+        changes.ApplyAsync(caller, _tenantId!.Value, audit, Move(to, errorMessage, metricsSummary, runner), replay: LoadAsync,
+            eventIdSuffix: eventIdSuffix);
 
-            return await trainingSql.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
-                ?? throw PhantomException.Conflict("The job changed meanwhile; read it and try again.");
-        }, replay: LoadAsync, eventIdSuffix: eventIdSuffix);
+    /// <summary>The move of the job to <paramref name="to"/>, if the state machine allows it from where the job is.</summary>
+    private Func<Npgsql.NpgsqlConnection, Npgsql.NpgsqlTransaction, Task<TrainingJobView>> Move(string to, string? errorMessage,
+        string? metricsSummary, string? runner = null) => async (_, transaction) =>
+    {
+        var current = await Existing(transaction);
+        if (!Transitions[current.Status].Contains(to))
+        {
+            throw PhantomException.Conflict(
+                $"A {current.Status} job cannot become {to}; from {current.Status} it can become: " +
+                    $"{string.Join(", ", Transitions[current.Status].DefaultIfEmpty("nothing"))}.");
+        }
+
+        return await trainingSql.TransitionAsync(transaction, _jobId, [current.Status], to, errorMessage, metricsSummary, runner)
+            ?? throw PhantomException.Conflict("The job changed meanwhile; read it and try again.");
+    };
 
     private async Task<TrainingJobView> Existing(Npgsql.NpgsqlTransaction transaction) =>
         await trainingSql.LoadAsync(transaction, _jobId) ?? throw PhantomException.NotFound("training job", _jobId.ToString());
