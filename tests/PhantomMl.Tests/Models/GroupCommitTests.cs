@@ -132,27 +132,6 @@ public sealed class GroupCommitTests(PlatformSiloFixture platform) : IClassFixtu
         }
     }
 
-    private sealed record AuditRow(string Result, string Details, DateTime Timestamp);
-
     private Task<List<AuditRow>> AuditRowsAsync(Guid tenantId, string model) =>
-        TenantSql.InTransactionAsync(platform.Databases.OwnerSource, tenantId, async (connection, transaction) =>
-        {
-            // In the order they were written: the chain's order once sealed, the sealing queue's before.
-            await using var command = new Npgsql.NpgsqlCommand("""
-                SELECT a.result::text, coalesce(a.details::text, ''), a."timestamp" FROM audit_logs a
-                  LEFT JOIN audit_chain c ON c.tenant_id = a.tenant_id AND c.audit_timestamp = a."timestamp" AND c.audit_id = a.id
-                  LEFT JOIN audit_chain_pending p ON p.tenant_id = a.tenant_id AND p.audit_id = a.id
-                 WHERE a.resource_type = 'model' AND a.resource_id = @model AND a.action = 'update'
-                 ORDER BY c.seq IS NULL, c.seq, p.pending_id
-                """, connection, transaction);
-            command.Parameters.AddWithValue("model", model);
-            var rows = new List<AuditRow>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                rows.Add(new AuditRow(reader.GetString(0), reader.GetString(1), reader.GetDateTime(2)));
-            }
-
-            return rows;
-        });
+        AuditRows.ReadAsync(platform.Databases.OwnerSource, tenantId, "model", ["update"], model);
 }
