@@ -60,13 +60,16 @@ public static class ContendedUpdates
     /// <summary>
     /// The design document's StrongConsistencyManager, faithfully: a Redis lock per model (SET NX PX 30000,
     /// released by a compare-and-delete script), then a transaction that reads the row FOR UPDATE and writes it.
+    /// <paramref name="withAuditRow"/>: the transaction also writes the update's audit row through the platform's own
+    /// <c>record_audit_event_once</c>, as every grain update does, so both sides do the same work in PostgreSQL.
     /// </summary>
-    public static async Task<Result> RunLockBaselineAsync(BenchPlatform platform, BenchSettings settings, int models)
+    public static async Task<Result> RunLockBaselineAsync(BenchPlatform platform, BenchSettings settings, int models, bool withAuditRow = false)
     {
         var ids = new List<Guid>();
         foreach (var m in Enumerable.Range(0, models))
         {
-            ids.Add((await platform.Tenant.CreateModelAsync(platform.TenantKey, $"contended-baseline-{models}-{m}", new CreateModel("classifier", "fasttree"))).Id);
+            ids.Add((await platform.Tenant.CreateModelAsync(platform.TenantKey, $"contended-baseline-{models}-{m}{(withAuditRow ? "-audited" : "")}",
+                new CreateModel("classifier", "fasttree"))).Id);
         }
 
         var redis = platform.Redis.GetDatabase();
@@ -113,6 +116,11 @@ public static class ContendedUpdates
                         await update.ExecuteNonQueryAsync();
                     }
 
+                    if (withAuditRow)
+                    {
+                        await RecordAuditRowAsync(platform, connection, transaction, modelId, Tag(writer, sequence));
+                    }
+
                     return true;
                 });
             }
@@ -129,6 +137,21 @@ public static class ContendedUpdates
         }
 
         return result.Check(final) with { Retries = retries };
+    }
+
+    /// <summary>The row a grain update writes: same function, same kind of details, its own event id.</summary>
+    private static async Task RecordAuditRowAsync(BenchPlatform platform, NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId,
+        Dictionary<string, string> tags)
+    {
+        await using var audit = new NpgsqlCommand("""
+            SELECT record_audit_event_once(@tenant, @event, NULL, now(), 'bench', NULL, 'model_lifecycle', 'model', @model, 'update', 'success',
+                                           '127.0.0.1'::inet, 'bench', NULL, @details::jsonb, NULL, NULL)
+            """, connection, transaction);
+        audit.Parameters.AddWithValue("tenant", platform.TenantId);
+        audit.Parameters.AddWithValue("event", Guid.NewGuid().ToString());
+        audit.Parameters.AddWithValue("model", modelId.ToString());
+        audit.Parameters.AddWithValue("details", System.Text.Json.JsonSerializer.Serialize(new { mergeTags = tags }));
+        await audit.ExecuteScalarAsync();
     }
 
     private static Task<Dictionary<string, string>> FinalBaselineTagsAsync(BenchPlatform platform, Guid modelId) =>
