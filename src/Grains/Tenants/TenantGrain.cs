@@ -8,8 +8,9 @@ namespace PhantomMl.Grains.Tenants;
 /// See <see cref="ITenantGrain"/>. The tenants row and its usage counters are the state; PostgreSQL is
 /// their system of record, so this grain keeps no Orleans storage of its own. Each change commits together with its
 /// audit row (the same request id replays as a no-op); refused and failed attempts leave their own audit row. Changes
-/// are group committed (<see cref="AuditedChangeQueue"/>): those that wait for the activation share one transaction. Changes that can narrow a caller's rights (tenant status and settings, users,
-/// key revocation) make every silo forget the callers it remembers before they answer (<see cref="CredentialCache"/>).
+/// are group committed (<see cref="AuditedChangeQueue"/>): those that wait for the activation share one transaction.
+/// Changes that can narrow a caller's rights (tenant status and settings, users, key revocation) make every silo forget
+/// the callers it remembers before they answer (<see cref="CredentialCache"/>).
 /// </summary>
 public sealed partial class TenantGrain(TenantDatabase database, AccessGuard guard, AuditedChanges changes, CredentialCache credentials,
     TimeProvider time,

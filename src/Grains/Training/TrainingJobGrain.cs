@@ -13,8 +13,9 @@ namespace PhantomMl.Grains.Training;
 /// <summary>
 /// See <see cref="ITrainingJobGrain"/>. The job's row is its state and is read afresh on every call: the
 /// tenant's scheduler moves rows too, and every move is a conditional UPDATE from the status it expects, so
-/// neither can overwrite the other. What a runner or user changes is group committed (<see cref="AuditedChangeQueue"/>). A built-in run lives in this activation (see <see cref="BuiltInRun"/>),
-/// kept alive and heartbeating by a grain timer while it trains on the thread pool.
+/// neither can overwrite the other. What a runner or user changes is group committed (<see cref="AuditedChangeQueue"/>).
+/// A built-in run lives in this activation (see <see cref="BuiltInRun"/>), kept alive and heartbeating by a grain timer
+/// while it trains on the thread pool.
 /// </summary>
 public sealed partial class TrainingJobGrain(
     TenantDatabase database,
