@@ -68,13 +68,8 @@ public sealed class AuditedChangeQueue
 
             try
             {
-                answer.TrySetResult(outcomes[i] switch
-                {
-                    { Claim: AuditClaim.Recorded } applied => applied.Result,
-                    { Claim: AuditClaim.Replay } => change.Replay is null ? throw PhantomException.Conflict("This request was applied before.")
-                        : await change.Replay(),
-                    _ => throw PhantomException.IdempotencyKeyReused(change.Caller.Client.RequestId),
-                });
+                answer.TrySetResult(outcomes[i].Claim == AuditClaim.Recorded ? outcomes[i].Result
+                    : await AuditedChanges.AnswerAppliedBeforeAsync(outcomes[i].Claim, change.Replay, change.Caller));
             }
             catch (Exception e)
             {

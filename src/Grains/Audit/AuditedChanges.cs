@@ -32,25 +32,40 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
                 && claimed == AuditClaim.Recorded
                     ? (claimed, await change(connection, transaction))
                     : (claimed, default(T)));
-            return claim switch
+            return claim == AuditClaim.Recorded ? result! : await AnswerAppliedBeforeAsync(claim, replay, caller);
+        }
+        catch (Exception e) when (AttemptOf(audit, e) is { Row: { } row } attempt)
+        {
+            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client, row);
+            if (attempt.Answer == e)
             {
-                AuditClaim.Recorded => result!,
-                AuditClaim.Replay => replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay(),
-                _ => throw PhantomException.IdempotencyKeyReused(caller.Client.RequestId),
-            };
-        }
-        catch (PhantomException e) when (IsAudited(e))
-        {
-            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client, AttemptOf(audit, e));
-            throw;
-        }
-        catch (PostgresException e) when (DatabaseErrors.AsProblem(e) is { } problem)
-        {
-            await auditSql.RecordAloneAsync(failureTenantId ?? tenantId, caller.UserId, caller.Client,
-                audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }));
-            throw problem.Status == 409 ? PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.") : problem;
+                throw;
+            }
+
+            throw attempt.Answer;
         }
     }
+
+    /// <summary>
+    /// What a request whose audit claim found it applied before is answered: <paramref name="replay"/> for a replay (409
+    /// without one), 422 for an idempotency key reused with another request.
+    /// </summary>
+    public static async Task<T> AnswerAppliedBeforeAsync<T>(AuditClaim claim, Func<Task<T>>? replay, Caller caller) => claim == AuditClaim.Replay
+        ? replay is null ? throw PhantomException.Conflict("This request was applied before.") : await replay()
+        : throw PhantomException.IdempotencyKeyReused(caller.Client.RequestId);
+
+    /// <summary>
+    /// The audit row an attempt that threw leaves, and what its caller is answered: a refusal as itself (none for 401
+    /// and 404, audited where they were decided), a database error as the problem it means; anything else no row.
+    /// </summary>
+    private static (AuditEvent? Row, Exception Answer) AttemptOf(AuditEvent audit, Exception error) => error switch
+    {
+        PhantomException refusal when IsAudited(refusal) => (AttemptOf(audit, refusal), refusal),
+        PostgresException e when DatabaseErrors.AsProblem(e) is { } problem => (
+            audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }),
+            problem.Status == 409 ? PhantomException.Conflict($"{audit.ResourceType} '{audit.ResourceId}' exists already.") : problem),
+        _ => (null, error),
+    };
 
     /// <summary>
     /// Applies <paramref name="batch"/> (all of <paramref name="tenantId"/>) in arrival order in one transaction, each
@@ -95,26 +110,14 @@ public sealed class AuditedChanges(TenantDatabase database, AuditSql auditSql)
         return outcomes;
     }
 
-    /// <summary>
-    /// What a change that threw answers, with its attempt's audit row written as <see cref="ApplyAsync{T}"/> writes it:
-    /// a refusal as itself, a database error as the problem it means; anything else unaudited, as itself.
-    /// </summary>
+    /// <summary>What a change of a batch that threw answers, with its attempt's row written as <see cref="ApplyAsync{T}"/> writes it.</summary>
     private async Task<Exception> RecordAttemptAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid tenantId,
         AuditedChange change, Exception error)
     {
-        var (attempt, answer) = error switch
+        var (row, answer) = change.Audit is null ? (null, error) : AttemptOf(change.Audit, error);
+        if (row is not null)
         {
-            _ when change.Audit is null => (null, error),
-            PhantomException refusal when IsAudited(refusal) => (AttemptOf(change.Audit, refusal), error),
-            PostgresException e when DatabaseErrors.AsProblem(e) is { } problem => (
-                change.Audit.As(AuditEvent.Failure, new { status = problem.Status, error = e.SqlState, constraint = e.ConstraintName }),
-                problem.Status == 409 ? PhantomException.Conflict($"{change.Audit.ResourceType} '{change.Audit.ResourceId}' exists already.") : problem),
-            _ => (null, error),
-        };
-        if (attempt is not null)
-        {
-            await auditSql.RecordAsync(connection, transaction, tenantId, change.Caller.UserId, change.Caller.Client, attempt,
-                AuditSql.AttemptSuffix(attempt));
+            await auditSql.RecordAsync(connection, transaction, tenantId, change.Caller.UserId, change.Caller.Client, row, AuditSql.AttemptSuffix(row));
         }
 
         return answer;
