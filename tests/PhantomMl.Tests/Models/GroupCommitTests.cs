@@ -47,14 +47,7 @@ public sealed class GroupCommitTests(PlatformSiloFixture platform) : IClassFixtu
         await client.CreateModelAsync(tenant, "alone", new CreateModel("classifier", "fasttree"), token);
 
         // Together: every writer sends its own updates in order, all writers at once.
-        var together = new Outcome[Updates];
-        await Task.WhenAll(Enumerable.Range(0, Writers).Select(writer => Task.Run(async () =>
-        {
-            for (var i = writer; i < Updates; i += Writers)
-            {
-                together[i] = await ApplyAsync(client, tenant, "together", i, token);
-            }
-        }, token)));
+        var together = await ConcurrentWriters.TogetherAsync(Writers, Updates, i => ApplyAsync(client, tenant, "together", i, token));
 
         // The successes' ETags say in which order they were applied: exactly one each, with no gap.
         var applied = Enumerable.Range(0, Updates).Where(i => together[i].ETag is not null).OrderBy(i => together[i].ETag).ToList();
