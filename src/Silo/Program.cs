@@ -1,4 +1,5 @@
 using PhantomMl.Silo.Apis;
+using PhantomMl.Silo.Apis.Mlflow;
 using PhantomMl.Silo.Extensions;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,6 +11,7 @@ builder.AddPhantomCompliance();     // compliance reports per framework, GDPR ac
 builder.AddPhantomTenants();        // tenants, users, API keys, quotas
 builder.AddPhantomModels();         // the registry, its Redis cache, artifacts in S3 or a local folder
 builder.AddPhantomTraining();       // jobs, the built-in trainer, metrics into ClickHouse
+builder.AddPhantomMlflow();         // the MLflow-compatible API: experiments, runs, registry, artifact proxy
 builder.AddPhantomInference();      // online and batch predictions, their recording
 builder.AddPhantomAgents();         // agents, durable executions, workflows, execution logs
 builder.AddPhantomMaintenance();    // time partitions, the orphaned-artifact sweep
@@ -41,6 +43,7 @@ app.MapComplianceApi();
 app.MapModelsApi();
 app.MapArtifactsApi();
 app.MapTrainingApi();
+app.MapMlflowApi();
 app.MapInferenceApi();
 app.MapAgentsApi();
 app.MapAnalyticsApi();

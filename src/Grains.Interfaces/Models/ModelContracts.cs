@@ -65,7 +65,10 @@ public sealed record UpdateModel(
     [property: Id(5)] string? Metadata = null,
     [property: Id(6)] IReadOnlyDictionary<string, string>? MergeTags = null);
 
-/// <summary>One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version.</summary>
+/// <summary>
+/// One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version; <see cref="Source"/> and
+/// <see cref="TrainingJobId"/> are what it was registered with.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.ModelVersionView")]
 public sealed record ModelVersionView(
     [property: Id(0)] Guid Id,
@@ -81,9 +84,14 @@ public sealed record ModelVersionView(
     [property: Id(10)] bool IsActive,
     [property: Id(11)] string? ArtifactUri,
     [property: Id(12)] DateTimeOffset CreatedAt,
-    [property: Id(13)] string CreatedBy);
+    [property: Id(13)] string CreatedBy,
+    [property: Id(14)] string? Source = null,
+    [property: Id(15)] Guid? TrainingJobId = null);
 
-/// <summary>Registers a version. Scores are in [0, 1]; free-form metrics are finite numbers.</summary>
+/// <summary>
+/// Registers a version. Scores are in [0, 1]; free-form metrics are finite numbers. <see cref="Source"/> says where the model's
+/// files came from (MLflow's source, such as a run's artifact URI), at most 1,000 characters.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.RegisterVersion")]
 public sealed record RegisterVersion(
     [property: Id(0)] string Version,
@@ -94,7 +102,8 @@ public sealed record RegisterVersion(
     [property: Id(5)] double? Recall = null,
     [property: Id(6)] double? F1 = null,
     [property: Id(7)] IReadOnlyDictionary<string, double>? PerformanceMetrics = null,
-    [property: Id(8)] Guid? TrainingJobId = null);
+    [property: Id(8)] Guid? TrainingJobId = null,
+    [property: Id(9)] string? Source = null);
 
 /// <summary>A lineage edge: this model came from <see cref="ParentModel"/>.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.LineageEdge")]

@@ -47,6 +47,46 @@ public interface ITrainingJobGrain : IGrainWithStringKey
     [AlwaysInterleave, Alias("RetryAsync")] Task<TrainingJobView> RetryAsync();
 
     /// <summary>
+    /// Starts this job as a run of a project (MLflow's create-run): an external job, running from the start, whose
+    /// status its client reports. Counted against the tenant's tracking_runs.
+    /// </summary>
+    [Alias("StartRunAsync")] Task<RunView> StartRunAsync(StartRun command);
+
+    /// <summary>Reads the run: the job, its tags and inputs, and the latest point of each metric (404 when the job is not a run).</summary>
+    [Alias("GetRunAsync")] Task<RunView> GetRunAsync();
+
+    /// <summary>
+    /// MLflow's update-run: a new status (running, completed, failed, cancelled; the job's state machine decides), with
+    /// the client's end time for a final one, and/or a new name (also the <c>mlflow.runName</c> tag).
+    /// </summary>
+    [AlwaysInterleave, Alias("UpdateRunAsync")] Task<RunView> UpdateRunAsync(string? status, string? runName, DateTimeOffset? endTime);
+
+    /// <summary>Sets tags (a tag's value is replaced) and deletes the tags named in <paramref name="delete"/> (404 for one not set).</summary>
+    [AlwaysInterleave, Alias("TagRunAsync")] Task<RunView> TagRunAsync(IReadOnlyDictionary<string, string> set, IReadOnlyList<string> delete);
+
+    /// <summary>Marks the run deleted, or restores it (MLflow's lifecycle_stage); its data is kept either way.</summary>
+    [AlwaysInterleave, Alias("SetRunDeletedAsync")] Task<RunView> SetRunDeletedAsync(bool deleted);
+
+    /// <summary>Adds dataset inputs (a JSON array of MLflow DatasetInput objects, as text); one already logged is kept once.</summary>
+    [AlwaysInterleave, Alias("LogRunInputsAsync")] Task<RunView> LogRunInputsAsync(string inputs);
+
+    /// <summary>The run's files under <paramref name="directory"/> (its root when empty), at most 10,000.</summary>
+    [Alias("ListRunArtifactsAsync")] Task<IReadOnlyList<RunArtifactView>> ListRunArtifactsAsync(string directory);
+
+    /// <summary>
+    /// Leave to write a file of the run (the front end then streams the bytes to the ticket's object key): the path is checked,
+    /// and the size against the tenant's model_file_bytes and artifact_bytes.
+    /// </summary>
+    [SiloOnly, Alias("PrepareRunArtifactAsync")] Task<RunArtifactTicket> PrepareRunArtifactAsync(string path, long sizeBytes);
+
+    /// <summary>Records a file written under a ticket of this run, replacing an earlier file at its path; artifact_bytes is counted here.</summary>
+    [SiloOnly, Alias("CompleteRunArtifactAsync")] Task<RunArtifactView> CompleteRunArtifactAsync(RunArtifactTicket ticket, long measuredBytes,
+        string measuredSha256);
+
+    /// <summary>Where a file of the run is stored, for the front end to stream it.</summary>
+    [SiloOnly, Alias("LocateRunArtifactAsync")] Task<RunArtifactLocation> LocateRunArtifactAsync(string path);
+
+    /// <summary>
     /// Commits the queued changes: the activation's call to itself, ordinary (not interleaving), so a batch never
     /// overlaps another call.
     /// </summary>
@@ -143,4 +183,17 @@ public interface ITrainingMetricsGrain : IGrainWithIntegerKey
 
     /// <summary>The latest point of every metric of a job.</summary>
     [Alias("LatestAsync")] Task<IReadOnlyList<LatestMetric>> LatestAsync(string tenantKey, Guid jobId);
+
+    /// <summary>
+    /// A metric's points as logged, in (step, timestamp) order, from <paramref name="offset"/>, at most <paramref name="limit"/>
+    /// (MLflow's get-history).
+    /// </summary>
+    [Alias("PointsAsync")] Task<LoggedPointPage> PointsAsync(string tenantKey, Guid jobId, string metric, long offset, int limit);
+
+    /// <summary>
+    /// At most <paramref name="maxPoints"/> of a metric's points between two steps, evenly spread over its steps, the
+    /// first and last included (MLflow's get-history-bulk-interval, per run).
+    /// </summary>
+    [Alias("SampledPointsAsync")] Task<IReadOnlyList<LoggedPoint>> SampledPointsAsync(string tenantKey, Guid jobId, string metric, long? fromStep,
+        long? toStep, int maxPoints);
 }

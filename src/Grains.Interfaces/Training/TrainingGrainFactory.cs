@@ -11,6 +11,14 @@ public static class TrainingGrainFactory
     public static ITrainingSchedulerGrain TrainingScheduler(this IGrainFactory grains, string tenantKey) =>
         grains.GetGrain<ITrainingSchedulerGrain>(GrainKeys.Tenant(tenantKey));
 
+    /// <summary>One project of training jobs (an MLflow experiment).</summary>
+    public static ITrainingProjectGrain TrainingProject(this IGrainFactory grains, string tenantKey, string projectId) =>
+        grains.GetGrain<ITrainingProjectGrain>(GrainKeys.Named(tenantKey, projectId));
+
+    /// <summary>A tenant's projects and runs, searched.</summary>
+    public static ITrackingCatalogGrain TrackingCatalog(this IGrainFactory grains, string tenantKey) =>
+        grains.GetGrain<ITrackingCatalogGrain>(GrainKeys.Tenant(tenantKey));
+
     /// <summary>Metric logging and reading (a stateless worker).</summary>
     public static ITrainingMetricsGrain TrainingMetrics(this IGrainFactory grains) => grains.GetGrain<ITrainingMetricsGrain>(GrainKeys.Shared);
 

@@ -74,8 +74,23 @@ public static class ArtifactKeys
             && new[] { parts[1], parts[3] }.All(p => p.Length == 32 && p.All(char.IsAsciiHexDigitLower));
     }
 
-    /// <summary>Whether a store may be asked to read or write a key: a generated artifact key or a batch job's file.</summary>
-    public static bool IsStorable(string key) => IsGenerated(key) || IsBatchFile(key);
+    /// <summary>A fresh key for one file of a tracked run: <c>tenants/{tenantId}/runs/{jobId}/{uploadId}</c> (the run's path is a row, never a key).</summary>
+    public static string ForRun(Guid tenantId, Guid jobId) => $"tenants/{tenantId:N}/runs/{jobId:N}/{Guid.CreateVersion7():N}";
+
+    /// <summary>Whether a key has the shape of a run's file.</summary>
+    public static bool IsRunFile(string key)
+    {
+        var parts = key.Split('/');
+        return parts.Length == 5 && parts[0] == "tenants" && parts[2] == "runs"
+            && new[] { parts[1], parts[3], parts[4] }.All(p => p.Length == 32 && p.All(char.IsAsciiHexDigitLower));
+    }
+
+    /// <summary>Whether a key is a file of that run of that tenant.</summary>
+    public static bool IsRunFileOf(string key, Guid tenantId, Guid jobId) =>
+        IsRunFile(key) && key.StartsWith($"tenants/{tenantId:N}/runs/{jobId:N}/", StringComparison.Ordinal);
+
+    /// <summary>Whether a store may be asked to read or write a key: a generated artifact key, a batch job's file or a run's file.</summary>
+    public static bool IsStorable(string key) => IsGenerated(key) || IsBatchFile(key) || IsRunFile(key);
 
     /// <summary>The tenant a generated key or batch file belongs to; null for anything else.</summary>
     public static Guid? TenantOf(string key) => IsStorable(key) ? Guid.ParseExact(key.Split('/')[1], "N") : null;

@@ -21,6 +21,7 @@ public sealed partial class ModelGrain
             var valid = command ?? throw PhantomException.Invalid("Send the version.", "body");
             var label = ModelLifecycle.Label(valid.Version, "version");
             var changelog = ModelValidation.FreeText(valid.Changelog, 10_000, "changelog");
+            var source = ModelValidation.FreeText(valid.Source, 1_000, "source");
             var metrics = ModelValidation.Metrics(valid);
             var versions = await modelSql.ListVersionsAsync(connection, transaction, model.Id);
             ModelVersionView? parent = null;
@@ -37,7 +38,7 @@ public sealed partial class ModelGrain
             }
 
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId, Quotas.ModelVersions, 1, limits[Quotas.ModelVersions], time.GetUtcNow());
-            var version = await modelSql.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog },
+            var version = await modelSql.InsertVersionAsync(connection, transaction, model, valid with { Version = label, Changelog = changelog, Source = source },
                 ModelValidation.Delta(metrics, parent), caller.UserId);
             var node = (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, label));
             if (valid.TrainingJobId is { } trainedBy)

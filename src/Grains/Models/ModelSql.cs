@@ -139,7 +139,8 @@ public sealed partial class ModelSql
 
     private const string VersionColumns = """
         id, version, parent_version, changelog, accuracy::float8, precision_score::float8, recall_score::float8, f1_score::float8,
-        coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by
+        coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by,
+        source, training_job_id
         """;
 
     public async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
@@ -147,8 +148,9 @@ public sealed partial class ModelSql
     {
         await using var command = new NpgsqlCommand($"""
             INSERT INTO model_versions (tenant_id, model_id, version, parent_version, changelog, accuracy, precision_score, recall_score,
-                                        f1_score, performance_metrics, performance_delta, created_by)
-            VALUES (@tenant, @model, @version, @parent, @changelog, @accuracy, @precision, @recall, @f1, @metrics, @delta, @createdBy)
+                                        f1_score, performance_metrics, performance_delta, created_by, source, training_job_id)
+            VALUES (@tenant, @model, @version, @parent, @changelog, @accuracy, @precision, @recall, @f1, @metrics, @delta, @createdBy, @source,
+                    @trainingJob)
             RETURNING {VersionColumns}
             """, connection, transaction);
         command.Parameters.AddWithValue("tenant", model.TenantId);
@@ -167,6 +169,8 @@ public sealed partial class ModelSql
             NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(version.PerformanceMetrics ?? new Dictionary<string, double>(), Json) });
         command.Parameters.Add(new NpgsqlParameter("delta", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(delta, Json) });
         command.Parameters.AddWithValue("createdBy", createdBy);
+        command.Parameters.Add(new NpgsqlParameter("source", NpgsqlDbType.Text) { Value = (object?)version.Source ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("trainingJob", NpgsqlDbType.Uuid) { Value = (object?)version.TrainingJobId ?? DBNull.Value });
         return (await ReadVersionsAsync(command)).Single();
     }
 
@@ -209,7 +213,7 @@ public sealed partial class ModelSql
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(8), Json) ?? [],
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(9), Json) ?? [],
                 reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12),
-                    reader.GetString(13)));
+                    reader.GetString(13), reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetGuid(15)));
         }
 
         return versions;

@@ -41,6 +41,8 @@ public static class Quotas
     public const string BatchDatasetBytes = "batch_dataset_bytes";
     public const string OnnxSessionBytes = "onnx_session_bytes";
     public const string OnnxThreads = "onnx_threads";
+    public const string TrackingProjects = "tracking_projects";
+    public const string TrackingRuns = "tracking_runs";
     public const string MetricPointsPerRequest = "metric_points_per_request";
     public const string MetricBatchSpanDays = "metric_batch_span_days";
     public const string RecordingQueueRecords = "recording_queue_records";
@@ -77,6 +79,8 @@ public static class Quotas
         new(BatchDatasetBytes, QuotaKind.Limit, "bytes of the dataset one batch reads", 256 * MiB, 1 * GiB, 4 * GiB),
         new(OnnxSessionBytes, QuotaKind.Limit, "memory of the tenant's loaded models per silo (twice their ONNX size)", 256 * MiB, 1 * GiB, 4 * GiB),
         new(OnnxThreads, QuotaKind.Limit, "ONNX Runtime threads one model runs on", 1, 2, 4),
+        new(TrackingProjects, QuotaKind.Gauge, "tracking projects (MLflow experiments) created; a deleted one still counts", 100, 10_000, 1_000_000),
+        new(TrackingRuns, QuotaKind.Gauge, "tracking runs (MLflow runs) created; a deleted one still counts", 10_000, 1_000_000, 100_000_000),
         new(MetricPointsPerRequest, QuotaKind.Limit, "metric points in one log request", 100_000, 100_000, 100_000),
         new(MetricBatchSpanDays, QuotaKind.Limit, "days between the oldest and newest point of one metric batch", 31, 31, 31),
         new(RecordingQueueRecords, QuotaKind.Limit, "inference records waiting to be written, per silo; more are dropped and counted", 20_000,

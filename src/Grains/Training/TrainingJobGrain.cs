@@ -20,6 +20,10 @@ namespace PhantomMl.Grains.Training;
 public sealed partial class TrainingJobGrain(
     TenantDatabase database,
     TrainingSql trainingSql,
+    TrackingSql trackingSql,
+    TrainingMetricsTable metricsTable,
+    TenantSql tenantSql,
+    IArtifactStore artifacts,
     ModelSql modelSql,
     LineageSql lineageSql,
     AccessGuard guard,

@@ -27,6 +27,9 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     /// <summary>Most buckets one history query returns.</summary>
     public const int MaxBuckets = 10_000;
 
+    /// <summary>Most points one page of a metric's points holds (MLflow's clients ask for 25,000 at a time).</summary>
+    public const int MaxPointsPerPage = 100_000;
+
     // Jobs known to exist in a tenant, per silo, for a minute: a job id never changes tenant and jobs are not
     // deleted, so only the positive answer is kept; the caller is still authenticated on every call.
     private static readonly ExpiringMemo<(string TenantKey, Guid JobId), Guid> KnownJobs = new(capacity: 100_000);
@@ -119,6 +122,33 @@ public sealed class TrainingMetricsGrain(TenantDatabase database, AccessGuard gu
     {
         var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
         return await metrics.LatestAsync(tenantId, jobId);
+    }
+
+    /// <inheritdoc />
+    public async Task<LoggedPointPage> PointsAsync(string tenantKey, Guid jobId, string metric, long offset, int limit)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        CheckName(metric);
+        if (offset < 0 || limit is < 1 or > MaxPointsPerPage)
+        {
+            throw PhantomException.Invalid($"A page starts at an offset of 0 or more and holds 1 to {MaxPointsPerPage} points.", "max_results");
+        }
+
+        return await metrics.PointsAsync(tenantId, jobId, metric, offset, limit);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<LoggedPoint>> SampledPointsAsync(string tenantKey, Guid jobId, string metric, long? fromStep, long? toStep,
+        int maxPoints)
+    {
+        var tenantId = await AuthorizeJobAsync(tenantKey, jobId, Permissions.TrainingRead, "read");
+        CheckQuery(metric, maxPoints);
+        if (fromStep < 0 || toStep < 0 || fromStep > toStep)
+        {
+            throw PhantomException.Invalid("start_step and end_step are steps (0 or more), the start not after the end.", "start_step");
+        }
+
+        return await metrics.SampledAsync(tenantId, jobId, metric, fromStep ?? 0, toStep ?? uint.MaxValue, maxPoints);
     }
 
     /// <summary>

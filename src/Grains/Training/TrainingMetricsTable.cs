@@ -186,6 +186,112 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         return latest;
     }
 
+    /// <summary>One metric's points as logged, in (step, timestamp, value) order, a page from <paramref name="offset"/>.</summary>
+    public async Task<LoggedPointPage> PointsAsync(Guid tenantId, Guid jobId, string metric, long offset, int limit,
+        CancellationToken cancellationToken = default)
+    {
+        var parameters = Parameters(tenantId, jobId);
+        parameters.AddParameter("metric", metric);
+        parameters.AddParameter("offset", (ulong)offset);
+        // One more than asked: whether another page follows, without counting.
+        parameters.AddParameter("limit", (ulong)limit + 1);
+        var points = new List<LoggedPoint>(Math.Min(limit + 1, 100_000));
+        await using var reader = await connections.Client.ExecuteReaderAsync("""
+            SELECT batch, metric_value, toUnixTimestamp64Milli(timestamp)
+              FROM training_metrics
+             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+             ORDER BY batch, timestamp, metric_value
+             LIMIT {limit:UInt64} OFFSET {offset:UInt64}
+            """, parameters, null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            points.Add(new LoggedPoint(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetDouble(1),
+                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture)));
+        }
+
+        if (points.Count <= limit)
+        {
+            return new LoggedPointPage(points, null);
+        }
+
+        points.RemoveAt(points.Count - 1);
+        return new LoggedPointPage(points, offset + limit);
+    }
+
+    /// <summary>
+    /// At most <paramref name="maxPoints"/> points of a metric between two steps: the step range cut into that many buckets of
+    /// steps, the first point of each, and the last point of the range.
+    /// </summary>
+    public async Task<IReadOnlyList<LoggedPoint>> SampledAsync(Guid tenantId, Guid jobId, string metric, long fromStep, long toStep, int maxPoints,
+        CancellationToken cancellationToken = default)
+    {
+        var parameters = Parameters(tenantId, jobId);
+        parameters.AddParameter("metric", metric);
+        parameters.AddParameter("from_step", (ulong)Math.Min(fromStep, uint.MaxValue));
+        parameters.AddParameter("to_step", (ulong)Math.Min(toStep, uint.MaxValue));
+        parameters.AddParameter("buckets", (ulong)Math.Max(1, maxPoints - 1));
+        const string metricSteps = """
+            FROM training_metrics
+            WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+              AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}
+            """;
+        var points = new List<LoggedPoint>(maxPoints);
+        await using var reader = await connections.Client.ExecuteReaderAsync($$"""
+            WITH (SELECT batch {{metricSteps}} ORDER BY batch LIMIT 1) AS first_step,
+                 (SELECT batch {{metricSteps}} ORDER BY batch DESC LIMIT 1) AS last_step,
+                 greatest(1, intDiv(last_step - first_step + {buckets:UInt64}, {buckets:UInt64})) AS width
+            SELECT * FROM (
+                SELECT min(batch) AS step, argMin(metric_value, (batch, timestamp)), toUnixTimestamp64Milli(argMin(timestamp, (batch, timestamp)))
+                {{metricSteps}} AND batch BETWEEN first_step AND last_step
+                GROUP BY intDiv(batch - first_step, width)
+                UNION ALL
+                SELECT max(batch), argMax(metric_value, (batch, timestamp)), toUnixTimestamp64Milli(argMax(timestamp, (batch, timestamp)))
+                {{metricSteps}} HAVING count() > 0
+            ) ORDER BY step LIMIT {{maxPoints + 1}}
+            """, parameters, null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var point = new LoggedPoint(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetDouble(1),
+                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture));
+            // The last step may also start a bucket: kept once.
+            if (points.Count == 0 || points[^1].Step != point.Step)
+            {
+                points.Add(point);
+            }
+        }
+
+        return points.Count > maxPoints ? [.. points[..(maxPoints - 1)], points[^1]] : points;
+    }
+
+    /// <summary>The point with the highest step of every metric of several jobs of a tenant, by job.</summary>
+    public async Task<Dictionary<Guid, List<LatestMetric>>> LatestOfJobsAsync(Guid tenantId, IReadOnlyCollection<Guid> jobIds,
+        CancellationToken cancellationToken = default)
+    {
+        var latest = jobIds.ToDictionary(id => id, _ => new List<LatestMetric>());
+        if (jobIds.Count == 0)
+        {
+            return latest;
+        }
+
+        var parameters = new ClickHouseParameterCollection();
+        parameters.AddParameter("tenant", tenantId.ToString());
+        parameters.AddParameter("jobs", jobIds.Select(id => id.ToString()).ToArray());
+        await using var reader = await connections.Client.ExecuteReaderAsync("""
+            SELECT training_job_id, metric_name, max(batch), argMax(metric_value, (batch, timestamp)), argMax(timestamp, (batch, timestamp))
+              FROM training_metrics
+             WHERE tenant_id = {tenant:String} AND training_job_id IN {jobs:Array(String)}
+             GROUP BY training_job_id, metric_name ORDER BY training_job_id, metric_name
+            """, parameters, null, cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            latest[Guid.Parse(reader.GetString(0))].Add(new LatestMetric(reader.GetString(1),
+                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture), reader.GetDouble(3),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(4), DateTimeKind.Utc))));
+        }
+
+        return latest;
+    }
+
     private static ClickHouseParameterCollection Parameters(Guid tenantId, Guid jobId)
     {
         var parameters = new ClickHouseParameterCollection();

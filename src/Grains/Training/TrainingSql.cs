@@ -10,7 +10,8 @@ namespace PhantomMl.Grains.Training;
 /// </summary>
 public sealed class TrainingSql(TenantDatabase database)
 {
-    private const string Columns = """
+    /// <summary>The columns <see cref="Read"/> reads, in its order.</summary>
+    internal const string Columns = """
         id, job_name, model_name, model_id, status::text, dataset_uri, config::text, hyperparameters::text, resource_requirements::text,
         priority, progress, attempt, created_at, scheduled_at, started_at, completed_at, error_message, metrics_summary::text, created_by,
             updated_at, runner
@@ -123,9 +124,10 @@ public sealed class TrainingSql(TenantDatabase database)
         await using var command = TenantDatabase.TenantCommand(transaction, """
             WITH free AS (
                 SELECT greatest(@limit - count(*), 0) AS slots FROM training_jobs WHERE tenant_id = @tenant AND status IN ('scheduled', 'running')
+                   AND project_id IS NULL
             ), next AS (
                 SELECT id FROM training_jobs
-                 WHERE tenant_id = @tenant AND status = 'pending'
+                 WHERE tenant_id = @tenant AND status = 'pending' AND project_id IS NULL
                  ORDER BY priority DESC, created_at, id
                  LIMIT (SELECT slots FROM free)
                  FOR UPDATE SKIP LOCKED
@@ -170,7 +172,8 @@ public sealed class TrainingSql(TenantDatabase database)
         return await reader.ReadAsync() ? Read(reader) : null;
     }
 
-    private static TrainingJobView Read(NpgsqlDataReader reader) => new(
+    /// <summary>A job from the first columns of a row selected with <see cref="Columns"/>.</summary>
+    internal static TrainingJobView Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetGuid(3), reader.GetString(4),
         reader.GetString(5), reader.GetString(6), NullableString(reader, 7), NullableString(reader, 8), reader.GetInt32(9), reader.GetFloat(10),
         reader.GetInt32(11), reader.GetFieldValue<DateTimeOffset>(12), NullableTime(reader, 13), NullableTime(reader, 14), NullableTime(reader, 15),

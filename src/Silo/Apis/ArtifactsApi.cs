@@ -128,7 +128,7 @@ public static partial class ArtifactsApi
     private static partial Regex Sha256Hex();
 
     /// <summary>Passes the request body through while hashing and counting every byte read from it.</summary>
-    private sealed class HashingReadStream(Stream inner, IncrementalHash hash) : ForwardReadStream(inner)
+    internal sealed class HashingReadStream(Stream inner, IncrementalHash hash) : ForwardReadStream(inner)
     {
         public long BytesRead { get; private set; }
 

@@ -5,14 +5,14 @@ using PhantomMl.Grains.Security;
 namespace PhantomMl.Silo.Extensions;
 
 /// <summary>
-/// For <c>/api</c> requests: refuses a request without an API key (401), refuses malformed client headers
+/// For <c>/api</c> and <c>/ajax-api</c> (MLflow's UI) requests: refuses a request without an API key (401), refuses malformed client headers
 /// (400), and puts the key and client details into Orleans' RequestContext for the grains to authenticate.
 /// </summary>
 internal sealed partial class CallContextMiddleware(RequestDelegate next, FailedAuthenticationLimiter failures)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments("/api"))
+        if (!context.Request.Path.StartsWithSegments("/api") && !context.Request.Path.StartsWithSegments("/ajax-api"))
         {
             await next(context);
             return;

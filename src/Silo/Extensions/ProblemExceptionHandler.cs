@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using PhantomMl.Grains;
+using PhantomMl.Silo.Apis.Mlflow;
 
 namespace PhantomMl.Silo.Extensions;
 
@@ -34,6 +35,17 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
         if (problem is null)
         {
             return false;
+        }
+
+        if (MlflowErrors.IsMlflowPath(httpContext.Request.Path))
+        {
+            // MLflow's clients read {"error_code", "message"}, not ProblemDetails.
+            var (status, code) = exception is PhantomException phantom ? MlflowErrors.Of(phantom)
+                : problem.Status == StatusCodes.Status503ServiceUnavailable ? (503, "TEMPORARILY_UNAVAILABLE")
+                : exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } ? (413, "INVALID_PARAMETER_VALUE")
+                : (400, "MALFORMED_REQUEST");
+            await MlflowErrors.WriteAsync(httpContext, status, code, problem.Detail ?? problem.Title ?? code);
+            return true;
         }
 
         httpContext.Response.StatusCode = problem.Status!.Value;

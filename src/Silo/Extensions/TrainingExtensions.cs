@@ -16,6 +16,7 @@ public static class TrainingExtensions
         builder.Services.AddOptions<MetricsBufferOptions>().BindConfiguration(MetricsBufferOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<TrainingSql>();
+        builder.Services.AddSingleton<TrackingSql>();
         builder.Services.AddSingleton<TrainingMetricsTable>();
         builder.Services.AddSingleton<MetricsBuffer>();
         builder.Services.AddHostedService(services => services.GetRequiredService<MetricsBuffer>());
