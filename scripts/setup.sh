@@ -65,6 +65,15 @@ LIST
   touch "$root/.complete"
 }
 
+# The third-party MLflow client the MLflow API's tests drive (npm 'mlflow', pinned by tests/mlflow-client's lockfile).
+install_mlflow_client() {
+  local dir="$REPO_ROOT/tests/mlflow-client"
+  [[ -f "$dir/node_modules/.package-lock.json" && "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]] && return 0
+  command -v npm >/dev/null || fail "npm is needed to install the MLflow client the tests drive"
+  log "installing the npm MLflow client for the tests (tests/mlflow-client)"
+  (cd "$dir" && npm ci --no-audit --no-fund --silent) || fail "npm ci in tests/mlflow-client failed"
+}
+
 build() {
   local name=$1; shift
   local stamp="$PHANTOM_HOME/build/$name.stamp"
@@ -90,7 +99,7 @@ install_chdb
 install_moto
 case "${1:-all}" in
   platform) build platform "$REPO_ROOT/src/Silo/PhantomMl.Silo.csproj" "$REPO_ROOT/tools/ClickHouseSidecar/PhantomMl.ClickHouseSidecar.csproj" ;;
-  all) build all "$REPO_ROOT/PhantomMl.sln" ;;
+  all) install_mlflow_client; build all "$REPO_ROOT/PhantomMl.sln" ;;
   none) ;;
   *) fail "usage: scripts/setup.sh [platform|all|none]" ;;
 esac

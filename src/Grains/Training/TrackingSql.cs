@@ -91,7 +91,9 @@ public sealed class TrackingSql
               """
             : $"""
               WITH before AS (
-                  SELECT deleted_at FROM training_projects WHERE tenant_id = @tenant AND id = @id AND deleted_at IS NOT NULL FOR UPDATE
+                  -- Not FOR UPDATE: the project CTE updates this row in the same statement, and a locking read would then skip it.
+                  -- The sub-statements share one snapshot, so this reads the deletion time as it was.
+                  SELECT deleted_at FROM training_projects WHERE tenant_id = @tenant AND id = @id AND deleted_at IS NOT NULL
               ), project AS (
                   UPDATE training_projects SET deleted_at = NULL, updated_at = now()
                    WHERE tenant_id = @tenant AND id = @id AND deleted_at IS NOT NULL RETURNING {ProjectColumns}

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace PhantomMl.Grains.Training;
 
 /// <summary>
-/// What experiment tracking accepts, with MLflow's limits: keys of 1-250 letters, digits, spaces and <c>_ - . / :</c>;
+/// What experiment tracking accepts, with MLflow's limits: keys of 1-250 letters (any script, as MLflow's \w), digits, spaces and <c>_ - . / :</c>;
 /// tag values up to 8,000 characters; project names up to 500; run files at relative paths without tricks.
 /// </summary>
 public static class TrackingValidation
@@ -39,7 +39,7 @@ public static class TrackingValidation
 
     /// <summary>A tag or parameter key.</summary>
     public static string Key(string? key, string field = "key") =>
-        !string.IsNullOrWhiteSpace(key) && key.Length <= MaxKeyLength && key.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ' or ':')
+        !string.IsNullOrWhiteSpace(key) && key.Length <= MaxKeyLength && key.All(c => char.IsLetterOrDigit(c) || c is '_' or '-' or '.' or '/' or ' ' or ':')
         && !key.Split('/').Any(part => part is "." or "..")
             ? key
             : throw PhantomException.Invalid($"Invalid {field} '{Shown(key)}': 1 to 250 letters, digits, spaces and _ - . / :.", field);

@@ -203,7 +203,7 @@ public static class MlflowTrackingApi
         var tenantKey = await tenants.OfAsync(http);
         var runId = RunId(args.String("run_id", "run_uuid"));
         var batch = new MetricBatchBuilder(1);
-        batch.Add(args.String("key"), args.Double("value"), args.Long("step") ?? 0, args.Long("timestamp") ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        batch.Add(TrackingValidation.Key(args.String("key"), "metric key"), args.Double("value"), args.Long("step") ?? 0, args.Long("timestamp") ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await grains.TrainingMetrics().LogAsync(tenantKey, runId, batch.Build(BatchId(http), allowNonFinite: true));
         return MlflowJson.Empty();
     }
@@ -228,11 +228,18 @@ public static class MlflowTrackingApi
 
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var batch = new MetricBatchBuilder(metrics.Count);
+        var checkedKeys = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < metrics.Count; i++)
         {
             var metric = metrics[i];
             var field = $"metrics[{i}]";
-            batch.Add(MlflowArgs.StringOf(metric, "key", field) ?? throw PhantomException.Invalid($"{field}.key is required.", field),
+            var key = MlflowArgs.StringOf(metric, "key", field);
+            if (key is null || !checkedKeys.Contains(key))
+            {
+                checkedKeys.Add(TrackingValidation.Key(key, $"{field}.key"));
+            }
+
+            batch.Add(key!,
                 MlflowArgs.DoubleOf(metric, "value", field), MlflowArgs.LongOf(metric, "step", field) ?? 0,
                 MlflowArgs.LongOf(metric, "timestamp", field) ?? now);
         }
