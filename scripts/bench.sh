@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks (scripts/bench.sh [registry|updates|floor|training|inference|agents|audit|analytics], default all): starts the local services, a fresh database, and one silo on its own ports, runs
+# Benchmarks (scripts/bench.sh [registry|updates|floor|training|mlflow|inference|agents|audit|analytics], default all): starts the local services, a fresh database, and one silo on its own ports, runs
 # bench/PhantomMl.Bench against them, then removes the database and stops the services it started. Prints ratios
 # measured in the same run.
 # Knobs: PHANTOM_BENCH_WRITERS (64), PHANTOM_BENCH_SECONDS (10), PHANTOM_BENCH_TENANTS (100),

@@ -1,4 +1,4 @@
-// Benchmarks, run by scripts/bench.sh [registry|updates|training|inference|agents|audit|analytics] against a silo on a fresh
+// Benchmarks, run by scripts/bench.sh [registry|updates|training|mlflow|inference|agents|audit|analytics] against a silo on a fresh
 // database (default: all):
 //  1. (registry, updates) 64 concurrent writers doing read-modify-write on one model, then on 64 models: the grain design
 //     (serialised by the model's activation, group committed) against the design document's own approach (Redis lock +
@@ -9,6 +9,8 @@
 //  4. (agents) 10,000 noop executions at once against the bare SQL of their durable moves, and memory per waiting execution.
 //  3. (training) Metric ingestion SDK -> cluster -> ClickHouse against raw ClickHouse.Driver inserts, and the
 //     latency of downsampled history queries.
+//  8. (mlflow) The MLflow-compatible API over HTTP: log-batch of 1,000 metrics from 8 clients against raw inserts of the
+//     same rows, and get-history of a 100,000-point metric against a raw read of the same rows.
 //  6. (analytics) Service metrics collection on vs off (two silos), and the dashboard's job page with a 1,000,000-point curve.
 //  5. (audit) 1,000,000 audit rows across 100 tenants: sealing, search p50/p95, chain verification rate, and audited
 //     changes with the chain's queue trigger off and on.
@@ -50,6 +52,13 @@ if (only is null or "audit")
 {
     Console.WriteLine($"== Audit trail: {settings.AuditRows:N0} rows across {settings.AuditTenants} tenants");
     await AuditTrail.RunAsync(platform, settings);
+    Console.WriteLine();
+}
+
+if (only is null or "mlflow")
+{
+    Console.WriteLine("== MLflow-compatible API: log-batch from 8 clients, get-history of a 100,000-point metric");
+    await MlflowTracking.RunAsync(platform, settings);
     Console.WriteLine();
 }
 

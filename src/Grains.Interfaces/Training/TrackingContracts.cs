@@ -89,11 +89,16 @@ public sealed record LoggedPoint(
     [property: Id(1)] double Value,
     [property: Id(2)] long TimestampMs);
 
-/// <summary>A page of a metric's points in (step, timestamp) order; <see cref="NextOffset"/> is null at the end.</summary>
+/// <summary>
+/// A page of a metric's points in (step, timestamp) order, in columns (point i is <c>Steps[i]</c>, <c>Values[i]</c>,
+/// <c>TimestampsMs[i]</c>: compact on the wire for pages of 100,000); <see cref="NextOffset"/> is null at the end.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.training.LoggedPointPage")]
 public sealed record LoggedPointPage(
-    [property: Id(0)] IReadOnlyList<LoggedPoint> Points,
-    [property: Id(1)] long? NextOffset);
+    [property: Id(0)] long[] Steps,
+    [property: Id(1)] double[] Values,
+    [property: Id(2)] long[] TimestampsMs,
+    [property: Id(3)] long? NextOffset);
 
 /// <summary>A file of a run: its path within the run, size and SHA-256.</summary>
 [GenerateSerializer, Immutable, Alias("phantomml.training.RunArtifactView")]

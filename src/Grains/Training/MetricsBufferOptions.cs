@@ -8,9 +8,13 @@ public sealed class MetricsBufferOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "Phantom:Metrics";
 
-    /// <summary>Batches of at most this many points are buffered; larger ones are inserted directly. Default 500.</summary>
+    /// <summary>
+    /// Batches of at most this many points are buffered; larger ones are inserted directly. Default 1,000: MLflow's clients
+    /// send log-batch calls of up to 1,000 metrics, and 8 of them at once went from 50,000 to 80,000 points/s when their
+    /// batches shared INSERTs instead of paying one each (bench/ mlflow; chDB takes ~100 ms per INSERT here).
+    /// </summary>
     [Range(0, 100_000)]
-    public int SmallBatchPoints { get; set; } = 500;
+    public int SmallBatchPoints { get; set; } = 1_000;
 
     /// <summary>A flush happens once this many points wait. Default 20,000.</summary>
     [Range(1, 10_000_000)]

@@ -195,9 +195,11 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         parameters.AddParameter("offset", (ulong)offset);
         // One more than asked: whether another page follows, without counting.
         parameters.AddParameter("limit", (ulong)limit + 1);
-        var points = new List<LoggedPoint>(Math.Min(limit + 1, 100_000));
+        var steps = new List<long>(Math.Min(limit + 1, 100_001));
+        var values = new List<double>(steps.Capacity);
+        var timestamps = new List<long>(steps.Capacity);
         await using var reader = await connections.Client.ExecuteReaderAsync("""
-            SELECT batch, metric_value, toUnixTimestamp64Milli(timestamp)
+            SELECT toInt64(batch), metric_value, toUnixTimestamp64Milli(timestamp)
               FROM training_metrics
              WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
              ORDER BY batch, timestamp, metric_value
@@ -205,17 +207,20 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            points.Add(new LoggedPoint(Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture), reader.GetDouble(1),
-                Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture)));
+            steps.Add(reader.GetInt64(0));
+            values.Add(reader.GetDouble(1));
+            timestamps.Add(reader.GetInt64(2));
         }
 
-        if (points.Count <= limit)
+        var more = steps.Count > limit;
+        if (more)
         {
-            return new LoggedPointPage(points, null);
+            steps.RemoveAt(limit);
+            values.RemoveAt(limit);
+            timestamps.RemoveAt(limit);
         }
 
-        points.RemoveAt(points.Count - 1);
-        return new LoggedPointPage(points, offset + limit);
+        return new LoggedPointPage([.. steps], [.. values], [.. timestamps], more ? offset + limit : null);
     }
 
     /// <summary>

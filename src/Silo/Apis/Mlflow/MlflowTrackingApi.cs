@@ -332,11 +332,7 @@ public static class MlflowTrackingApi
         var offset = args.OptionalString("page_token") is { Length: > 0 } token ? PageTokens.Offset(token) : 0;
         var page = await grains.TrainingMetrics().PointsAsync(tenantKey, runId, key, offset,
             args.Int("max_results", DefaultHistoryPage, 1, TrainingMetricsGrain.MaxPointsPerPage));
-        return MlflowJson.Ok(new MlflowJson.Fields
-        {
-            ["metrics"] = page.Points.Select(point => MlflowJson.Metric(key, point.Value, point.TimestampMs, point.Step)).ToList(),
-            ["next_page_token"] = page.NextOffset is { } next ? PageTokens.Of(next) : null,
-        });
+        return new MetricHistoryResult(key, page);
     }
 
     private static async Task<IResult> GetHistoryBulkIntervalAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
@@ -424,6 +420,54 @@ public static class MlflowTrackingApi
     /// <summary>The metric batch's id: the caller's Idempotency-Key (a retry lands once), else a fresh one.</summary>
     private static string BatchId(HttpContext http) =>
         http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } key ? $"mlflow:{key}" : Guid.CreateVersion7().ToString();
+}
+
+/// <summary>
+/// get-history's answer, written straight to the response: a page holds up to 100,000 points, and building a JSON node
+/// per point first cost more than the ClickHouse read (measured in bench/ mlflow).
+/// </summary>
+internal sealed class MetricHistoryResult(string key, LoggedPointPage page) : IResult
+{
+    public async Task ExecuteAsync(HttpContext http)
+    {
+        http.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
+        var name = JsonEncodedText.Encode(key);
+        json.WriteStartObject();
+        json.WriteStartArray("metrics");
+        for (var i = 0; i < page.Steps.Length; i++)
+        {
+            json.WriteStartObject();
+            json.WriteString("key", name);
+            var value = page.Values[i];
+            if (double.IsFinite(value))
+            {
+                json.WriteNumber("value", value);
+            }
+            else
+            {
+                // As MLflowJson.Options writes them: "NaN", "Infinity", "-Infinity".
+                json.WriteString("value", double.IsNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity");
+            }
+
+            json.WriteNumber("timestamp", page.TimestampsMs[i]);
+            json.WriteNumber("step", page.Steps[i]);
+            json.WriteEndObject();
+            if (json.BytesPending > 1 << 16)
+            {
+                await json.FlushAsync(http.RequestAborted);
+            }
+        }
+
+        json.WriteEndArray();
+        if (page.NextOffset is { } next)
+        {
+            json.WriteString("next_page_token", PageTokens.Of(next));
+        }
+
+        json.WriteEndObject();
+        await json.FlushAsync(http.RequestAborted);
+    }
 }
 
 /// <summary>MLflow page tokens over offsets (opaque to clients, as MLflow's own).</summary>
