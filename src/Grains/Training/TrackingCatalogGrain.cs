@@ -92,12 +92,13 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
 
         var needsMetrics = filter.ReadsMetrics || order.Any(clause => clause.Type == "metric");
         var metrics = needsMetrics ? await metricsTable.LatestOfJobsAsync(tenantId, runs.Select(run => run.Job.Id).ToList()) : null;
-        var views = runs.Select(run => new RunView(run.Job, run.ProjectId, run.Tags, run.Inputs, run.DeletedAt,
-            metrics?.GetValueOrDefault(run.Job.Id) ?? (IReadOnlyList<LatestMetric>)[])).ToList();
-        var matching = views.Where(run => filter.Matches((type, key) => RunValue(run, type, key)));
-        var sorted = Sort(matching, order, RunValue, ("attribute", "start_time", true), run => run.Job.Id.ToString("N"));
+        // Each run's parameters are read from its JSON once, not once per clause and comparison.
+        var candidates = runs.Select(run => new Candidate(new RunView(run.Job, run.ProjectId, run.Tags, run.Inputs, run.DeletedAt,
+            metrics?.GetValueOrDefault(run.Job.Id) ?? (IReadOnlyList<LatestMetric>)[]), TrackedRuns.Params(run.Job))).ToList();
+        var matching = candidates.Where(run => filter.Matches((type, key) => RunValue(run, type, key)));
+        var sorted = Sort(matching, order, RunValue, ("attribute", "start_time", true), run => run.Run.Job.Id.ToString("N"));
         var page = sorted.Skip((int)offset).Take(size + 1).ToList();
-        var answered = page.Take(size).ToList();
+        var answered = page.Take(size).Select(candidate => candidate.Run).ToList();
         if (!needsMetrics && answered.Count > 0)
         {
             // Metrics are part of each run answered: read for this page only.
@@ -109,10 +110,15 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
     }
 
     /// <summary>A run's value for a filter or order clause: metrics as numbers, times as Unix milliseconds, the rest as strings.</summary>
-    private static object? RunValue(RunView run, string type, string key) => type switch
+    private static object? RunValue(Candidate candidate, string type, string key) => (candidate.Run, type) switch
     {
-        "metric" => run.Metrics.FirstOrDefault(metric => metric.Metric == key)?.Value,
-        "param" => TrackedRuns.Params(run.Job).GetValueOrDefault(key),
+        (var run, "metric") => run.Metrics.FirstOrDefault(metric => metric.Metric == key)?.Value,
+        (_, "param") => candidate.Params.GetValueOrDefault(key),
+        (var run, _) => RunAttribute(run, type, key),
+    };
+
+    private static object? RunAttribute(RunView run, string type, string key) => type switch
+    {
         "tag" => key == "mlflow.runName" ? run.Job.JobName : run.Tags.GetValueOrDefault(key),
         _ => key switch
         {
@@ -197,6 +203,9 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
     private async Task<Guid> AuthorizeAsync(string action) =>
         (await guard.AuthorizeAsync(this.GetPrimaryKeyString(), Permissions.TrainingRead, new AuditEvent("data_access", "training_project", "*", action)))
         .TenantId;
+
+    /// <summary>A run searched, with its parameters read.</summary>
+    private sealed record Candidate(RunView Run, IReadOnlyDictionary<string, string> Params);
 
     /// <summary>Numbers compare as numbers, strings ordinally; nulls are placed by the caller.</summary>
     private sealed class ValueComparer : IComparer<object?>

@@ -385,8 +385,7 @@ public static class MlflowTrackingApi
             TrackingValidation.Key(key, "param key");
         }
 
-        // Logging a param to a run that is not one (a job of the v1 API) or another tenant's: the same 404.
-        await job.GetRunAsync();
+        // Another tenant's run is 404 in the grain; a job of the v1 API takes parameters the same way through either API.
         await job.LogParamsAsync(parameters);
     }
 
