@@ -63,7 +63,7 @@ public sealed class MalformedInputSweepTests(PlatformSiloFixture platform) : ICl
                 // empty answer before any application code runs: the only refusals that cannot be ProblemDetails.
                 var refusedByKestrel = response.Content.Headers.ContentLength == 0
                     && ((status == 400 && path.Contains("%00", StringComparison.Ordinal)) || (status == 414 && path.Length > 8192));
-                if (status >= 500 || (status >= 400 && !refusedByKestrel && response.Content.Headers.ContentType?.MediaType != "application/problem+json"))
+                if (status >= 500 || (status >= 400 && !refusedByKestrel && !await IsErrorOfItsApiAsync(path, response)))
                 {
                     var token = TestContext.Current.CancellationToken;
                     var sent = body is null ? "" : await body.ReadAsStringAsync(token);
@@ -148,6 +148,23 @@ public sealed class MalformedInputSweepTests(PlatformSiloFixture platform) : ICl
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A refusal in its API's error format: ProblemDetails, or under MLflow's paths MLflow's own
+    /// <c>{"error_code", "message"}</c> (docs/mlflow.md), which MLflow's clients read.
+    /// </summary>
+    private static async Task<bool> IsErrorOfItsApiAsync(string path, HttpResponseMessage response)
+    {
+        if (!path.Contains("/2.0/mlflow", StringComparison.Ordinal))
+        {
+            return response.Content.Headers.ContentType?.MediaType == "application/problem+json";
+        }
+
+        using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        return response.Content.Headers.ContentType?.MediaType == "application/json"
+            && error.RootElement.TryGetProperty("error_code", out var code) && code.GetString() is { Length: > 0 }
+            && error.RootElement.TryGetProperty("message", out _);
     }
 
     /// <summary>Bad values of a schema's type, as JSON text (or query text, unquoted).</summary>

@@ -170,6 +170,9 @@ public sealed class RowLevelSecurityTests
             INSERT INTO training_jobs (id, tenant_id, model_id, job_name, config, dataset_uri, created_by) VALUES ('{{job}}', '{{tenant}}', '{{model}}', 'j', '{}', 's3://d', 'u1');
             INSERT INTO training_experiments (tenant_id, training_job_id, experiment_name, parameters, started_at, status)
                 VALUES ('{{tenant}}', '{{job}}', 'trial-1', '{}', now(), 'completed');
+            INSERT INTO training_projects (tenant_id, id, name, created_by) VALUES ('{{tenant}}', '0', 'Default', 'u1');
+            INSERT INTO training_run_artifacts (tenant_id, training_job_id, path, object_key, size_bytes, sha256, uploaded_by)
+                VALUES ('{{tenant}}', '{{job}}', 'model/MLmodel', 'k', 1, repeat('0', 64), 'u1');
             INSERT INTO inference_jobs (tenant_id, model_id, model_version, input_data) VALUES ('{{tenant}}', '{{model}}', '1', '{}');
             INSERT INTO inference_batches (id, tenant_id, model_id, model_name, model_version, input_uri, input_path, created_by)
                 VALUES (gen_random_uuid(), '{{tenant}}', '{{model}}', 'm', '1', 'model://d/versions/1', 'p', 'u1');
