@@ -54,6 +54,13 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>One version, by version label or alias.</summary>
     [Alias("GetVersionAsync")] Task<ModelVersionView> GetVersionAsync(string versionOrAlias);
 
+    /// <summary>
+    /// Changes a version's changelog (when not null) and tags: <paramref name="setTags"/> set or replace, then
+    /// <paramref name="deleteTags"/> are removed (404 for one not set). A version's scores and label never change.
+    /// </summary>
+    [Alias("UpdateVersionAsync")] Task<ModelVersionView> UpdateVersionAsync(string versionOrAlias, string? changelog,
+        IReadOnlyDictionary<string, string>? setTags, IReadOnlyList<string>? deleteTags);
+
     /// <summary>Makes one version (label or alias) the only active one.</summary>
     [Alias("ActivateVersionAsync")] Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag);
 

@@ -67,7 +67,7 @@ public sealed record UpdateModel(
 
 /// <summary>
 /// One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version; <see cref="Source"/> and
-/// <see cref="TrainingJobId"/> are what it was registered with.
+/// <see cref="TrainingJobId"/> are what it was registered with; <see cref="Tags"/> are the version's own.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.ModelVersionView")]
 public sealed record ModelVersionView(
@@ -86,7 +86,8 @@ public sealed record ModelVersionView(
     [property: Id(12)] DateTimeOffset CreatedAt,
     [property: Id(13)] string CreatedBy,
     [property: Id(14)] string? Source = null,
-    [property: Id(15)] Guid? TrainingJobId = null);
+    [property: Id(15)] Guid? TrainingJobId = null,
+    [property: Id(16)] IReadOnlyDictionary<string, string>? Tags = null);
 
 /// <summary>
 /// Registers a version. Scores are in [0, 1]; free-form metrics are finite numbers. <see cref="Source"/> says where the model's

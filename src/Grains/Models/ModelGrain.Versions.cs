@@ -135,6 +135,39 @@ public sealed partial class ModelGrain
         return View();
     }
 
+    /// <inheritdoc />
+    public async Task<ModelVersionView> UpdateVersionAsync(string versionOrAlias, string? changelog, IReadOnlyDictionary<string, string>? setTags,
+        IReadOnlyList<string>? deleteTags)
+    {
+        var audit = Event("update-version", Details: new { version = versionOrAlias, setTags = setTags?.Keys, deleteTags });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        var model = Model;
+        var validChangelog = ModelValidation.FreeText(changelog, 10_000, "changelog");
+        var set = ModelValidation.Tags(setTags ?? new Dictionary<string, string>());
+        await InvalidateCacheAsync();
+        var updated = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            var tags = new Dictionary<string, string>(version.Tags ?? new Dictionary<string, string>());
+            foreach (var (key, value) in set)
+            {
+                tags[key] = value;
+            }
+
+            foreach (var key in deleteTags ?? [])
+            {
+                if (!tags.Remove(key))
+                {
+                    throw PhantomException.NotFound("tag", key);
+                }
+            }
+
+            return await modelSql.UpdateVersionAsync(connection, transaction, version.Id, validChangelog, ModelValidation.Tags(tags));
+        }, replay: async () => await GetVersionInternalAsync(versionOrAlias));
+        await ReloadAsync();
+        return updated;
+    }
+
     private async Task<ModelVersionView> GetVersionInternalAsync(string versionOrAlias)
     {
         var model = Model;

@@ -140,7 +140,7 @@ public sealed partial class ModelSql
     private const string VersionColumns = """
         id, version, parent_version, changelog, accuracy::float8, precision_score::float8, recall_score::float8, f1_score::float8,
         coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by,
-        source, training_job_id
+        source, training_job_id, tags::text
         """;
 
     public async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
@@ -171,6 +171,21 @@ public sealed partial class ModelSql
         command.Parameters.AddWithValue("createdBy", createdBy);
         command.Parameters.Add(new NpgsqlParameter("source", NpgsqlDbType.Text) { Value = (object?)version.Source ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("trainingJob", NpgsqlDbType.Uuid) { Value = (object?)version.TrainingJobId ?? DBNull.Value });
+        return (await ReadVersionsAsync(command)).Single();
+    }
+
+    /// <summary>Sets a version's changelog (when not null) and replaces its tags.</summary>
+    public async Task<ModelVersionView> UpdateVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId,
+        string? changelog, IReadOnlyDictionary<string, string> tags)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
+            UPDATE model_versions SET changelog = coalesce(@changelog, changelog), tags = @tags
+             WHERE tenant_id = @tenant AND id = @id
+            RETURNING {VersionColumns}
+            """);
+        command.Parameters.AddWithValue("id", versionId);
+        command.Parameters.Add(new NpgsqlParameter("changelog", NpgsqlDbType.Text) { Value = (object?)changelog ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("tags", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(tags, Json) });
         return (await ReadVersionsAsync(command)).Single();
     }
 
@@ -213,7 +228,8 @@ public sealed partial class ModelSql
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(8), Json) ?? [],
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(9), Json) ?? [],
                 reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12),
-                    reader.GetString(13), reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetGuid(15)));
+                    reader.GetString(13), reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetGuid(15),
+                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(16), Json) ?? []));
         }
 
         return versions;

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Orleans.Concurrency;
 using PhantomMl.Grains.Adapters.PostgreSql;
 using PhantomMl.Grains.Audit;
@@ -59,7 +57,7 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
         // MLflow's default order: newest first, then by id.
         var sorted = Sort(matching, order, ProjectValue, ("attribute", "creation_time", true), project => project.Id);
         var page = sorted.Skip((int)offset).Take(size + 1).ToList();
-        return new ProjectPage(page.Take(size).ToList(), page.Count > size ? Token(offset + size) : null);
+        return new ProjectPage(page.Take(size).ToList(), page.Count > size ? PageTokens.Of(offset + size) : null);
     }
 
     /// <inheritdoc />
@@ -106,7 +104,7 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
             answered = answered.Select(run => run with { Metrics = latest[run.Job.Id] }).ToList();
         }
 
-        return new RunPage(answered, page.Count > size ? Token(offset + size) : null);
+        return new RunPage(answered, page.Count > size ? PageTokens.Of(offset + size) : null);
     }
 
     /// <summary>A run's value for a filter or order clause: metrics as numbers, times as Unix milliseconds, the rest as strings.</summary>
@@ -179,26 +177,9 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
             throw PhantomException.Invalid($"max_results is 1 to {MaxPageSize}.", "max_results");
         }
 
-        if (string.IsNullOrEmpty(token))
-        {
-            return (0, maxResults);
-        }
-
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            return text.StartsWith("offset:", StringComparison.Ordinal) && long.TryParse(text[7..], NumberStyles.None, CultureInfo.InvariantCulture,
-                out var offset) && offset <= MaxSearchedRuns
-                ? (offset, maxResults)
-                : throw PhantomException.Invalid("page_token is not a token this search gave.", "page_token");
-        }
-        catch (FormatException)
-        {
-            throw PhantomException.Invalid("page_token is not a token this search gave.", "page_token");
-        }
+        var offset = string.IsNullOrEmpty(token) ? 0 : PageTokens.Offset(token);
+        return offset <= MaxSearchedRuns ? (offset, maxResults) : throw PhantomException.Invalid("page_token is not a token this search gave.", "page_token");
     }
-
-    private static string Token(long offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"offset:{offset}"));
 
     private async Task<Guid> AuthorizeAsync(string action) =>
         (await guard.AuthorizeAsync(this.GetPrimaryKeyString(), Permissions.TrainingRead, new AuditEvent("data_access", "training_project", "*", action)))

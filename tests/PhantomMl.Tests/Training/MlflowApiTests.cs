@@ -226,6 +226,63 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
         Assert.Equal(new[] { kept, deletedBefore }.Order(), (await SearchAsync(key, experiment, "ALL")).Order());
     }
 
+    [Fact]
+    public async Task The_registry_numbers_versions_maps_stages_and_keeps_descriptions_and_tags()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("mlflow-registry");
+        var run = await CreateRunAsync(key, await CreateExperimentAsync(key, "registry"));
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/create", key,
+            new { name = "scorer", description = "first", tags = new[] { new { key = "team", value = "risk" } } });
+
+        // Ten clients register at once: MLflow's numbers 1 to 10, each once.
+        var created = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/create", key,
+            new { name = "scorer", source = $"{TrackedUri(run)}/model-{i}", run_id = run })));
+        Assert.Equal(Enumerable.Range(1, 10), created.Select(v => int.Parse(v.GetProperty("model_version").GetProperty("version").GetString()!,
+            System.Globalization.CultureInfo.InvariantCulture)).Order());
+
+        await ExpectOkAsync(HttpMethod.Patch, $"{Mlflow}/model-versions/update", key, new { name = "scorer", version = "3", description = "tuned" });
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/set-tag", key, new { name = "scorer", version = "3", key = "validated", value = "yes" });
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/set-tag", key, new { name = "scorer", version = "3", key = "scratch", value = "x" });
+        await ExpectOkAsync(HttpMethod.Delete, $"{Mlflow}/model-versions/delete-tag", key, new { name = "scorer", version = "3", key = "scratch" });
+        await ExpectErrorAsync(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", HttpMethod.Delete, $"{Mlflow}/model-versions/delete-tag", key,
+            new { name = "scorer", version = "3", key = "scratch" });
+        var three = (await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/model-versions/get?name=scorer&version=3", key)).GetProperty("model_version");
+        Assert.Equal(("tuned", run), (three.GetProperty("description").GetString(), three.GetProperty("run_id").GetString()));
+        Assert.Equal(["validated=yes"], Pairs(three.GetProperty("tags")));
+        var tagged = await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/model-versions/search?filter={Uri.EscapeDataString("name = 'scorer' and tags.validated = 'yes'")}", key);
+        Assert.Equal(["3"], tagged.GetProperty("model_versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
+
+        // Stages: Production is the active version, Staging the staging alias, None neither; Archived has no counterpart.
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "2", stage = "Production" });
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "3", stage = "Staging" });
+        var latest = await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/get-latest-versions", key, new { name = "scorer" });
+        Assert.Equal(["2:Production", "3:Staging", "10:None"], latest.GetProperty("model_versions").EnumerateArray()
+            .Select(v => $"{v.GetProperty("version").GetString()}:{v.GetProperty("current_stage").GetString()}"));
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer", key);
+        Assert.Equal(("2", "3"), (model.GetProperty("activeVersion").GetString(), model.GetProperty("aliases").GetProperty("staging").GetString()));
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "3", stage = "None" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
+            new { name = "scorer", version = "4", stage = "Archived" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_STATE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
+            new { name = "scorer", version = "2", stage = "None" });
+
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/set-tag", key, new { name = "scorer", key = "owner", value = "ana" });
+        await ExpectOkAsync(HttpMethod.Delete, $"{Mlflow}/registered-models/delete-tag", key, new { name = "scorer", key = "team" });
+        await ExpectOkAsync(HttpMethod.Patch, $"{Mlflow}/registered-models/update", key, new { name = "scorer", description = "second" });
+        var registered = (await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/registered-models/get?name=scorer", key)).GetProperty("registered_model");
+        Assert.Equal("second", registered.GetProperty("description").GetString());
+        Assert.Equal(["owner=ana"], Pairs(registered.GetProperty("tags")));
+        var found = await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/search", key, new { filter = "name LIKE 'sco%'" });
+        Assert.Equal(["scorer"], found.GetProperty("registered_models").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+
+        await ExpectOkAsync(HttpMethod.Delete, $"{Mlflow}/model-versions/delete", key, new { name = "scorer", version = "10" });
+        await ExpectErrorAsync(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", HttpMethod.Get, $"{Mlflow}/model-versions/get?name=scorer&version=10", key);
+        await ExpectOkAsync(HttpMethod.Delete, $"{Mlflow}/registered-models/delete", key, new { name = "scorer" });
+        await ExpectErrorAsync(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", HttpMethod.Get, $"{Mlflow}/registered-models/get?name=scorer", key);
+    }
+
+    private static string TrackedUri(string run) => $"runs:/{run}";
+
     private async Task<JsonElement> RunWorkflowAsync(string key, string experimentName)
     {
         var client = Path.Combine(SiloProcess.RepositoryRoot(), "tests", "mlflow-client");

@@ -129,7 +129,7 @@ public static class MlflowJson
         ["source"] = version.Source ?? version.ArtifactUri ?? "",
         ["run_id"] = version.TrainingJobId?.ToString("N") ?? "",
         ["status"] = "READY",
-        ["tags"] = new List<object>(),
+        ["tags"] = Tags(version.Tags ?? new Dictionary<string, string>()),
         ["aliases"] = model.Aliases.Where(alias => alias.Value == version.Version).Select(alias => alias.Key).ToList(),
     };
 

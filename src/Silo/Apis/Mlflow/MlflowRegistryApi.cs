@@ -50,6 +50,9 @@ public static class MlflowRegistry
 /// <summary>MLflow's model registry API: registered models and model versions, onto the platform's registry.</summary>
 public static class MlflowRegistryApi
 {
+    /// <summary>How often a registration takes the next number after losing it to another client.</summary>
+    private const int MaxRegistrationAttempts = 100;
+
     private static readonly IReadOnlySet<string> NumericAttributes = new HashSet<string> { "creation_timestamp", "last_updated_timestamp" };
     private static readonly IReadOnlySet<string> StringAttributes = new HashSet<string> { "name", "run_id", "source", "version_number" };
 
@@ -72,6 +75,9 @@ public static class MlflowRegistryApi
         mlflow.MapPost("/model-versions/create", CreateVersionAsync);
         mlflow.MapGet("/model-versions/get", GetVersionAsync);
         mlflow.MapDelete("/model-versions/delete", DeleteVersionAsync);
+        mlflow.MapPatch("/model-versions/update", UpdateVersionAsync);
+        mlflow.MapPost("/model-versions/set-tag", SetVersionTagAsync);
+        mlflow.MapDelete("/model-versions/delete-tag", DeleteVersionTagAsync);
         mlflow.MapPost("/model-versions/transition-stage", TransitionStageAsync);
         mlflow.MapMethods("/model-versions/search", ["GET", "POST"], SearchVersionsAsync);
         mlflow.MapGet("/model-versions/get-download-uri", GetDownloadUriAsync);
@@ -242,7 +248,8 @@ public static class MlflowRegistryApi
                     Changelog: description, TrainingJobId: runId, Source: string.IsNullOrEmpty(source) ? null : source));
                 return MlflowJson.Ok(new Dictionary<string, object> { ["model_version"] = MlflowJson.ModelVersion(await model.GetAsync(), version) });
             }
-            catch (PhantomException e) when (e.Status == StatusCodes.Status409Conflict && attempt < 5)
+            // The model's activation registers one version at a time, so every round lets at least one racing client through.
+            catch (PhantomException e) when (e.Status == StatusCodes.Status409Conflict && attempt < MaxRegistrationAttempts)
             {
                 // Another client took this number meanwhile: the next one.
             }
@@ -263,6 +270,31 @@ public static class MlflowRegistryApi
         var model = grains.Model(await tenants.OfAsync(http), args.String("name"));
         var version = args.String("version");
         await WithETagAsync(http, model, etag => model.DeleteVersionAsync(version, etag));
+        return MlflowJson.Empty();
+    }
+
+    private static async Task<IResult> UpdateVersionAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
+    {
+        using var args = await MlflowArgs.ReadAsync(http);
+        var model = grains.Model(await tenants.OfAsync(http), args.String("name"));
+        var version = await model.UpdateVersionAsync(args.String("version"), args.OptionalString("description"), null, null);
+        return MlflowJson.Ok(new Dictionary<string, object> { ["model_version"] = MlflowJson.ModelVersion(await model.GetAsync(), version) });
+    }
+
+    private static async Task<IResult> SetVersionTagAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
+    {
+        using var args = await MlflowArgs.ReadAsync(http);
+        var model = grains.Model(await tenants.OfAsync(http), args.String("name"));
+        await model.UpdateVersionAsync(args.String("version"), null,
+            new Dictionary<string, string> { [args.String("key")] = args.OptionalString("value") ?? "" }, null);
+        return MlflowJson.Empty();
+    }
+
+    private static async Task<IResult> DeleteVersionTagAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
+    {
+        using var args = await MlflowArgs.ReadAsync(http);
+        var model = grains.Model(await tenants.OfAsync(http), args.String("name"));
+        await model.UpdateVersionAsync(args.String("version"), null, null, [args.String("key")]);
         return MlflowJson.Empty();
     }
 
@@ -346,7 +378,9 @@ public static class MlflowRegistryApi
             _ => null,
         };
 
-    private static object? VersionValue(ModelView model, ModelVersionView version, string type, string key) => type == "tag" ? null : key switch
+    private static object? VersionValue(ModelView model, ModelVersionView version, string type, string key) => type == "tag"
+        ? version.Tags?.GetValueOrDefault(key)
+        : key switch
     {
         "name" => model.Name,
         "run_id" => version.TrainingJobId?.ToString("N"),

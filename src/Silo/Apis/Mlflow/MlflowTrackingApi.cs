@@ -468,27 +468,3 @@ internal sealed class MetricHistoryResult(string key, LoggedPointPage page) : IR
         await json.FlushAsync(http.RequestAborted);
     }
 }
-
-/// <summary>MLflow page tokens over offsets (opaque to clients, as MLflow's own).</summary>
-public static class PageTokens
-{
-    /// <summary>The token of an offset.</summary>
-    public static string Of(long offset) => Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"offset:{offset}"));
-
-    /// <summary>The offset of a token this API gave; 400 for anything else.</summary>
-    public static long Offset(string token)
-    {
-        try
-        {
-            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
-            return text.StartsWith("offset:", StringComparison.Ordinal) && long.TryParse(text[7..], System.Globalization.NumberStyles.None,
-                System.Globalization.CultureInfo.InvariantCulture, out var offset)
-                ? offset
-                : throw PhantomException.Invalid("page_token is not a token this API gave.", "page_token");
-        }
-        catch (FormatException)
-        {
-            throw PhantomException.Invalid("page_token is not a token this API gave.", "page_token");
-        }
-    }
-}
