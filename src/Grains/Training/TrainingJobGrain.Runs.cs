@@ -69,6 +69,7 @@ public sealed partial class TrainingJobGrain
         await RunChangeAsync(caller, audit, async (_, transaction) =>
         {
             var run = await RunOf(transaction);
+            RequireActive(run);
             if (name is not null)
             {
                 await trackingSql.RenameRunAsync(transaction, _jobId, name);

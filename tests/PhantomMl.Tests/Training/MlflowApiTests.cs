@@ -210,6 +210,11 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
         var kept = await CreateRunAsync(key, experiment);
         var deletedBefore = await CreateRunAsync(key, experiment);
         await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/runs/delete", key, new { run_id = deletedBefore });
+        // A deleted run takes no changes until restored, as in MLflow.
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/runs/update", key,
+            new { run_id = deletedBefore, status = "FINISHED" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/runs/set-tag", key,
+            new { run_id = deletedBefore, key = "k", value = "v" });
         Assert.Equal([kept], await SearchAsync(key, experiment, "ACTIVE_ONLY"));
         Assert.Equal([deletedBefore], await SearchAsync(key, experiment, "DELETED_ONLY"));
 

@@ -2,13 +2,15 @@
 -- training jobs of a project.
 --
 -- * training_projects: an MLflow experiment. Its id is text because MLflow's are ('0' is each tenant's Default
---   project, made on first use; others are 32 hex digits, random, so no tenant can count another's projects).
+--   project, made on first use; others are UUIDv7s in 32 hex digits: time-ordered, but no counter that would let a
+--   tenant count another's projects).
 --   deleted_at marks MLflow's lifecycle_stage 'deleted' (restorable), as on runs.
 -- * training_jobs.project_id: set on runs only. Runs are reported by their client, never scheduled: the scheduler's
 --   slot count and the watchdog's silence check leave them out (a script that crashed leaves its run RUNNING, as in MLflow).
 -- * training_jobs.tags, inputs: MLflow's run tags and logged dataset inputs.
 -- * training_run_artifacts: the files of a run. The object key is generated (tenants/{tenant}/runs/{job}/{upload});
 --   the client's path is a row, never a key, as for model artifacts.
+-- * model_versions.source, training_job_id: what a version was registered from (end of this file).
 CREATE TABLE training_projects
 (
     tenant_id         uuid          NOT NULL REFERENCES tenants (id),
