@@ -24,6 +24,9 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
     /// <summary>Most projects one run search names.</summary>
     public const int MaxSearchedProjects = 100;
 
+    /// <summary>Most order_by clauses of one search.</summary>
+    public const int MaxOrderClauses = 20;
+
     private static readonly IReadOnlySet<string> RunNumericAttributes = new HashSet<string> { "start_time", "end_time", "created" };
     private static readonly IReadOnlySet<string> RunStringAttributes = new HashSet<string>
     {
@@ -50,8 +53,7 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
         var viewType = ViewType(valid.ViewType);
         var (offset, size) = Page(valid.PageToken, valid.MaxResults);
         var filter = SearchFilter.Parse(valid.Filter, ProjectNumericAttributes, ProjectStringAttributes, allowMetricsAndParams: false);
-        var order = (valid.OrderBy ?? []).Select(clause => SearchFilter.OrderClause(clause, ProjectNumericAttributes, ProjectStringAttributes,
-            allowMetricsAndParams: false)).ToList();
+        var order = Order(valid.OrderBy, ProjectNumericAttributes, ProjectStringAttributes, allowMetricsAndParams: false);
         var projects = await database.InTenantAsync(tenantId, (_, transaction) => trackingSql.ListProjectsAsync(transaction, viewType));
         var matching = projects.Where(project => filter.Matches((type, key) => ProjectValue(project, type, key)));
         // MLflow's default order: newest first, then by id.
@@ -74,7 +76,7 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
         var viewType = ViewType(valid.ViewType);
         var (offset, size) = Page(valid.PageToken, valid.MaxResults);
         var filter = SearchFilter.Parse(valid.Filter, RunNumericAttributes, RunStringAttributes);
-        var order = (valid.OrderBy ?? []).Select(clause => SearchFilter.OrderClause(clause, RunNumericAttributes, RunStringAttributes)).ToList();
+        var order = Order(valid.OrderBy, RunNumericAttributes, RunStringAttributes, allowMetricsAndParams: true);
         var runs = await database.InTenantAsync(tenantId, async (_, transaction) =>
         {
             // MLflow answers an unknown experiment with an empty result, and so does this search (an id of another tenant's included).
@@ -166,6 +168,12 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
 
         return sorted.ThenBy(id, StringComparer.Ordinal);
     }
+
+    private static List<(string Type, string Key, bool Descending)> Order(IReadOnlyList<string>? clauses, IReadOnlySet<string> numericAttributes,
+        IReadOnlySet<string> stringAttributes, bool allowMetricsAndParams) =>
+        clauses is { Count: > MaxOrderClauses }
+            ? throw PhantomException.Invalid($"order_by holds at most {MaxOrderClauses} clauses.", "order_by")
+            : (clauses ?? []).Select(clause => SearchFilter.OrderClause(clause, numericAttributes, stringAttributes, allowMetricsAndParams)).ToList();
 
     private static string ViewType(string? viewType) => viewType is ViewTypes.Active or ViewTypes.Deleted or ViewTypes.All ? viewType
         : throw PhantomException.Invalid("view type is active, deleted or all.", "run_view_type");

@@ -102,6 +102,8 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
             new { experiment_ids = new[] { experiment }, filter = "metrics.loss LIKE '1'" });
         await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/runs/search", key,
             new { experiment_ids = new[] { experiment }, filter = "attributes.nonsense = 'x'" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/runs/search", key,
+            new { experiment_ids = new[] { experiment }, order_by = Enumerable.Repeat("metrics.loss DESC", 21).ToArray() });
         await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_STATE", HttpMethod.Post, $"{Mlflow}/runs/update", key,
             new { run_id = run, status = "FINISHED" }, then: (HttpMethod.Post, $"{Mlflow}/runs/update", new { run_id = run, status = "RUNNING" }));
         await ExpectErrorAsync(HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED", HttpMethod.Post, $"{Mlflow}/registered-models/rename", key,

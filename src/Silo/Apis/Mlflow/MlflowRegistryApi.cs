@@ -138,7 +138,10 @@ public static class MlflowRegistryApi
         using var args = await MlflowArgs.ReadAsync(http);
         var tenantKey = await tenants.OfAsync(http);
         var filter = SearchFilter.Parse(args.OptionalString("filter"), NumericAttributes, StringAttributes, allowMetricsAndParams: false);
-        var order = args.Strings("order_by").Select(clause => SearchFilter.OrderClause(clause, NumericAttributes, StringAttributes, false)).ToList();
+        var orderBy = args.Strings("order_by");
+        var order = orderBy.Count <= TrackingCatalogGrain.MaxOrderClauses
+            ? orderBy.Select(clause => SearchFilter.OrderClause(clause, NumericAttributes, StringAttributes, false)).ToList()
+            : throw PhantomException.Invalid($"order_by holds at most {TrackingCatalogGrain.MaxOrderClauses} clauses.", "order_by");
         var size = args.Int("max_results", 100, 1, 1000);
         var offset = args.OptionalString("page_token") is { Length: > 0 } token ? PageTokens.Offset(token) : 0;
         var models = await AllModelsAsync(grains, tenantKey);
