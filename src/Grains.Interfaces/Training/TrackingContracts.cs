@@ -54,7 +54,8 @@ public sealed record StartRun(
 
 /// <summary>
 /// A run: its training job, its project, tags, logged inputs (a JSON array of MLflow dataset inputs, as text), when it
-/// was deleted (restorable), and the latest point of each metric.
+/// was deleted (restorable), and the latest point of each metric: null when not read (the answer of a change; read the
+/// run or search for them).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.training.RunView")]
 public sealed record RunView(
@@ -63,7 +64,7 @@ public sealed record RunView(
     [property: Id(2)] IReadOnlyDictionary<string, string> Tags,
     [property: Id(3)] string? Inputs,
     [property: Id(4)] DateTimeOffset? DeletedAt,
-    [property: Id(5)] IReadOnlyList<LatestMetric> Metrics);
+    [property: Id(5)] IReadOnlyList<LatestMetric>? Metrics);
 
 /// <summary>
 /// A search of runs in some projects: MLflow's filter grammar over metrics, params, tags and attributes, its order_by

@@ -112,7 +112,7 @@ public sealed class TrackingCatalogGrain(TenantDatabase database, TrackingSql tr
     /// <summary>A run's value for a filter or order clause: metrics as numbers, times as Unix milliseconds, the rest as strings.</summary>
     private static object? RunValue(Candidate candidate, string type, string key) => (candidate.Run, type) switch
     {
-        (var run, "metric") => run.Metrics.FirstOrDefault(metric => metric.Metric == key)?.Value,
+        (var run, "metric") => run.Metrics?.FirstOrDefault(metric => metric.Metric == key)?.Value,
         (_, "param") => candidate.Params.GetValueOrDefault(key),
         (var run, _) => RunAttribute(run, type, key),
     };

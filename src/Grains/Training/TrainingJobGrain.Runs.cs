@@ -44,14 +44,14 @@ public sealed partial class TrainingJobGrain
             await tenantSql.ConsumeAsync(connection, transaction, _tenantId.Value, Quotas.TrackingRuns, 1, limit, DateTimeOffset.UtcNow);
             return await trackingSql.InsertRunAsync(transaction, _jobId, projectId, runName, startTime, tags, caller.UserId);
         }, replay: ExistingRunAsync);
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: false);
     }
 
     /// <inheritdoc />
     public async Task<RunView> GetRunAsync()
     {
         await AuthorizeAsync(Permissions.TrainingRead, Event("read"));
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: true);
     }
 
     /// <inheritdoc />
@@ -87,7 +87,7 @@ public sealed partial class TrainingJobGrain
                 await trackingSql.SetRunEndAsync(transaction, _jobId, end.Value);
             }
         });
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: false);
     }
 
     /// <inheritdoc />
@@ -108,7 +108,7 @@ public sealed partial class TrainingJobGrain
 
             await trackingSql.TagRunAsync(transaction, _jobId, tags, removed);
         });
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: false);
     }
 
     /// <inheritdoc />
@@ -121,7 +121,7 @@ public sealed partial class TrainingJobGrain
             await RunOf(transaction);
             await trackingSql.SetRunDeletedAsync(transaction, _jobId, deleted);
         });
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: false);
     }
 
     /// <inheritdoc />
@@ -152,7 +152,7 @@ public sealed partial class TrainingJobGrain
 
             await trackingSql.SetRunInputsAsync(transaction, _jobId, merged);
         });
-        return await RunViewAsync();
+        return await RunViewAsync(withMetrics: false);
     }
 
     /// <inheritdoc />
@@ -244,10 +244,14 @@ public sealed partial class TrainingJobGrain
 
     private Task<StoredRun> ExistingRunAsync() => database.InTenantAsync(_tenantId!.Value, (_, transaction) => RunOf(transaction));
 
-    private async Task<RunView> RunViewAsync()
+    /// <summary>
+    /// The run as stored; its latest metrics (a ClickHouse query) only when asked for: a change is answered without them,
+    /// since every tag, name or status a client sends would otherwise pay that query for an answer it does not read.
+    /// </summary>
+    private async Task<RunView> RunViewAsync(bool withMetrics)
     {
         var run = await ExistingRunAsync();
-        var metrics = await metricsTable.LatestAsync(_tenantId!.Value, _jobId);
+        var metrics = withMetrics ? await metricsTable.LatestAsync(_tenantId!.Value, _jobId) : null;
         return new RunView(run.Job, run.ProjectId, run.Tags, run.Inputs, run.DeletedAt, metrics);
     }
 

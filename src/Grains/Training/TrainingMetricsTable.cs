@@ -67,27 +67,16 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     public async Task<MetricHistory> HistoryAsync(Guid tenantId, Guid jobId, string metric, int maxBuckets, long? fromStep = null, long? toStep = null,
         CancellationToken cancellationToken = default)
     {
-        var parameters = Parameters(tenantId, jobId);
-        parameters.AddParameter("metric", metric);
-        parameters.AddParameter("from_step", (ulong)Math.Min(fromStep ?? 0, uint.MaxValue));
-        parameters.AddParameter("to_step", (ulong)Math.Min(toStep ?? uint.MaxValue, uint.MaxValue));
-        parameters.AddParameter("buckets", (ulong)maxBuckets);
+        var parameters = StepRangeParameters(tenantId, jobId, metric, fromStep ?? 0, toStep ?? uint.MaxValue, maxBuckets);
         // One query over the metric's rows, read through the by-step projection (ClickHouse migration 0007): its first and
         // last step (the first and last granule, in key order) fix the bucket width; points keep arriving meanwhile, so
         // the buckets read only the steps between those two, and the buckets and their total describe the same rows.
         var buckets = new List<MetricBucket>(maxBuckets);
-        const string metricSteps = """
-            FROM training_metrics
-            WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
-              AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}
-            """;
         await using var reader = await connections.Client.ExecuteReaderAsync($$"""
-            WITH (SELECT batch {{metricSteps}} ORDER BY batch LIMIT 1) AS first_step,
-                 (SELECT batch {{metricSteps}} ORDER BY batch DESC LIMIT 1) AS last_step,
-                 greatest(1, intDiv(last_step - first_step + {buckets:UInt64}, {buckets:UInt64})) AS width
+            {{StepBuckets}}
             SELECT intDiv(batch - first_step, width) AS bucket, min(batch), max(batch), min(metric_value), max(metric_value),
                 avg(metric_value), count()
-            {{metricSteps}} AND batch BETWEEN first_step AND last_step
+            {{MetricSteps}} AND batch BETWEEN first_step AND last_step
             GROUP BY bucket ORDER BY bucket
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -168,23 +157,8 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     }
 
     /// <summary>The point with the highest step of every metric of a job.</summary>
-    public async Task<IReadOnlyList<LatestMetric>> LatestAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken = default)
-    {
-        var latest = new List<LatestMetric>();
-        await using var reader = await connections.Client.ExecuteReaderAsync("""
-            SELECT metric_name, max(batch), argMax(metric_value, (batch, timestamp)), argMax(timestamp, (batch, timestamp))
-              FROM training_metrics
-             WHERE tenant_id = {tenant:String} AND training_job_id = {job:String}
-             GROUP BY metric_name ORDER BY metric_name
-            """, Parameters(tenantId, jobId), null, cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            latest.Add(new LatestMetric(reader.GetString(0), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), reader.GetDouble(2),
-                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc))));
-        }
-
-        return latest;
-    }
+    public async Task<IReadOnlyList<LatestMetric>> LatestAsync(Guid tenantId, Guid jobId, CancellationToken cancellationToken = default) =>
+        (await LatestOfJobsAsync(tenantId, [jobId], cancellationToken))[jobId];
 
     /// <summary>One metric's points as logged, in (step, timestamp, value) order, a page from <paramref name="offset"/>.</summary>
     public async Task<LoggedPointPage> PointsAsync(Guid tenantId, Guid jobId, string metric, long offset, int limit,
@@ -230,28 +204,17 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
     public async Task<IReadOnlyList<LoggedPoint>> SampledAsync(Guid tenantId, Guid jobId, string metric, long fromStep, long toStep, int maxPoints,
         CancellationToken cancellationToken = default)
     {
-        var parameters = Parameters(tenantId, jobId);
-        parameters.AddParameter("metric", metric);
-        parameters.AddParameter("from_step", (ulong)Math.Min(fromStep, uint.MaxValue));
-        parameters.AddParameter("to_step", (ulong)Math.Min(toStep, uint.MaxValue));
-        parameters.AddParameter("buckets", (ulong)Math.Max(1, maxPoints - 1));
-        const string metricSteps = """
-            FROM training_metrics
-            WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
-              AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}
-            """;
+        var parameters = StepRangeParameters(tenantId, jobId, metric, fromStep, toStep, Math.Max(1, maxPoints - 1));
         var points = new List<LoggedPoint>(maxPoints);
         await using var reader = await connections.Client.ExecuteReaderAsync($$"""
-            WITH (SELECT batch {{metricSteps}} ORDER BY batch LIMIT 1) AS first_step,
-                 (SELECT batch {{metricSteps}} ORDER BY batch DESC LIMIT 1) AS last_step,
-                 greatest(1, intDiv(last_step - first_step + {buckets:UInt64}, {buckets:UInt64})) AS width
+            {{StepBuckets}}
             SELECT * FROM (
                 SELECT min(batch) AS step, argMin(metric_value, (batch, timestamp)), toUnixTimestamp64Milli(argMin(timestamp, (batch, timestamp)))
-                {{metricSteps}} AND batch BETWEEN first_step AND last_step
+                {{MetricSteps}} AND batch BETWEEN first_step AND last_step
                 GROUP BY intDiv(batch - first_step, width)
                 UNION ALL
                 SELECT max(batch), argMax(metric_value, (batch, timestamp)), toUnixTimestamp64Milli(argMax(timestamp, (batch, timestamp)))
-                {{metricSteps}} HAVING count() > 0
+                {{MetricSteps}} HAVING count() > 0
             ) ORDER BY step LIMIT {{maxPoints + 1}}
             """, parameters, null, cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -295,6 +258,33 @@ public sealed class TrainingMetricsTable(ClickHouseConnections connections)
         }
 
         return latest;
+    }
+
+    /// <summary>One metric's rows between two steps (<see cref="StepRangeParameters"/> binds them).</summary>
+    private const string MetricSteps = """
+        FROM training_metrics
+        WHERE tenant_id = {tenant:String} AND training_job_id = {job:String} AND metric_name = {metric:String}
+          AND batch BETWEEN {from_step:UInt64} AND {to_step:UInt64}
+        """;
+
+    /// <summary>
+    /// The first and last step of those rows (the first and last granule of the by-step projection, in key order) and the
+    /// width of {buckets} equal step buckets between them: what the downsampled history and the sampled points share.
+    /// </summary>
+    private const string StepBuckets = $$"""
+        WITH (SELECT batch {{MetricSteps}} ORDER BY batch LIMIT 1) AS first_step,
+             (SELECT batch {{MetricSteps}} ORDER BY batch DESC LIMIT 1) AS last_step,
+             greatest(1, intDiv(last_step - first_step + {buckets:UInt64}, {buckets:UInt64})) AS width
+        """;
+
+    private static ClickHouseParameterCollection StepRangeParameters(Guid tenantId, Guid jobId, string metric, long fromStep, long toStep, int buckets)
+    {
+        var parameters = Parameters(tenantId, jobId);
+        parameters.AddParameter("metric", metric);
+        parameters.AddParameter("from_step", (ulong)Math.Min(fromStep, uint.MaxValue));
+        parameters.AddParameter("to_step", (ulong)Math.Min(toStep, uint.MaxValue));
+        parameters.AddParameter("buckets", (ulong)buckets);
+        return parameters;
     }
 
     private static ClickHouseParameterCollection Parameters(Guid tenantId, Guid jobId)

@@ -85,7 +85,7 @@ public static class MlflowJson
             ["info"] = RunInfo(run),
             ["data"] = new Fields
             {
-                ["metrics"] = run.Metrics.Select(metric => Metric(metric.Metric, metric.Value, metric.Timestamp.ToUnixTimeMilliseconds(), metric.Step))
+                ["metrics"] = (run.Metrics ?? []).Select(metric => Metric(metric.Metric, metric.Value, metric.Timestamp.ToUnixTimeMilliseconds(), metric.Step))
                     .ToList(),
                 ["params"] = Tags(TrackedRuns.Params(run.Job)),
                 ["tags"] = Tags(tags),
