@@ -57,6 +57,16 @@ public sealed partial class PhantomClient
         CancellationToken cancellationToken = default) =>
         CallAsync(grains => Model(grains, tenantKey, name).ActivateVersionAsync(versionOrAlias, expectedETag), cancellationToken);
 
+    /// <summary>Renames a model; its versions, aliases, artifacts and lineage follow (409 while unfinished work names it).</summary>
+    public Task<ModelView> RenameModelAsync(string tenantKey, string name, string newName, long expectedETag,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).RenameAsync(newName, expectedETag), cancellationToken);
+
+    /// <summary>Archives a version that is not active (<paramref name="archived"/> true) or brings it back (false).</summary>
+    public Task<ModelView> ArchiveModelVersionAsync(string tenantKey, string name, string versionOrAlias, bool archived, long expectedETag,
+        CancellationToken cancellationToken = default) =>
+        CallAsync(grains => Model(grains, tenantKey, name).ArchiveVersionAsync(versionOrAlias, archived, expectedETag), cancellationToken);
+
     /// <summary>Points an alias at a version.</summary>
     public Task<ModelView> SetModelAliasAsync(string tenantKey, string name, string alias, string versionOrAlias, long expectedETag,
         CancellationToken cancellationToken = default) =>

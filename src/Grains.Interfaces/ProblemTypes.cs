@@ -56,9 +56,6 @@ public static class ProblemTypes
     /// <summary>501: the artifact store cannot issue download URLs.</summary>
     public const string NoPresignedUrls = Base + "no-presigned-urls";
 
-    /// <summary>501: a feature of a compatible API (MLflow's) that the platform's model does not map; docs/mlflow.md says which.</summary>
-    public const string NotImplemented = Base + "not-implemented";
-
     /// <summary>503: a silo left the cluster and its grains are moving; retry shortly.</summary>
     public const string ClusterUnavailable = Base + "cluster-unavailable";
 

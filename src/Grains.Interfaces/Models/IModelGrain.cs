@@ -36,6 +36,14 @@ public interface IModelGrain : IGrainWithStringKey
     /// </summary>
     [SiloOnly, Alias("CommitRowChangesAsync")] Task CommitRowChangesAsync();
 
+    /// <summary>
+    /// Gives the model a new name (MLflow's rename): its versions, aliases, artifacts, serving and the lineage of the model,
+    /// its versions and aliases move with it, and this key answers 404 from then on. 409 while unfinished work names the
+    /// model (training that registers into it or reads a dataset from it, batch inferences, uploads in progress: they
+    /// would look the old name up later) and when the new name is taken.
+    /// </summary>
+    [Alias("RenameAsync")] Task<ModelView> RenameAsync(string newName, long expectedETag);
+
     /// <summary>Deletes the model with its versions, aliases and lineage; releases its quota.</summary>
     [Alias("DeleteAsync")] Task DeleteAsync(long expectedETag);
 
@@ -61,7 +69,14 @@ public interface IModelGrain : IGrainWithStringKey
     [Alias("UpdateVersionAsync")] Task<ModelVersionView> UpdateVersionAsync(string versionOrAlias, string? changelog,
         IReadOnlyDictionary<string, string>? setTags, IReadOnlyList<string>? deleteTags);
 
-    /// <summary>Makes one version (label or alias) the only active one.</summary>
+    /// <summary>
+    /// Retires a version (MLflow's Archived stage), or brings it back with <paramref name="archived"/> false. The active
+    /// version cannot be archived (409: activate another first); activating an archived version brings it back. An
+    /// archived version stays readable and keeps its aliases.
+    /// </summary>
+    [Alias("ArchiveVersionAsync")] Task<ModelView> ArchiveVersionAsync(string versionOrAlias, bool archived, long expectedETag);
+
+    /// <summary>Makes one version (label or alias) the only active one; an archived version is brought back.</summary>
     [Alias("ActivateVersionAsync")] Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag);
 
     /// <summary>Points an alias at a version (label or alias), atomically.</summary>

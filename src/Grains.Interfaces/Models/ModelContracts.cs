@@ -67,7 +67,8 @@ public sealed record UpdateModel(
 
 /// <summary>
 /// One version of a model. <see cref="PerformanceDelta"/> is computed against the parent version; <see cref="Source"/> and
-/// <see cref="TrainingJobId"/> are what it was registered with; <see cref="Tags"/> are the version's own.
+/// <see cref="TrainingJobId"/> are what it was registered with; <see cref="Tags"/> are the version's own; <see cref="ArchivedAt"/>
+/// says since when the version is retired (never while active).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("phantomml.models.ModelVersionView")]
 public sealed record ModelVersionView(
@@ -87,7 +88,8 @@ public sealed record ModelVersionView(
     [property: Id(13)] string CreatedBy,
     [property: Id(14)] string? Source = null,
     [property: Id(15)] Guid? TrainingJobId = null,
-    [property: Id(16)] IReadOnlyDictionary<string, string>? Tags = null);
+    [property: Id(16)] IReadOnlyDictionary<string, string>? Tags = null,
+    [property: Id(17)] DateTimeOffset? ArchivedAt = null);
 
 /// <summary>
 /// Registers a version. Scores are in [0, 1]; free-form metrics are finite numbers. <see cref="Source"/> says where the model's

@@ -7,7 +7,8 @@ namespace PhantomMl.Grains.Models;
 /// </summary>
 public static class DatasetUri
 {
-    private const string Scheme = "model://";
+    /// <summary>The scheme: every dataset URI of a model starts with <c>model://{name}/</c>.</summary>
+    public const string Scheme = "model://";
 
     /// <summary>The model and version (or alias) a dataset URI names; 400 for anything else.</summary>
     public static (string Model, string Version) Parse(string? uri)

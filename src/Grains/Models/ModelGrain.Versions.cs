@@ -136,6 +136,29 @@ public sealed partial class ModelGrain
     }
 
     /// <inheritdoc />
+    public async Task<ModelView> ArchiveVersionAsync(string versionOrAlias, bool archived, long expectedETag)
+    {
+        var audit = Event(archived ? "archive-version" : "restore-version", Details: new { version = versionOrAlias });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        var model = Model;
+        await InvalidateCacheAsync();
+        await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            RequireETag(expectedETag);
+            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
+            if (archived && version.IsActive)
+            {
+                throw PhantomException.Conflict($"Version '{version.Version}' is the one the model serves; activate another version first.");
+            }
+
+            await modelSql.SetArchivedAsync(connection, transaction, version.Id, archived);
+            return await BumpAsync(connection, transaction, model);
+        }, replay: () => Task.FromResult(Model));
+        await ReloadAsync();
+        return View();
+    }
+
+    /// <inheritdoc />
     public async Task<ModelVersionView> UpdateVersionAsync(string versionOrAlias, string? changelog, IReadOnlyDictionary<string, string>? setTags,
         IReadOnlyList<string>? deleteTags)
     {

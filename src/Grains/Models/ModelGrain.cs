@@ -169,6 +169,44 @@ public sealed partial class ModelGrain(
         }
     }
 
+    /// <inheritdoc />
+    public async Task<ModelView> RenameAsync(string newName, long expectedETag)
+    {
+        var audit = Event("rename", Details: new { newName = BoundedText.Shown(newName) });
+        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
+        await InvalidateCacheAsync();
+        var view = await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
+        {
+            var model = Model;
+            var name = ModelLifecycle.Name(newName);
+            RequireETag(expectedETag);
+            if (await modelSql.LoadAsync(connection, transaction, name) is not null)
+            {
+                throw PhantomException.Conflict($"Model '{name}' exists already.");
+            }
+
+            if (await modelSql.UnfinishedWorkAsync(connection, transaction, model) is { Count: > 0 } work)
+            {
+                throw PhantomException.Conflict($"Unfinished work still names model '{model.Name}' ({string.Join(", ", work)}); " +
+                    "rename it once that work has ended.");
+            }
+
+            var row = await modelSql.RenameAsync(connection, transaction, model, name, expectedETag)
+                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+            return row.ToView(_aliases, _traffic);
+        }, replay: async () => await ReadAsync(ModelLifecycle.Name(newName)) is ({ } model, var aliases, var traffic)
+            ? model.ToView(aliases, traffic)
+            : throw PhantomException.NotFound("model", newName));
+        // This key names no model from now on. The new key's activation, if one read the name while it was free, reads
+        // the model; until then it answers 404, as it would have a moment before the rename.
+        _model = null;
+        _aliases = [];
+        _traffic = [];
+        await cache.InvalidateAsync(_tenantId, view.Name);
+        await GrainFactory.ModelRefresh(_tenantKey, view.Name).RefreshAsync();
+        return view;
+    }
+
     /// <summary>
     /// Authorizes the caller for this model's tenant, then reads the model once per activation: no database work happens
     /// for a caller who may not see the tenant.
@@ -205,16 +243,20 @@ public sealed partial class ModelGrain(
     /// <summary>Reads the committed state and publishes it to the shared cache.</summary>
     private async Task ReloadAsync()
     {
-        (_model, _aliases, _traffic) = await database.InTenantAsync(_tenantId, async (connection, transaction) =>
+        (_model, _aliases, _traffic) = await ReadAsync(_name);
+        await PublishAsync();
+    }
+
+    /// <summary>The model of that name with its aliases and their traffic, from the database.</summary>
+    private Task<(ModelRecord? Model, Dictionary<string, string> Aliases, Dictionary<string, AliasTraffic> Traffic)> ReadAsync(string name) =>
+        database.InTenantAsync(_tenantId, async (connection, transaction) =>
         {
-            var model = _name.Length == 0 ? null : await modelSql.LoadAsync(connection, transaction, _name);
+            var model = name.Length == 0 ? null : await modelSql.LoadAsync(connection, transaction, name);
             return model is null
-                ? (null, [], [])
+                ? (null, new Dictionary<string, string>(), new Dictionary<string, AliasTraffic>())
                 : (model, await modelSql.ListAliasesAsync(connection, transaction, model.Id),
                     await modelSql.ListAliasTrafficAsync(connection, transaction, model.Id));
         });
-        await PublishAsync();
-    }
 
     /// <summary>Publishes the committed state to the shared cache (only this activation ever writes the key).</summary>
     private Task PublishAsync() => _model is null ? Task.CompletedTask : cache.SetAsync(_model.TenantId, View());

@@ -140,7 +140,7 @@ public sealed partial class ModelSql
     private const string VersionColumns = """
         id, version, parent_version, changelog, accuracy::float8, precision_score::float8, recall_score::float8, f1_score::float8,
         coalesce(performance_metrics, '{}')::text, coalesce(performance_delta, '{}')::text, is_active, artifact_uri, created_at, created_by,
-        source, training_job_id, tags::text
+        source, training_job_id, tags::text, archived_at
         """;
 
     public async Task<ModelVersionView> InsertVersionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model,
@@ -205,16 +205,32 @@ public sealed partial class ModelSql
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Makes exactly one version active (two statements: the one-active unique index is checked row by row).</summary>
+    /// <summary>
+    /// Makes exactly one version active (two statements: the one-active unique index is checked row by row). An archived
+    /// version brought back into service is no longer archived.
+    /// </summary>
     public async Task ActivateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid modelId, Guid versionId)
     {
         await using var command = TenantDatabase.TenantCommand(transaction, """
             UPDATE model_versions SET is_active = false WHERE tenant_id = @tenant AND model_id = @model AND is_active AND id <> @version;
-            UPDATE model_versions SET is_active = true WHERE tenant_id = @tenant AND model_id = @model AND id = @version;
+            UPDATE model_versions SET is_active = true, archived_at = NULL WHERE tenant_id = @tenant AND model_id = @model AND id = @version;
             """);
         command.Parameters.AddWithValue("model", modelId);
         command.Parameters.AddWithValue("version", versionId);
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Archives a version (from now, unless it is archived already) or brings it back.</summary>
+    public async Task<ModelVersionView> SetArchivedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid versionId, bool archived)
+    {
+        await using var command = TenantDatabase.TenantCommand(transaction, $"""
+            UPDATE model_versions SET archived_at = CASE WHEN @archived THEN coalesce(archived_at, now()) END
+             WHERE tenant_id = @tenant AND id = @id
+            RETURNING {VersionColumns}
+            """);
+        command.Parameters.AddWithValue("id", versionId);
+        command.Parameters.AddWithValue("archived", archived);
+        return (await ReadVersionsAsync(command)).Single();
     }
 
     private static async Task<List<ModelVersionView>> ReadVersionsAsync(NpgsqlCommand command)
@@ -229,7 +245,8 @@ public sealed partial class ModelSql
                 JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(9), Json) ?? [],
                 reader.GetBoolean(10), reader.IsDBNull(11) ? null : reader.GetString(11), reader.GetFieldValue<DateTimeOffset>(12),
                     reader.GetString(13), reader.IsDBNull(14) ? null : reader.GetString(14), reader.IsDBNull(15) ? null : reader.GetGuid(15),
-                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(16), Json) ?? []));
+                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(16), Json) ?? [],
+                    reader.IsDBNull(17) ? null : reader.GetFieldValue<DateTimeOffset>(17)));
         }
 
         return versions;

@@ -25,6 +25,8 @@ public static class ModelsApi
             .WithSummary("Change a model (If-Match: an ETag, or * for whatever is current); mergeTags sets only the tags it names");
         models.MapPost("/{name}/status", ChangeStatusAsync).WithSummary("Move a model along its lifecycle (If-Match; illegal moves are 409)");
         models.MapDelete("/{name}", DeleteAsync).WithSummary("Delete a model with its versions, aliases and lineage (If-Match)");
+        models.MapPost("/{name}/rename", RenameAsync)
+            .WithSummary("Rename a model with its versions, aliases, artifacts and lineage (If-Match; 409 while unfinished work names it)");
 
         models.MapGet("/{name}/versions", ListVersionsAsync).WithSummary("List versions, oldest first");
         models.MapPost("/{name}/versions", RegisterVersionAsync)
@@ -34,6 +36,9 @@ public static class ModelsApi
             .WithSummary("Delete a version that is not active, with its aliases and artifact object (If-Match)");
         models.MapPost("/{name}/versions/{version}/activate",
             ActivateVersionAsync).WithSummary("Make a version (label or alias) the only active one (If-Match)");
+        models.MapPost("/{name}/versions/{version}/archive", ArchiveVersionAsync)
+            .WithSummary("Retire a version that is not active; it stays readable (If-Match)");
+        models.MapDelete("/{name}/versions/{version}/archive", RestoreVersionAsync).WithSummary("Bring an archived version back (If-Match)");
         models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).WithSummary("Point an alias (e.g. champion) at a version, atomically (If-Match)");
         models.MapPut("/{name}/aliases/{alias}/traffic", SetAliasTrafficAsync)
             .WithSummary("Split an alias's traffic ({\"challenger\": \"v2\", \"challengerPercent\": 10, \"shadow\": \"v3\"}); nulls and 0 end it " +
@@ -56,6 +61,9 @@ public static class ModelsApi
     {
         internal UpdateModel ToUpdate() => new(ModelType, Algorithm, FeatureCount, TrainingSamples, Tags, JsonBody.RawOrNull(Metadata), MergeTags);
     }
+
+    /// <summary>Body of POST .../rename.</summary>
+    public sealed record RenameRequest(string NewName);
 
     /// <summary>Body of POST .../status.</summary>
     public sealed record StatusRequest(string Status);
@@ -97,6 +105,14 @@ public static class ModelsApi
         return TypedResults.NoContent();
     }
 
+    private static async Task<Ok<ModelView>> RenameAsync(string tenantKey, string name, RenameRequest request, HttpContext http,
+        IGrainFactory grains)
+    {
+        var renamed = await grains.Model(tenantKey, name).RenameAsync(request.NewName, IfMatch(http));
+        http.Response.Headers.Location = $"/api/v1/tenants/{tenantKey}/models/{Uri.EscapeDataString(renamed.Name)}";
+        return WithETag(http, renamed);
+    }
+
     private static async Task<Ok<IReadOnlyList<ModelVersionView>>> ListVersionsAsync(string tenantKey, string name, IGrainFactory grains) =>
         TypedResults.Ok(await grains.Model(tenantKey, name).ListVersionsAsync());
 
@@ -117,6 +133,14 @@ public static class ModelsApi
     private static async Task<Ok<ModelView>> ActivateVersionAsync(string tenantKey, string name, string version, HttpContext http,
         IGrainFactory grains) =>
         WithETag(http, await grains.Model(tenantKey, name).ActivateVersionAsync(version, IfMatch(http)));
+
+    private static async Task<Ok<ModelView>> ArchiveVersionAsync(string tenantKey, string name, string version, HttpContext http,
+        IGrainFactory grains) =>
+        WithETag(http, await grains.Model(tenantKey, name).ArchiveVersionAsync(version, archived: true, IfMatch(http)));
+
+    private static async Task<Ok<ModelView>> RestoreVersionAsync(string tenantKey, string name, string version, HttpContext http,
+        IGrainFactory grains) =>
+        WithETag(http, await grains.Model(tenantKey, name).ArchiveVersionAsync(version, archived: false, IfMatch(http)));
 
     private static async Task<Ok<ModelView>> SetAliasAsync(string tenantKey, string name, string alias, AliasRequest request, HttpContext http,
         IGrainFactory grains) =>

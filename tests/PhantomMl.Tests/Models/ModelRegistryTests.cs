@@ -158,6 +158,115 @@ public sealed class ModelRegistryTests(PlatformSiloFixture platform) : IClassFix
     }
 
     [Fact]
+    public async Task A_rename_takes_versions_aliases_and_lineage_along_and_waits_for_work_that_names_the_model()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("rename");
+        var models = $"/api/v1/tenants/{tenant}/models";
+        await CreateModelAsync(tenant, key, "base");
+        await CreateModelAsync(tenant, key, "taken");
+        await CreateModelAsync(tenant, key, "churn");
+        foreach (var version in new[] { "1", "2" })
+        {
+            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{models}/churn/versions", key, new { version });
+        }
+
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn", key);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/churn/versions/2/activate", key, null, IfMatch(model));
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Put, $"{models}/churn/aliases/champion", key, new { version = "1" }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{models}/churn/lineage", key, new { parentModel = "base", lineageType = "retrained" });
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn", key);
+
+        // A training job that will register into the model would look the old name up later: the rename waits for it.
+        var job = (await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/training-jobs", key,
+            new { jobName = "nightly", modelName = "churn", datasetUri = "s3://elsewhere/d.csv" })).GetProperty("id").GetString();
+        var waiting = await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "churn-v2" },
+            IfMatch(model));
+        Assert.Contains($"training job {job}", waiting.GetProperty("detail").GetString());
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/training-jobs/{job}/cancel", key);
+
+        await platform.ExpectAsync(HttpStatusCode.PreconditionRequired, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "churn-v2" });
+        await platform.ExpectAsync(HttpStatusCode.PreconditionFailed, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "churn-v2" }, IfMatch(99));
+        await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "taken" }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.BadRequest, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "../etc" }, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"{models}/nobody/rename", key, new { newName = "x" }, IfMatch(model));
+        Assert.Equal(model.GetRawText(), (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn", key)).GetRawText());
+
+        var renamed = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/churn/rename", key, new { newName = "churn-v2" },
+            IfMatch(model));
+        Assert.Equal(("churn-v2", model.GetProperty("id").GetString(), "2", "1"), (renamed.GetProperty("name").GetString(),
+            renamed.GetProperty("id").GetString(), renamed.GetProperty("activeVersion").GetString(),
+            renamed.GetProperty("aliases").GetProperty("champion").GetString()));
+        Assert.Equal(renamed.GetRawText(), (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn-v2", key)).GetRawText());
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{models}/churn", key);
+        Assert.Equal(["1", "2"], (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn-v2/versions", key)).EnumerateArray()
+            .Select(v => v.GetProperty("version").GetString()));
+
+        // Lineage: the model-to-model edge, and the activation and promotion edges of its versions and aliases, under the new name.
+        var ancestors = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn-v2/lineage", key);
+        Assert.Equal(["base"], ancestors.GetProperty("ancestors").EnumerateArray().Select(e => e.GetProperty("parentModel").GetString()));
+        var descendants = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/base/lineage", key);
+        Assert.Equal(["churn-v2"], descendants.GetProperty("descendants").EnumerateArray().Select(e => e.GetProperty("model").GetString()));
+        var served = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get,
+            $"/api/v1/tenants/{tenant}/lineage?resourceType=model&resourceId=churn-v2&direction=upstream&depth=1", key);
+        Assert.Contains(served.GetProperty("links").EnumerateArray(), link =>
+            link.GetProperty("parentType").GetString() == "model_version" && link.GetProperty("parentId").GetString() == "churn-v2/versions/2");
+        var promoted = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get,
+            $"/api/v1/tenants/{tenant}/lineage?resourceType=alias&resourceId={Uri.EscapeDataString("churn-v2/aliases/champion")}&depth=1", key);
+        Assert.Equal(["churn-v2/versions/1"], promoted.GetProperty("links").EnumerateArray().Select(l => l.GetProperty("parentId").GetString()));
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"/api/v1/tenants/{tenant}/lineage?resourceType=model&resourceId=churn", key);
+
+        // The job that named the model shows the new name; the old name is free again; the audit trail has the rename.
+        var named = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/training-jobs/{job}", key);
+        Assert.Equal("churn-v2", named.GetProperty("modelName").GetString());
+        var reborn = await CreateModelAsync(tenant, key, "churn");
+        Assert.NotEqual(model.GetProperty("id").GetString(), reborn.GetProperty("id").GetString());
+        Assert.Empty((await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/churn/versions", key)).EnumerateArray());
+        var renames = (await platform.AuditAsync(tenant))
+            .Where(r => r.GetProperty("action").GetString() == "rename" && r.GetProperty("resourceId").GetString() == "churn")
+            .Select(r => r.GetProperty("result").GetString()).ToList();
+        Assert.Equal(1, renames.Count(result => result == "success"));
+        // The refusals that reached the model (unfinished work, a taken name, a bad name) are in the trail too.
+        Assert.True(renames.Count(result => result == "failure") >= 3, string.Join(", ", renames));
+    }
+
+    [Fact]
+    public async Task An_archived_version_is_never_the_active_one_and_activating_it_brings_it_back()
+    {
+        var (tenant, key) = await platform.CreateTenantWithAdminAsync("archive");
+        var models = $"/api/v1/tenants/{tenant}/models";
+        await CreateModelAsync(tenant, key, "fraud");
+        foreach (var version in new[] { "1", "2" })
+        {
+            await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{models}/fraud/versions", key, new { version });
+        }
+
+        var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/fraud", key);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/fraud/versions/2/activate", key, null, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.Conflict, HttpMethod.Post, $"{models}/fraud/versions/2/archive", key, null, IfMatch(model));
+        await platform.ExpectAsync(HttpStatusCode.PreconditionRequired, HttpMethod.Post, $"{models}/fraud/versions/1/archive", key);
+        await platform.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Post, $"{models}/fraud/versions/9/archive", key, null, IfMatch(model));
+
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/fraud/versions/1/archive", key, null, IfMatch(model));
+        var archived = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/fraud/versions/1", key);
+        var since = archived.GetProperty("archivedAt").GetDateTimeOffset();
+        Assert.True(since > DateTimeOffset.UtcNow.AddMinutes(-5), $"archivedAt {since}");
+        // Archiving again keeps the first date; restoring clears it; activating an archived version brings it back too.
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/fraud/versions/1/archive", key, null, IfMatch(model));
+        Assert.Equal(since, (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/fraud/versions/1", key))
+            .GetProperty("archivedAt").GetDateTimeOffset());
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Delete, $"{models}/fraud/versions/1/archive", key, null, IfMatch(model));
+        Assert.Equal(JsonValueKind.Null, (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/fraud/versions/1", key))
+            .GetProperty("archivedAt").ValueKind);
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/fraud/versions/1/archive", key, null, IfMatch(model));
+        model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/fraud/versions/1/activate", key, null, IfMatch(model));
+        var versions = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/fraud/versions", key)).EnumerateArray()
+            .ToDictionary(v => v.GetProperty("version").GetString()!, v => (v.GetProperty("isActive").GetBoolean(), v.GetProperty("archivedAt").ValueKind));
+        Assert.Equal((true, JsonValueKind.Null), versions["1"]);
+        Assert.Equal((false, JsonValueKind.Null), versions["2"]);
+        Assert.Equal("1", model.GetProperty("activeVersion").GetString());
+    }
+
+    [Fact]
     public async Task Another_tenants_models_answer_404_everywhere_and_stay_unchanged()
     {
         var (a, aKey) = await platform.CreateTenantWithAdminAsync("mdl-a");
@@ -180,6 +289,9 @@ public sealed class ModelRegistryTests(PlatformSiloFixture platform) : IClassFix
             (HttpMethod.Post, $"{path}/versions", new { version = "2" }),
             (HttpMethod.Get, $"{path}/versions/1", null),
             (HttpMethod.Post, $"{path}/versions/1/activate", null),
+            (HttpMethod.Post, $"{path}/versions/1/archive", null),
+            (HttpMethod.Delete, $"{path}/versions/1/archive", null),
+            (HttpMethod.Post, $"{path}/rename", new { newName = "stolen" }),
             (HttpMethod.Put, $"{path}/aliases/champion", new { version = "1" }),
             (HttpMethod.Get, $"{path}/lineage", null),
             (HttpMethod.Post, $"{path}/lineage", new { parentModel = "secret", lineageType = "derived" }),
