@@ -106,7 +106,7 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
             new { experiment_ids = new[] { experiment }, order_by = Enumerable.Repeat("metrics.loss DESC", 21).ToArray() });
         await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_STATE", HttpMethod.Post, $"{Mlflow}/runs/update", key,
             new { run_id = run, status = "FINISHED" }, then: (HttpMethod.Post, $"{Mlflow}/runs/update", new { run_id = run, status = "RUNNING" }));
-        await ExpectErrorAsync(HttpStatusCode.NotImplemented, "NOT_IMPLEMENTED", HttpMethod.Post, $"{Mlflow}/registered-models/rename", key,
+        await ExpectErrorAsync(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", HttpMethod.Post, $"{Mlflow}/registered-models/rename", key,
             new { name = "a", new_name = "b" });
 
         // Paths that try to leave the run's folder are refused and store nothing (what HTTP itself normalizes away, as "./",
@@ -259,7 +259,7 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
         var tagged = await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/model-versions/search?filter={Uri.EscapeDataString("name = 'scorer' and tags.validated = 'yes'")}", key);
         Assert.Equal(["3"], tagged.GetProperty("model_versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
 
-        // Stages: Production is the active version, Staging the staging alias, None neither; Archived has no counterpart.
+        // Stages: Production is the active version, Staging the staging alias, Archived an archived version, None none of these.
         await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "2", stage = "Production" });
         await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "3", stage = "Staging" });
         var latest = await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/get-latest-versions", key, new { name = "scorer" });
@@ -268,10 +268,41 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
         var model = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer", key);
         Assert.Equal(("2", "3"), (model.GetProperty("activeVersion").GetString(), model.GetProperty("aliases").GetProperty("staging").GetString()));
         await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key, new { name = "scorer", version = "3", stage = "None" });
-        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
-            new { name = "scorer", version = "4", stage = "Archived" });
         await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_STATE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
             new { name = "scorer", version = "2", stage = "None" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_STATE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
+            new { name = "scorer", version = "2", stage = "Archived" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
+            new { name = "scorer", version = "4", stage = "Retired" });
+        Assert.Equal("Archived", await TransitionAsync(key, "4", "Archived"));
+        Assert.Equal("Staging", await TransitionAsync(key, "5", "Staging"));
+        // Staging with archive_existing_versions: the version that was staged is archived; an archived version can be staged again.
+        Assert.Equal("Staging", await TransitionAsync(key, "6", "Staging", archiveExisting: true));
+        Assert.Equal("Staging", await TransitionAsync(key, "4", "Staging"));
+        Assert.Equal("Archived", await TransitionAsync(key, "4", "Archived"));
+        Assert.Equal("Staging", await TransitionAsync(key, "6", "Staging"));
+        // Production with archive_existing_versions: the version that served is archived, and serves again when promoted back.
+        Assert.Equal("Production", await TransitionAsync(key, "7", "Production", archiveExisting: true));
+        Assert.Equal("Production", await TransitionAsync(key, "2", "Production"));
+        Assert.Equal("None", await TransitionAsync(key, "7", "None"));
+        Assert.Equal(["2:Production", "3:None", "4:Archived", "5:Archived", "6:Staging", "7:None"], await StagesAsync(key, "scorer", 2, 7));
+        var archived = await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/scorer/versions/4", key);
+        Assert.NotEqual(JsonValueKind.Null, archived.GetProperty("archivedAt").ValueKind);
+        latest = await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/get-latest-versions", key, new { name = "scorer", stages = new[] { "Archived" } });
+        Assert.Equal(["5"], latest.GetProperty("model_versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()));
+
+        // Rename: the versions, stages and aliases go along; the old name is gone; a taken name is refused.
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/create", key, new { name = "occupied" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "RESOURCE_ALREADY_EXISTS", HttpMethod.Post, $"{Mlflow}/registered-models/rename", key,
+            new { name = "scorer", new_name = "occupied" });
+        await ExpectErrorAsync(HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", HttpMethod.Post, $"{Mlflow}/registered-models/rename", key,
+            new { name = "scorer" });
+        var renamed = (await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/rename", key, new { name = "scorer", new_name = "scorer-v2" }))
+            .GetProperty("registered_model");
+        Assert.Equal("scorer-v2", renamed.GetProperty("name").GetString());
+        Assert.Equal(["2:Production", "3:None", "4:Archived", "5:Archived", "6:Staging", "7:None"], await StagesAsync(key, "scorer-v2", 2, 7));
+        await ExpectErrorAsync(HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", HttpMethod.Get, $"{Mlflow}/registered-models/get?name=scorer", key);
+        await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/rename", key, new { name = "scorer-v2", new_name = "scorer" });
 
         await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/registered-models/set-tag", key, new { name = "scorer", key = "owner", value = "ana" });
         await ExpectOkAsync(HttpMethod.Delete, $"{Mlflow}/registered-models/delete-tag", key, new { name = "scorer", key = "team" });
@@ -289,6 +320,18 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
     }
 
     private static string TrackedUri(string run) => $"runs:/{run}";
+
+    /// <summary>Moves a version of "scorer" to a stage; answers the stage the answer reports.</summary>
+    private async Task<string?> TransitionAsync(string key, string version, string stage, bool archiveExisting = false) =>
+        (await ExpectOkAsync(HttpMethod.Post, $"{Mlflow}/model-versions/transition-stage", key,
+            new { name = "scorer", version, stage, archive_existing_versions = archiveExisting }))
+        .GetProperty("model_version").GetProperty("current_stage").GetString();
+
+    /// <summary>"version:stage" of a model's versions first..last, as model-versions/get reports them.</summary>
+    private async Task<string[]> StagesAsync(string key, string model, int first, int last) =>
+        await Task.WhenAll(Enumerable.Range(first, last - first + 1).Select(async version =>
+            $"{version}:{(await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/model-versions/get?name={model}&version={version}", key))
+                .GetProperty("model_version").GetProperty("current_stage").GetString()}"));
 
     private async Task<JsonElement> RunWorkflowAsync(string key, string experimentName)
     {

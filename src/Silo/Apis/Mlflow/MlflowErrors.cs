@@ -42,8 +42,4 @@ public static class MlflowErrors
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(JsonSerializer.Serialize(new Dictionary<string, string> { ["error_code"] = code, ["message"] = message }));
     }
-
-    /// <summary>An MLflow error that has no platform counterpart (a feature the mapping does not cover).</summary>
-    public static PhantomException NotImplemented(string detail) =>
-        new(StatusCodes.Status501NotImplemented, ProblemTypes.NotImplemented, "Not implemented", detail);
 }

@@ -9,7 +9,8 @@ namespace PhantomMl.Silo.Apis.Mlflow;
 /// <summary>
 /// How MLflow's registry reads the platform's: a registered model is a registry model (modelType "mlflow" when created
 /// here), its description the metadata's "description"; a version is a version whose label is MLflow's number; stages
-/// are the model's active version (Production) and its "staging" alias (Staging); aliases are aliases.
+/// are the model's active version (Production), its "staging" alias (Staging) and archived versions (Archived); aliases
+/// are aliases.
 /// </summary>
 public static class MlflowRegistry
 {
@@ -19,15 +20,21 @@ public static class MlflowRegistry
     /// <summary>MLflow's stages, in its order.</summary>
     public static readonly string[] Stages = ["None", "Staging", "Production", "Archived"];
 
-    /// <summary>A version's stage: Production when active, Staging when the staging alias names it, else None.</summary>
+    /// <summary>
+    /// A version's stage: Production when active, Staging when the staging alias names it, Archived when archived, else
+    /// None. The first that holds wins (an alias set through the platform's own API can name an archived version).
+    /// </summary>
     public static string StageOf(ModelView model, ModelVersionView version) =>
-        version.IsActive ? "Production" : model.Aliases.GetValueOrDefault(StagingAlias) == version.Version ? "Staging" : "None";
+        version.IsActive ? "Production"
+        : model.Aliases.GetValueOrDefault(StagingAlias) == version.Version ? "Staging"
+        : version.ArchivedAt is not null ? "Archived"
+        : "None";
 
-    /// <summary>The newest version in each stage (MLflow's latest_versions).</summary>
+    /// <summary>The highest-numbered version in each stage (MLflow's latest_versions).</summary>
     public static IEnumerable<ModelVersionView> LatestPerStage(ModelView model, IReadOnlyList<ModelVersionView> versions, IReadOnlyCollection<string>? stages = null) =>
         versions.GroupBy(version => StageOf(model, version))
             .Where(stage => stages is null || stages.Count == 0 || stages.Contains(stage.Key, StringComparer.OrdinalIgnoreCase))
-            .Select(stage => stage.OrderByDescending(version => version.CreatedAt).ThenByDescending(version => Number(version.Version)).First())
+            .Select(stage => stage.OrderByDescending(version => Number(version.Version)).ThenByDescending(version => version.CreatedAt).First())
             .OrderBy(version => Number(version.Version));
 
     /// <summary>The model's description, kept in its metadata.</summary>
@@ -63,7 +70,7 @@ public static class MlflowRegistryApi
         mlflow.MapGet("/registered-models/get", GetModelAsync);
         mlflow.MapPatch("/registered-models/update", UpdateModelAsync);
         mlflow.MapDelete("/registered-models/delete", DeleteModelAsync);
-        mlflow.MapPost("/registered-models/rename", RenameModel);
+        mlflow.MapPost("/registered-models/rename", RenameModelAsync);
         mlflow.MapMethods("/registered-models/search", ["GET", "POST"], SearchModelsAsync);
         mlflow.MapMethods("/registered-models/get-latest-versions", ["GET", "POST"], GetLatestVersionsAsync);
         mlflow.MapPost("/registered-models/set-tag", SetModelTagAsync);
@@ -94,9 +101,17 @@ public static class MlflowRegistryApi
         return MlflowJson.Ok(new Dictionary<string, object> { ["registered_model"] = MlflowJson.RegisteredModel(created, []) });
     }
 
-    private static IResult RenameModel() => throw MlflowErrors.NotImplemented(
-        "A registered model's name is its identity in this registry (its grain, its audit trail, its serving routes): create a new " +
-        "model instead of renaming.");
+    private static async Task<IResult> RenameModelAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
+    {
+        using var args = await MlflowArgs.ReadAsync(http);
+        var tenantKey = await tenants.OfAsync(http);
+        var model = grains.Model(tenantKey, args.String("name"));
+        var renamed = await WithETagAsync(http, model, etag => model.RenameAsync(args.String("new_name"), etag));
+        return MlflowJson.Ok(new Dictionary<string, object>
+        {
+            ["registered_model"] = MlflowJson.RegisteredModel(renamed, await grains.Model(tenantKey, renamed.Name).ListVersionsAsync()),
+        });
+    }
 
     private static async Task<IResult> GetModelAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
     {
@@ -302,8 +317,11 @@ public static class MlflowRegistryApi
     }
 
     /// <summary>
-    /// Production activates the version (the one the model serves); Staging points the staging alias at it; None takes
-    /// the staging alias off it. Archived has no counterpart here (a version that is not served is simply not active).
+    /// Production activates the version (the one the model serves); Staging points the staging alias at it; Archived
+    /// archives it; None takes it out of Staging or Archived. The version the model serves leaves Production only when
+    /// another version takes its place. With archive_existing_versions, the version that held the target stage before
+    /// (one at most: one active version, one staging alias) is archived. Each step is one change of the model's; a step
+    /// that fails leaves the steps before it done, each a state MLflow knows.
     /// </summary>
     private static async Task<IResult> TransitionStageAsync(HttpContext http, IGrainFactory grains, MlflowTenants tenants)
     {
@@ -312,25 +330,71 @@ public static class MlflowRegistryApi
         var version = args.String("version");
         var stage = MlflowRegistry.Stages.FirstOrDefault(s => s.Equals(args.String("stage"), StringComparison.OrdinalIgnoreCase))
             ?? throw PhantomException.Invalid($"Invalid stage: one of {string.Join(", ", MlflowRegistry.Stages)}.", "stage");
+        var archiveExisting = args.Bool("archive_existing_versions");
         var current = await model.GetVersionAsync(version);
         var view = await model.GetAsync();
-        var updated = (stage, MlflowRegistry.StageOf(view, current)) switch
+        var from = MlflowRegistry.StageOf(view, current);
+        var previous = archiveExisting ? PreviousHolder(view, await model.ListVersionsAsync(), stage, current) : null;
+        Task<ModelView> Archive(string label, bool archived, string step) =>
+            WithETagAsync(http, model, etag => model.ArchiveVersionAsync(label, archived, etag), step);
+        Task<ModelView> DropStaging() => WithETagAsync(http, model, etag => model.RemoveAliasAsync(MlflowRegistry.StagingAlias, etag), "unstage");
+        switch (stage, from)
         {
-            (var to, var from) when to == from => view,
-            ("Production", _) => await WithETagAsync(http, model, etag => model.ActivateVersionAsync(version, etag)),
-            ("Staging", "Production") => throw PhantomException.Conflict(
-                "This version is the one the model serves (Production); make another version Production first."),
-            ("Staging", _) => await WithETagAsync(http, model, etag => model.SetAliasAsync(MlflowRegistry.StagingAlias, version, etag)),
-            ("None", "Staging") => await WithETagAsync(http, model, etag => model.RemoveAliasAsync(MlflowRegistry.StagingAlias, etag)),
-            ("None", _) => throw PhantomException.Conflict(
-                "This version is the one the model serves (Production); make another version Production to move it out."),
-            _ => throw PhantomException.Invalid("The Archived stage has no counterpart in this registry: a version that is not Production " +
-                "or Staging is None.", "stage"),
-        };
+            case var (to, was) when to == was:
+                break;
+            case (_, "Production"):
+                throw PhantomException.Conflict(
+                    "This version is the one the model serves (Production); make another version Production to move it out.");
+            case ("Production", _):
+                // Activation brings an archived version back; the staging alias may stay on it (Production wins).
+                await WithETagAsync(http, model, etag => model.ActivateVersionAsync(version, etag), "activate");
+                break;
+            case ("Staging", _):
+                if (from == "Archived")
+                {
+                    await Archive(version, false, "restore");
+                }
+
+                await WithETagAsync(http, model, etag => model.SetAliasAsync(MlflowRegistry.StagingAlias, version, etag), "stage");
+                break;
+            case ("Archived", _):
+                if (from == "Staging")
+                {
+                    await DropStaging();
+                }
+
+                await Archive(version, true, "archive");
+                break;
+            default:
+                await (from == "Staging" ? DropStaging() : Archive(version, false, "restore"));
+                break;
+        }
+
+        if (previous is not null)
+        {
+            await Archive(previous, true, "archive-previous");
+        }
+
         return MlflowJson.Ok(new Dictionary<string, object>
         {
-            ["model_version"] = MlflowJson.ModelVersion(updated, await model.GetVersionAsync(version)),
+            ["model_version"] = MlflowJson.ModelVersion(await model.GetAsync(), await model.GetVersionAsync(version)),
         });
+    }
+
+    /// <summary>
+    /// The version that holds the stage a transition moves another version into, for archive_existing_versions: the
+    /// active version for Production, the staging alias's for Staging (when that version is not the active one, which
+    /// stays as it is). Null for None and Archived, and when the stage is free or already this version's.
+    /// </summary>
+    private static string? PreviousHolder(ModelView model, IReadOnlyList<ModelVersionView> versions, string stage, ModelVersionView moving)
+    {
+        var holder = stage switch
+        {
+            "Production" => versions.FirstOrDefault(v => v.IsActive),
+            "Staging" => versions.FirstOrDefault(v => v.Version == model.Aliases.GetValueOrDefault(MlflowRegistry.StagingAlias) && !v.IsActive),
+            _ => null,
+        };
+        return holder is not null && holder.Version != moving.Version ? holder.Version : null;
     }
 
     /// <summary>Versions matching MLflow's filter (name = '...', run_id = '...', source, version_number); a name narrows the read to one model.</summary>
@@ -411,11 +475,12 @@ public static class MlflowRegistryApi
     }
 
     /// <summary>A change that needs the model's ETag: read, then change; another writer in between (412) makes it read again.</summary>
-    private static async Task<T> WithETagAsync<T>(HttpContext http, IModelGrain model, Func<long, Task<T>> change)
+    private static async Task<T> WithETagAsync<T>(HttpContext http, IModelGrain model, Func<long, Task<T>> change, string step = "change")
     {
         for (var attempt = 1; ; attempt++)
         {
-            MlflowCalls.Part(http, $"attempt-{attempt}");
+            // Each step of a call and each attempt is a request of its own (see MlflowCalls).
+            MlflowCalls.Part(http, $"{step}-{attempt}");
             var etag = (await model.GetAsync()).ETag;
             try
             {
