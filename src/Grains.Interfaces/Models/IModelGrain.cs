@@ -39,8 +39,8 @@ public interface IModelGrain : IGrainWithStringKey
     /// <summary>
     /// Gives the model a new name (MLflow's rename): its versions, aliases, artifacts, serving and the lineage of the model,
     /// its versions and aliases move with it, and this key answers 404 from then on. 409 while unfinished work names the
-    /// model (training that registers into it or reads a dataset from it, batch inferences, uploads in progress: they
-    /// would look the old name up later) and when the new name is taken.
+    /// model (training that registers into it or reads a dataset from it, batch inferences: they would look the old name
+    /// up later) and when the new name is taken. An upload in progress is refused at its end (404) and sent again.
     /// </summary>
     [Alias("RenameAsync")] Task<ModelView> RenameAsync(string newName, long expectedETag);
 

@@ -12,9 +12,9 @@ public sealed partial class ModelSql
 {
     /// <summary>
     /// Work that would look the model up by its old name later and so must finish first, at most three of them, as
-    /// "training job {id}", "batch inference {id}" or "artifact upload of version {label}": unfinished training jobs
-    /// that register into the model or read a dataset from it, unfinished batch inferences that score with it or read
-    /// from it, and unexpired upload tickets of its versions.
+    /// "training job {id}" or "batch inference {id}": unfinished training jobs that register into the model or read a
+    /// dataset from it, and unfinished batch inferences that score with it or read from it. Uploads in progress are not
+    /// waited for (an abandoned ticket lives 12 hours): one that ends after the rename is refused at its end and sent again.
     /// </summary>
     public async Task<List<string>> UnfinishedWorkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ModelRecord model)
     {
@@ -26,10 +26,6 @@ public sealed partial class ModelSql
             UNION ALL
             (SELECT 'batch inference ' || id FROM inference_batches
               WHERE tenant_id = @tenant AND status IN ('pending', 'running') AND (model_id = @id OR starts_with(input_uri, @datasets))
-              LIMIT 3)
-            UNION ALL
-            (SELECT 'artifact upload of version ' || v.version FROM artifact_uploads u JOIN model_versions v ON v.id = u.version_id
-              WHERE u.tenant_id = @tenant AND u.model_id = @id AND u.expires_at > now()
               LIMIT 3)
             LIMIT 3
             """);

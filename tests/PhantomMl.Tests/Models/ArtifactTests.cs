@@ -320,6 +320,72 @@ public sealed class ArtifactTests(ArtifactSilosFixture fixture) : IClassFixture<
         }
     }
 
+    [Fact]
+    public async Task A_renamed_models_artifacts_follow_it_and_an_upload_that_ends_after_the_rename_records_nothing()
+    {
+        var api = fixture.Stores["filesystem"];
+        var (path, key) = await VersionAsync(api, "renamed");
+        var models = path[..path.IndexOf("/m/versions/1", StringComparison.Ordinal)];
+        var bytes = RandomNumberGenerator.GetBytes(1 << 20);
+        await UploadAsync(api, path, key, bytes, null, HttpStatusCode.Created);
+        await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"{models}/m/versions", key, new { version = "2" });
+
+        // Version 2's upload starts under the old name, the model is renamed while its bytes are on the way, then it ends.
+        // 16 MiB is more than the sockets and Kestrel buffer: once the first half is out, the silo is reading the body,
+        // so it has its upload ticket.
+        var gate = new GatedContent(RandomNumberGenerator.GetBytes(32 << 20));
+        var upload = api.Silo.SendAsync(HttpMethod.Put, $"{models}/m/versions/2/artifact", key, gate);
+        await gate.HalfSent.WaitAsync(TestContext.Current.CancellationToken);
+        var model = await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"{models}/m", key);
+        await api.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"{models}/m/rename", key, new { newName = "m2" }, ETag(model));
+        gate.Release();
+        using (var refused = await upload)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+        }
+
+        await api.ExpectAsync(HttpStatusCode.NotFound, HttpMethod.Get, $"{models}/m2/versions/2/artifact", key);
+        using var download = await api.Silo.SendAsync(HttpMethod.Get, $"{models}/m2/versions/1/artifact", key);
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal(bytes, await download.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        await UploadAsync(api, $"{models}/m2/versions/2", key, bytes, null, HttpStatusCode.Created);
+    }
+
+    /// <summary>A body sent in two halves: the second only after <see cref="Release"/>.</summary>
+    private sealed class GatedContent : HttpContent
+    {
+        private readonly byte[] _bytes;
+        private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _halfSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public GatedContent(byte[] bytes)
+        {
+            _bytes = bytes;
+            Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            Headers.ContentLength = bytes.Length;
+        }
+
+        public Task HalfSent => _halfSent.Task;
+
+        public void Release() => _released.TrySetResult();
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            var half = _bytes.Length / 2;
+            await stream.WriteAsync(_bytes.AsMemory(0, half));
+            await stream.FlushAsync();
+            _halfSent.TrySetResult();
+            await _released.Task;
+            await stream.WriteAsync(_bytes.AsMemory(half));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = _bytes.Length;
+            return true;
+        }
+    }
+
     private static Dictionary<string, string> ETag(System.Text.Json.JsonElement model) => new() { ["If-Match"] = $"\"{model.GetProperty("eTag").GetInt64()}\"" };
 
     /// <summary>A tenant, a model and its version "1"; returns the version's path and the tenant admin's key.</summary>
