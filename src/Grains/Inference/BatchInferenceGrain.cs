@@ -113,7 +113,7 @@ public sealed partial class BatchInferenceGrain(
             await lineageSql.RecordAsync(transaction, output, (LineageKinds.Dataset, command.DatasetUri), "batch-input", caller.UserId);
             return true;
         }, replay: () => Task.FromResult(true));
-        await Reminders.EnsureAsync(this, reminders, ReminderName, TimeSpan.FromMinutes(1));
+        await Reminders.EnsureAsync(this, reminders, ReminderName, options.Value.BatchWatchInterval);
         Start(new BatchJob(tenantId, _batchId, route.ModelId, route.Primary, dataset, caller.UserId, Owner(tenantId, tenantLimits), Restart: false));
         return (await LoadAsync())!.View;
     }

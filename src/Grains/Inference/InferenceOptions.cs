@@ -71,10 +71,17 @@ public sealed class InferenceOptions
 
     /// <summary>
     /// Batch inference: how long a running batch may show no progress before its run counts as lost with its silo and
-    /// is started again (the batch's reminder looks every minute). Default 2 minutes.
+    /// is started again (the batch's reminder looks every <see cref="BatchWatchInterval"/>). Default 2 minutes.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan BatchSilentFor { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Batch inference: how often an unfinished batch's reminder checks that its run is alive. Orleans refuses reminders
+    /// more frequent than <c>Phantom:Reminders:MinimumReminderPeriod</c> (1 minute unless configured). Default 1 minute.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan BatchWatchInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Batch inference: largest input CSV accepted. Default 1 GiB.</summary>
     [Range(1L, long.MaxValue)]

@@ -55,6 +55,9 @@ public static class OrleansExtensions
                 options.Invariant = AdoNetInvariant;
                 options.ConnectionString = postgreSql;
             });
+            // Orleans' own knobs for reminders (MinimumReminderPeriod, RefreshReminderListPeriod), Orleans' defaults unless
+            // configured; under Phantom:Reminders because Orleans reads Orleans:Reminders as the choice of a provider.
+            orleans.Services.Configure<ReminderOptions>(builder.Configuration.GetSection("Phantom:Reminders"));
 
             // Explicit stream subscriptions are kept in grain storage named PubSubStore.
             orleans.AddAdoNetGrainStorage("PubSubStore", options =>

@@ -9,13 +9,15 @@ namespace PhantomMl.Tests.Cluster;
 [Collection(SiloProcessCollection.Name)]
 public sealed class BatchFailoverTests(ClusterDatabasesFixture fixture)
 {
-    // Small chunks so the run lasts long enough to be cut; a short silence so the test does not wait minutes (the
-    // mechanism is the same at the defaults); one S3 bucket so the dataset is readable from either silo.
+    // Small chunks so the run lasts long enough to be cut; a short silence and a reminder every 5 s so the test does not
+    // wait minutes (the mechanism is the same at the defaults); one S3 bucket so the dataset is readable from either silo.
     private static Dictionary<string, string> Settings() => new()
     {
         ["Phantom__Inference__BatchChunkRows"] = "100",
         ["Phantom__Inference__BatchParallelChunks"] = "1",
         ["Phantom__Inference__BatchSilentFor"] = "00:00:05",
+        ["Phantom__Inference__BatchWatchInterval"] = "00:00:05",
+        ["Phantom__Reminders__MinimumReminderPeriod"] = "00:00:05",
         ["ConnectionStrings__S3"] = ArtifactSilosFixture.S3ConnectionString,
     };
 
@@ -43,7 +45,7 @@ public sealed class BatchFailoverTests(ClusterDatabasesFixture fixture)
         Assert.True(midway.GetProperty("processedRows").GetInt64() < Rows, "the batch finished before its silo could be killed");
         first.Kill();
 
-        // The batch's reminder (every minute) finds it silent on the survivor and runs it again from the start.
+        // The batch's reminder (every 5 s here, every minute by default) finds it silent on the survivor and runs it again from the start.
         var done = await PollAsync(second, path, key, b => b.GetProperty("status").GetString() is "completed" or "failed", TimeSpan.FromMinutes(4));
         Assert.Equal(("completed", 2, (long)Rows, 0L), (done.GetProperty("status").GetString(), done.GetProperty("attempt").GetInt32(),
             done.GetProperty("processedRows").GetInt64(), done.GetProperty("failedRows").GetInt64()));
