@@ -1,3 +1,5 @@
+using Npgsql;
+using PhantomMl.Grains.Audit;
 using PhantomMl.Grains.Common;
 using PhantomMl.Grains.Lineage;
 using PhantomMl.Grains.Security;
@@ -5,7 +7,7 @@ using PhantomMl.Grains.Tenants;
 
 namespace PhantomMl.Grains.Models;
 
-/// <summary>A model's versions: registering, deleting, reading and activating them.</summary>
+/// <summary>A model's versions: registering, deleting, reading, activating and archiving them.</summary>
 public sealed partial class ModelGrain
 {
     /// <inheritdoc />
@@ -115,30 +117,38 @@ public sealed partial class ModelGrain
     }
 
     /// <inheritdoc />
-    public async Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag)
-    {
-        var audit = Event("activate-version", Details: new { version = versionOrAlias });
-        var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
-        var model = Model;
-        await InvalidateCacheAsync();
-        await changes.ApplyAsync(caller, _tenantId, audit, async (connection, transaction) =>
-        {
-            RequireETag(expectedETag);
-            var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            await modelSql.ActivateAsync(connection, transaction, model.Id, version.Id);
-            await lineageSql.RecordAsync(transaction, (LineageKinds.Model, model.Name),
-                (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, version.Version)), "activated", caller.UserId);
-            return await modelSql.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
-                ?? throw PhantomException.PreconditionFailed(model.RowVersion);
-        }, replay: () => Task.FromResult(Model));
-        await ReloadAsync();
-        return View();
-    }
+    public Task<ModelView> ActivateVersionAsync(string versionOrAlias, long expectedETag) =>
+        ChangeVersionAsync(Event("activate-version", Details: new { version = versionOrAlias }), versionOrAlias, expectedETag,
+            async (connection, transaction, caller, model, version) =>
+            {
+                await modelSql.ActivateAsync(connection, transaction, model.Id, version.Id);
+                await lineageSql.RecordAsync(transaction, (LineageKinds.Model, model.Name),
+                    (LineageKinds.ModelVersion, LineageKinds.VersionId(model.Name, version.Version)), "activated", caller.UserId);
+                return await modelSql.UpdateAsync(connection, transaction, model, expectedETag, version.Version, setActive: true)
+                    ?? throw PhantomException.PreconditionFailed(model.RowVersion);
+            });
 
     /// <inheritdoc />
-    public async Task<ModelView> ArchiveVersionAsync(string versionOrAlias, bool archived, long expectedETag)
+    public Task<ModelView> ArchiveVersionAsync(string versionOrAlias, bool archived, long expectedETag) =>
+        ChangeVersionAsync(Event(archived ? "archive-version" : "restore-version", Details: new { version = versionOrAlias }), versionOrAlias,
+            expectedETag, async (connection, transaction, _, model, version) =>
+            {
+                if (archived && version.IsActive)
+                {
+                    throw PhantomException.Conflict($"Version '{version.Version}' is the one the model serves; activate another version first.");
+                }
+
+                await modelSql.SetArchivedAsync(connection, transaction, version.Id, archived);
+                return await BumpAsync(connection, transaction, model);
+            });
+
+    /// <summary>
+    /// A change to one version (label or alias) that moves the model's ETag: authorized, checked against the ETag,
+    /// committed with its audit row, and answered with the model as it is after.
+    /// </summary>
+    private async Task<ModelView> ChangeVersionAsync(AuditEvent audit, string versionOrAlias, long expectedETag,
+        Func<NpgsqlConnection, NpgsqlTransaction, Caller, ModelRecord, ModelVersionView, Task<ModelRecord>> change)
     {
-        var audit = Event(archived ? "archive-version" : "restore-version", Details: new { version = versionOrAlias });
         var caller = await AuthorizeAsync(Permissions.ModelsWrite, audit);
         var model = Model;
         await InvalidateCacheAsync();
@@ -146,13 +156,7 @@ public sealed partial class ModelGrain
         {
             RequireETag(expectedETag);
             var version = Resolve(await modelSql.ListVersionsAsync(connection, transaction, model.Id), versionOrAlias);
-            if (archived && version.IsActive)
-            {
-                throw PhantomException.Conflict($"Version '{version.Version}' is the one the model serves; activate another version first.");
-            }
-
-            await modelSql.SetArchivedAsync(connection, transaction, version.Id, archived);
-            return await BumpAsync(connection, transaction, model);
+            return await change(connection, transaction, caller, model, version);
         }, replay: () => Task.FromResult(Model));
         await ReloadAsync();
         return View();

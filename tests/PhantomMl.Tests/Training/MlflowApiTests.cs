@@ -281,6 +281,12 @@ public sealed class MlflowApiTests(PlatformSiloFixture platform) : IClassFixture
         Assert.Equal("Staging", await TransitionAsync(key, "4", "Staging"));
         Assert.Equal("Archived", await TransitionAsync(key, "4", "Archived"));
         Assert.Equal("Staging", await TransitionAsync(key, "6", "Staging"));
+        // A staged version promoted to Production leaves Staging, and is None once another version serves.
+        Assert.Equal("Production", await TransitionAsync(key, "6", "Production"));
+        Assert.Equal("Production", await TransitionAsync(key, "2", "Production"));
+        Assert.Equal("None", (await ExpectOkAsync(HttpMethod.Get, $"{Mlflow}/model-versions/get?name=scorer&version=6", key))
+            .GetProperty("model_version").GetProperty("current_stage").GetString());
+        Assert.Equal("Staging", await TransitionAsync(key, "6", "Staging"));
         // Production with archive_existing_versions: the version that served is archived, and serves again when promoted back.
         Assert.Equal("Production", await TransitionAsync(key, "7", "Production", archiveExisting: true));
         Assert.Equal("Production", await TransitionAsync(key, "2", "Production"));

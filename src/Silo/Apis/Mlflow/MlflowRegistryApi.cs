@@ -346,8 +346,13 @@ public static class MlflowRegistryApi
                 throw PhantomException.Conflict(
                     "This version is the one the model serves (Production); make another version Production to move it out.");
             case ("Production", _):
-                // Activation brings an archived version back; the staging alias may stay on it (Production wins).
+                // Activation brings an archived version back; a staged one leaves Staging, as in MLflow.
                 await WithETagAsync(http, model, etag => model.ActivateVersionAsync(version, etag), "activate");
+                if (from == "Staging")
+                {
+                    await DropStaging();
+                }
+
                 break;
             case ("Staging", _):
                 if (from == "Archived")
