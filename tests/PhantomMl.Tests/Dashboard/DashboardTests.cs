@@ -67,8 +67,14 @@ public sealed class DashboardTests(PlatformSiloFixture platform) : IClassFixture
         Assert.InRange(zoomed, 1, Points / 5);
         await Browser.ScreenshotAsync(page, "training-job-curve-zoomed");
 
-        // The model's lineage: dataset → job → version → alias, drawn as a graph.
+        // The model's versions say which are retired; its lineage is dataset → job → version → alias, drawn as a graph (the
+        // retired version has no edges).
+        await platform.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/churn/versions", key, new { version = "old" });
+        var etag = (await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Get, $"/api/v1/tenants/{tenant}/models/churn", key)).GetProperty("eTag").GetInt64();
+        await platform.ExpectAsync(HttpStatusCode.OK, HttpMethod.Post, $"/api/v1/tenants/{tenant}/models/churn/versions/old/archive", key, null,
+            new Dictionary<string, string> { ["If-Match"] = $"\"{etag}\"" });
         await page.GotoAsync(Url($"/ui/#/t/{tenant}/models/churn"));
+        await Expect(page.GetByRole(AriaRole.Cell, new() { NameRegex = new System.Text.RegularExpressions.Regex("^archived ") }));
         var lineage = page.Locator("#lineage");
         await Expect(lineage.Locator("svg"));
         await Browser.ScreenshotAsync(page, "model-lineage");

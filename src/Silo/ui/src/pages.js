@@ -94,9 +94,9 @@ export async function model(view, { tenant, model: name }) {
   view.append(el("h1", {}, `Model ${found.name}`),
     el("p", { class: "muted" }, `${found.modelType} / ${found.algorithm} · ${found.status} · active version ${found.activeVersion ?? "none"}`));
   view.append(el("h2", {}, "Versions"), table("Versions, oldest first", ["Version", "Parent", { label: "Accuracy", num: true },
-    { label: "Precision", num: true }, { label: "Recall", num: true }, "Active", "Created", "By"],
-  versions.map(v => [v.version, v.parentVersion ?? "–", fmt.n(v.accuracy), fmt.n(v.precision), fmt.n(v.recall), v.isActive ? "yes" : "",
-    fmt.time(v.createdAt), v.createdBy])));
+    { label: "Precision", num: true }, { label: "Recall", num: true }, "State", "Created", "By"],
+  versions.map(v => [v.version, v.parentVersion ?? "–", fmt.n(v.accuracy), fmt.n(v.precision), fmt.n(v.recall),
+    v.isActive ? "active" : v.archivedAt ? `archived ${fmt.time(v.archivedAt)}` : "", fmt.time(v.createdAt), v.createdBy])));
   view.append(el("h2", {}, "Aliases"), table("Aliases", ["Alias", "Version"], Object.entries(found.aliases).map(([a, v]) => [a, v])));
 
   // Lineage: where each version came from and what came from it (the registry keeps at most a few hundred versions).
