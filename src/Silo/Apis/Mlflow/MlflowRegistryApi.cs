@@ -6,54 +6,6 @@ using PhantomMl.Grains.Training;
 
 namespace PhantomMl.Silo.Apis.Mlflow;
 
-/// <summary>
-/// How MLflow's registry reads the platform's: a registered model is a registry model (modelType "mlflow" when created
-/// here), its description the metadata's "description"; a version is a version whose label is MLflow's number; stages
-/// are the model's active version (Production), its "staging" alias (Staging) and archived versions (Archived); aliases
-/// are aliases.
-/// </summary>
-public static class MlflowRegistry
-{
-    /// <summary>The alias that stands for MLflow's Staging stage.</summary>
-    public const string StagingAlias = "staging";
-
-    /// <summary>MLflow's stages, in its order.</summary>
-    public static readonly string[] Stages = ["None", "Staging", "Production", "Archived"];
-
-    /// <summary>
-    /// A version's stage: Production when active, Staging when the staging alias names it, Archived when archived, else
-    /// None. The first that holds wins (an alias set through the platform's own API can name an archived version).
-    /// </summary>
-    public static string StageOf(ModelView model, ModelVersionView version) =>
-        version.IsActive ? "Production"
-        : model.Aliases.GetValueOrDefault(StagingAlias) == version.Version ? "Staging"
-        : version.ArchivedAt is not null ? "Archived"
-        : "None";
-
-    /// <summary>The highest-numbered version in each stage (MLflow's latest_versions).</summary>
-    public static IEnumerable<ModelVersionView> LatestPerStage(ModelView model, IReadOnlyList<ModelVersionView> versions, IReadOnlyCollection<string>? stages = null) =>
-        versions.GroupBy(version => StageOf(model, version))
-            .Where(stage => stages is null || stages.Count == 0 || stages.Contains(stage.Key, StringComparer.OrdinalIgnoreCase))
-            .Select(stage => stage.OrderByDescending(version => Number(version.Version)).ThenByDescending(version => version.CreatedAt).First())
-            .OrderBy(version => Number(version.Version));
-
-    /// <summary>The model's description, kept in its metadata.</summary>
-    public static string DescriptionOf(ModelView model)
-    {
-        if (model.Metadata is null)
-        {
-            return "";
-        }
-
-        using var metadata = JsonDocument.Parse(model.Metadata);
-        return metadata.RootElement.ValueKind == JsonValueKind.Object && metadata.RootElement.TryGetProperty("description", out var description)
-            && description.ValueKind == JsonValueKind.String ? description.GetString()! : "";
-    }
-
-    /// <summary>A version label as MLflow's number; labels that are not numbers sort first.</summary>
-    public static long Number(string version) => long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) ? number : -1;
-}
-
 /// <summary>MLflow's model registry API: registered models and model versions, onto the platform's registry.</summary>
 public static class MlflowRegistryApi
 {
@@ -334,7 +286,7 @@ public static class MlflowRegistryApi
         var current = await model.GetVersionAsync(version);
         var view = await model.GetAsync();
         var from = MlflowRegistry.StageOf(view, current);
-        var previous = archiveExisting ? PreviousHolder(view, await model.ListVersionsAsync(), stage, current) : null;
+        var previous = archiveExisting ? MlflowRegistry.HolderOf(view, await model.ListVersionsAsync(), stage, current.Version) : null;
         Task<ModelView> Archive(string label, bool archived, string step) =>
             WithETagAsync(http, model, etag => model.ArchiveVersionAsync(label, archived, etag), step);
         Task<ModelView> DropStaging() => WithETagAsync(http, model, etag => model.RemoveAliasAsync(MlflowRegistry.StagingAlias, etag), "unstage");
@@ -384,22 +336,6 @@ public static class MlflowRegistryApi
         {
             ["model_version"] = MlflowJson.ModelVersion(await model.GetAsync(), await model.GetVersionAsync(version)),
         });
-    }
-
-    /// <summary>
-    /// The version that holds the stage a transition moves another version into, for archive_existing_versions: the
-    /// active version for Production, the staging alias's for Staging (when that version is not the active one, which
-    /// stays as it is). Null for None and Archived, and when the stage is free or already this version's.
-    /// </summary>
-    private static string? PreviousHolder(ModelView model, IReadOnlyList<ModelVersionView> versions, string stage, ModelVersionView moving)
-    {
-        var holder = stage switch
-        {
-            "Production" => versions.FirstOrDefault(v => v.IsActive),
-            "Staging" => versions.FirstOrDefault(v => v.Version == model.Aliases.GetValueOrDefault(MlflowRegistry.StagingAlias) && !v.IsActive),
-            _ => null,
-        };
-        return holder is not null && holder.Version != moving.Version ? holder.Version : null;
     }
 
     /// <summary>Versions matching MLflow's filter (name = '...', run_id = '...', source, version_number); a name narrows the read to one model.</summary>
