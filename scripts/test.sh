@@ -36,6 +36,23 @@ read -r passed failed skipped < <(
     sed -E 's/.* total="([0-9]+)".* passed="([0-9]+)" failed="([0-9]+)".*/\1 \2 \3/' |
     awk '{t += $1; p += $2; f += $3} END {print p+0, f+0, t-p-f}'
 )
+# CI keeps only the tail of the output, where the verbose reporter's failure text is long gone: name each failed test
+# again here, with the start of its message, so the last lines say what broke.
+if ((failed > 0)); then
+  /usr/bin/python3 - "$results" <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+ns = "{http://microsoft.com/schemas/VisualStudio/TeamTest/2010}"
+for trx in glob.glob(sys.argv[1] + "/*.trx"):
+    for result in ET.parse(trx).getroot().iter(ns + "UnitTestResult"):
+        if result.get("outcome") != "Failed":
+            continue
+        message = result.findtext(f"{ns}Output/{ns}ErrorInfo/{ns}Message") or ""
+        stack = result.findtext(f"{ns}Output/{ns}ErrorInfo/{ns}StackTrace") or ""
+        print(f"FAILED {result.get('testName')} ({result.get('duration')})")
+        for line in (message.strip().splitlines()[:12] + stack.strip().splitlines()[:8]):
+            print("    " + line[:300])
+PY
+fi
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 if ((code == 0 && passed == 0)); then
   log "no test ran"
