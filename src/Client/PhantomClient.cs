@@ -164,7 +164,7 @@ public sealed partial class PhantomClient : IAsyncDisposable
             {
                 return await call(Grains).WaitAsync(cancellationToken);
             }
-            catch (Exception e) when (ClusterFailures.IsTransient(e) && DateTimeOffset.UtcNow + delay < deadline)
+            catch (Exception e) when (ClusterFailures.IsTransient(e, cancellationToken) && DateTimeOffset.UtcNow + delay < deadline)
             {
                 await Task.Delay(delay, cancellationToken);
                 delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2_000));

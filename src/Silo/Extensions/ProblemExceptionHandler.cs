@@ -27,7 +27,7 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problemDeta
                 e.InnerException is System.Text.Json.JsonException json ? $"{e.Message} {json.Message}"
                 : e.Message.Contains("no body was provided", StringComparison.Ordinal) ? "A JSON request body is required."
                 : e.Message),
-            _ when ClusterFailures.IsTransient(exception) =>
+            _ when ClusterFailures.IsTransient(exception, httpContext.RequestAborted) =>
                 Problem(StatusCodes.Status503ServiceUnavailable, ProblemTypes.ClusterUnavailable, "The cluster is moving this resource",
                     "A silo left the cluster and its grains are being reactivated elsewhere. Retry shortly."),
             _ => null,
